@@ -1,0 +1,43 @@
+# Every target sets itself up first; `make setup` is idempotent.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+ENV ?= dev
+VENV := .venv
+PY := $(VENV)/bin/python
+CDK := npx --no-install cdk
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+
+.PHONY: setup test lint unit synth diff deploy local smoke clean
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+lint: setup
+	$(PY) -m ruff check .
+
+## test: everything CI runs — lint, unit, integration, infrastructure (both environments + cdk-nag), e2e
+test: setup lint
+	$(PY) -m pytest
+
+## synth: ENV=dev|prod, with cdk-nag; bundles the Lambda assets (cached in .build/)
+synth: setup
+	$(CDK) synth --no-notices -q -c env=$(ENV)
+
+## diff / deploy need AWS credentials for the target account (AWS_PROFILE or the usual env vars)
+diff: setup
+	$(CDK) diff --no-notices -c env=$(ENV)
+
+deploy: setup
+	$(CDK) deploy --no-notices -c env=$(ENV) --all
+
+clean:
+	rm -rf cdk.out .build .pytest_cache .ruff_cache

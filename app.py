@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""The CDK app: one set of stacks per environment (``cdk synth -c env=dev|prod``).
+
+    DataStack (tables) ─┐
+    QueueStack (queues) ┴─> ApiStack (router) and ProcessorStack (one processor per channel)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+
+from stacks.data_stack import DataStack
+from stacks.nag import enable_nag
+from stacks.names import stack_id
+from stacks.queue_stack import QueueStack
+from stacks.settings import EnvironmentSettings, SettingsError, load_settings
+
+
+@dataclass
+class Engine:
+    data: DataStack
+    queues: QueueStack
+
+
+def build(app: cdk.App, settings: EnvironmentSettings) -> Engine:
+    env = cdk.Environment(
+        account=settings.account or os.environ.get("CDK_DEFAULT_ACCOUNT"),
+        region=settings.region or os.environ.get("CDK_DEFAULT_REGION"),
+    )
+    data = DataStack(app, stack_id("Data", settings.name), settings=settings, env=env)
+    queues = QueueStack(app, stack_id("Queues", settings.name), settings=settings, env=env)
+    for stack in (data, queues):
+        cdk.Tags.of(stack).add("project", "ai-multi-comms")
+        cdk.Tags.of(stack).add("environment", settings.name)
+    return Engine(data=data, queues=queues)
+
+
+def main() -> None:
+    app = cdk.App()
+    try:
+        settings = load_settings(app.node.try_get_context("env"))
+    except SettingsError as error:
+        sys.exit(f"error: {error}")
+    build(app, settings)
+    enable_nag(app)
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""Creates the engine's AWS resources in an emulator from the same definitions the CDK app uses:
+table specs from ``shared.tables``, names from ``stacks.names``, queue settings from ``cdk.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+from shared.channels import ALL_CHANNELS, Channel
+from shared.tables import ALL_TABLES, IndexSpec, TableSpec
+from stacks.names import dlq_name, physical_name, queue_name
+from stacks.settings import EnvironmentSettings
+
+FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+@dataclass(frozen=True)
+class ChannelQueueUrls:
+    queue_url: str
+    dlq_url: str
+
+
+@dataclass
+class LocalResources:
+    endpoint_url: str
+    region: str
+    env: str
+    tables: dict[str, str] = field(default_factory=dict)  # logical name -> physical name
+    queues: dict[Channel, ChannelQueueUrls] = field(default_factory=dict)
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, endpoint_url=self.endpoint_url, region_name=self.region, **FAKE_CREDENTIALS)
+
+    def table_name(self, logical_name: str) -> str:
+        return self.tables[logical_name]
+
+
+def _index(index: IndexSpec) -> dict[str, Any]:
+    keys = [{"AttributeName": index.partition_key.name, "KeyType": "HASH"}]
+    if index.sort_key is not None:
+        keys.append({"AttributeName": index.sort_key.name, "KeyType": "RANGE"})
+    projection: dict[str, Any] = {"ProjectionType": index.projection}
+    if index.projection == "INCLUDE":
+        projection["NonKeyAttributes"] = list(index.non_key_attributes)
+    return {"IndexName": index.name, "KeySchema": keys, "Projection": projection}
+
+
+def create_table(dynamodb: Any, spec: TableSpec, env: str) -> str:
+    name = physical_name(spec.logical_name, env)
+    keys = [{"AttributeName": spec.partition_key.name, "KeyType": "HASH"}]
+    if spec.sort_key is not None:
+        keys.append({"AttributeName": spec.sort_key.name, "KeyType": "RANGE"})
+    request: dict[str, Any] = {
+        "TableName": name,
+        "KeySchema": keys,
+        "AttributeDefinitions": [
+            {"AttributeName": attr, "AttributeType": kind} for attr, kind in spec.key_attributes().items()
+        ],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if spec.global_indexes:
+        request["GlobalSecondaryIndexes"] = [_index(i) for i in spec.global_indexes]
+    if spec.local_indexes:
+        request["LocalSecondaryIndexes"] = [_index(i) for i in spec.local_indexes]
+    dynamodb.create_table(**request)
+    if spec.time_to_live_attribute:
+        dynamodb.update_time_to_live(
+            TableName=name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": spec.time_to_live_attribute},
+        )
+    return name
+
+
+def create_channel_queue(sqs: Any, channel: Channel, settings: EnvironmentSettings) -> ChannelQueueUrls:
+    queues = settings.queues
+    day = 24 * 3600
+    dlq_url = sqs.create_queue(
+        QueueName=dlq_name(channel.value, settings.name),
+        Attributes={"MessageRetentionPeriod": str(queues.dlq_retention_days * day), "SqsManagedSseEnabled": "true"},
+    )["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_url = sqs.create_queue(
+        QueueName=queue_name(channel.value, settings.name),
+        Attributes={
+            "VisibilityTimeout": str(queues.visibility_timeout_seconds),
+            "MessageRetentionPeriod": str(queues.retention_days * day),
+            "SqsManagedSseEnabled": "true",
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": queues.max_receive_count}),
+        },
+    )["QueueUrl"]
+    return ChannelQueueUrls(queue_url=queue_url, dlq_url=dlq_url)
+
+
+def provision(settings: EnvironmentSettings, *, endpoint_url: str, region: str) -> LocalResources:
+    """Create every table and channel queue of one environment in the emulator at ``endpoint_url``."""
+    resources = LocalResources(endpoint_url=endpoint_url, region=region, env=settings.name)
+    dynamodb = resources.client("dynamodb")
+    for spec in ALL_TABLES:
+        resources.tables[spec.logical_name] = create_table(dynamodb, spec, settings.name)
+    sqs = resources.client("sqs")
+    for channel in ALL_CHANNELS:
+        resources.queues[channel] = create_channel_queue(sqs, channel, settings)
+    return resources

@@ -1,0 +1,53 @@
+"""Errors the API answers with: one class per failure a client can act on (DESIGN §5)."""
+
+from __future__ import annotations
+
+
+class ApiError(Exception):
+    """An error the router turns into ``{"status": "error", "error_code", "message"}``."""
+
+    status_code: int = 500
+    error_code: str = "INTERNAL_ERROR"
+
+    def __init__(self, message: str, *, error_code: str | None = None, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.message = message
+        if error_code is not None:
+            self.error_code = error_code
+        self.headers = headers or {}
+
+
+class RequestInvalid(ApiError):
+    status_code = 400
+    error_code = "INVALID_REQUEST"
+
+
+class PayloadTooLarge(ApiError):
+    status_code = 413
+    error_code = "PAYLOAD_TOO_LARGE"
+
+
+class CompanyNotFound(ApiError):
+    status_code = 404
+    error_code = "COMPANY_NOT_FOUND"
+
+
+class Forbidden(ApiError):
+    """PROJECT_INACTIVE, CHANNEL_NOT_ALLOWED, API_KEY_NOT_AUTHORIZED."""
+
+    status_code = 403
+
+
+class RateLimitExceeded(ApiError):
+    status_code = 429
+    error_code = "RATE_LIMIT_EXCEEDED"
+
+    def __init__(self, message: str, *, retry_after_seconds: int):
+        super().__init__(message, headers={"Retry-After": str(retry_after_seconds)})
+        self.retry_after_seconds = retry_after_seconds
+
+
+class ServerFault(ApiError):
+    """CONFIGURATION_ERROR, DATABASE_ERROR, QUEUE_ERROR, INTERNAL_ERROR."""
+
+    status_code = 500

@@ -1,0 +1,39 @@
+"""JSON that keeps DynamoDB numbers exact.
+
+DynamoDB hands numbers back as ``Decimal`` (up to 38 digits). ``json`` would either refuse them or
+round them through ``float``; here every ``Decimal`` is written with its own digits and read back as
+``Decimal``, so a record can go record -> queue message -> record without changing a digit.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+
+def dumps(value: Any) -> str:
+    token = f"__decimal_{secrets.token_hex(8)}_"
+    exact: list[str] = []
+
+    def default(obj: Any) -> Any:
+        if isinstance(obj, Decimal):
+            if not obj.is_finite():
+                raise ValueError(f"{obj} has no JSON form")
+            exact.append(format(obj, "f") if obj == obj.to_integral_value() else str(obj))
+            return f"{token}{len(exact) - 1}"
+        if isinstance(obj, datetime):
+            return obj.isoformat()
+        raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+    text = json.dumps(value, default=default, separators=(",", ":"), ensure_ascii=False)
+    for index in range(len(exact) - 1, -1, -1):
+        text = text.replace(f'"{token}{index}"', exact[index])
+    return text
+
+
+def loads(text: str | bytes) -> Any:
+    """Parse JSON, reading every non-integer number as ``Decimal`` (what boto3 wants to write)."""
+    return json.loads(text, parse_float=Decimal)

@@ -1,0 +1,64 @@
+"""The context message the router puts on a channel queue for that channel's processor."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.channels import Channel
+from shared.models.company import (
+    EmailConfig,
+    OpenAiChannelConfig,
+    RateLimits,
+    SmsConfig,
+    WhatsAppConfig,
+)
+from shared.models.request import CompanyData, RecipientData, RequestData
+
+CONTEXT_SCHEMA_VERSION = "2"
+
+
+class ProjectSlice(BaseModel):
+    """What the processor needs of the company/project record, for the requested channel only."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    company_name: str
+    project_name: str
+    company_rep: dict[str, str | None]
+    rate_limits: RateLimits
+    channel_config: WhatsAppConfig | SmsConfig | EmailConfig
+    ai_config: OpenAiChannelConfig
+    contact_channels: dict[str, str] = Field(
+        default_factory=dict,
+        description="The company's sender address on each allowed channel, for the AI's context",
+    )
+
+
+class ContextMetadata(BaseModel):
+    schema_version: str = CONTEXT_SCHEMA_VERSION
+    router_version: str
+    queued_at: datetime
+
+
+class ContextMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    conversation_id: str
+    channel: Channel
+    company_data: CompanyData
+    recipient_data: RecipientData
+    project_data: dict[str, Any]
+    request_data: RequestData
+    project: ProjectSlice
+    metadata: ContextMetadata
+
+    @property
+    def recipient_address(self) -> str:
+        if self.channel.uses_phone_number:
+            assert self.recipient_data.recipient_tel is not None
+            return self.recipient_data.recipient_tel
+        assert self.recipient_data.recipient_email is not None
+        return self.recipient_data.recipient_email

@@ -1,0 +1,134 @@
+"""The body of ``POST /initiate-conversation`` (DESIGN §5).
+
+Field rules live here so that the router, the API Gateway model and the operator tools agree.
+``shared.request_errors`` turns a validation failure into the API's error code.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from shared.channels import Channel
+from shared.identifiers import E164_PATTERN, ID_PATTERN, UUID4_PATTERN
+
+
+def _lower_channel(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _normalise_email(value: str) -> str:
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise PydanticCustomError("email", "{reason}", {"reason": str(error)}) from error
+
+
+def _iso_text_only(value: Any) -> Any:
+    # pydantic would also take a bare number as epoch seconds; the contract is ISO 8601 text.
+    if not isinstance(value, str):
+        raise PydanticCustomError("timestamp_type", "the timestamp must be an ISO 8601 string")
+    return value
+
+
+def _aware_timestamp(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise PydanticCustomError("timestamp_naive", "the timestamp must carry a time zone")
+    return value
+
+
+Identifier = Annotated[str, Field(pattern=ID_PATTERN)]
+PhoneNumber = Annotated[str, Field(pattern=E164_PATTERN, description="E.164, e.g. +447700900123")]
+EmailAddress = Annotated[
+    str, Field(max_length=254), AfterValidator(_normalise_email), WithJsonSchema({"type": "string"})
+]
+ChannelMethod = Annotated[
+    Channel,
+    BeforeValidator(_lower_channel),
+    WithJsonSchema({"type": "string", "description": "whatsapp, sms or email (any case)"}),
+]
+
+
+class CompanyData(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    company_id: Identifier
+    project_id: Identifier
+    # Older clients send ``api_key`` here; ``extra="ignore"`` drops it so it is never forwarded.
+
+
+class RecipientData(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    recipient_first_name: Annotated[str, Field(max_length=100)] | None = None
+    recipient_last_name: Annotated[str, Field(max_length=100)] | None = None
+    recipient_tel: PhoneNumber | None = None
+    recipient_email: EmailAddress | None = None
+    comms_consent: StrictBool
+
+
+class RequestData(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    request_id: Annotated[str, Field(pattern=UUID4_PATTERN), AfterValidator(str.lower)]
+    channel_method: ChannelMethod
+    initial_request_timestamp: Annotated[
+        datetime,
+        BeforeValidator(_iso_text_only),
+        AfterValidator(_aware_timestamp),
+        WithJsonSchema({"type": "string", "description": "ISO 8601 with a time zone"}),
+    ]
+
+
+class InitiateRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    company_data: CompanyData
+    recipient_data: RecipientData
+    project_data: dict[str, Any]
+    request_data: RequestData
+
+    @model_validator(mode="after")
+    def _recipient_reachable_with_consent(self) -> InitiateRequest:
+        recipient = self.recipient_data
+        channel = self.request_data.channel_method
+        if channel.uses_phone_number and recipient.recipient_tel is None:
+            raise PydanticCustomError(
+                "MISSING_RECIPIENT_TEL", "recipient_tel is required for the {channel} channel",
+                {"channel": channel.value},
+            )
+        if channel is Channel.EMAIL and recipient.recipient_email is None:
+            raise PydanticCustomError(
+                "MISSING_RECIPIENT_EMAIL", "recipient_email is required for the email channel"
+            )
+        if not recipient.comms_consent:
+            raise PydanticCustomError(
+                "COMMS_CONSENT_REQUIRED", "the recipient has not consented to be contacted"
+            )
+        return self
+
+    @property
+    def channel(self) -> Channel:
+        return self.request_data.channel_method
+
+    @property
+    def recipient_address(self) -> str:
+        """The recipient's address on the requested channel (the conversations table's PK)."""
+        if self.channel.uses_phone_number:
+            assert self.recipient_data.recipient_tel is not None
+            return self.recipient_data.recipient_tel
+        assert self.recipient_data.recipient_email is not None
+        return self.recipient_data.recipient_email

@@ -1,0 +1,108 @@
+"""Keys and indexes of the engine's DynamoDB tables, defined once.
+
+The CDK DataStack builds the tables from these specs, the local stack creates them in the emulator
+from the same specs, and the repositories query the indexes by these names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+AttributeType = Literal["S", "N"]
+Projection = Literal["ALL", "KEYS_ONLY", "INCLUDE"]
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    type: AttributeType = "S"
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    name: str
+    partition_key: Key
+    sort_key: Key | None
+    projection: Projection = "KEYS_ONLY"
+    non_key_attributes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    logical_name: str  # the <thing> of ai-multi-comms-<thing>-<env>
+    partition_key: Key
+    sort_key: Key | None = None
+    global_indexes: tuple[IndexSpec, ...] = ()
+    local_indexes: tuple[IndexSpec, ...] = ()
+    time_to_live_attribute: str | None = None
+    # Point-in-time recovery / deletion protection follow the environment unless a table opts out.
+    environment_protected: bool = True
+
+    def key_attributes(self) -> dict[str, AttributeType]:
+        """Every attribute a key schema of the table or of one of its indexes names."""
+        keys: dict[str, AttributeType] = {}
+        for index in (self, *self.global_indexes, *self.local_indexes):
+            for key in (index.partition_key, index.sort_key):
+                if key is not None:
+                    keys[key.name] = key.type
+        return keys
+
+
+COMPANY_DATA = TableSpec(
+    logical_name="company-data",
+    partition_key=Key("company_id"),
+    sort_key=Key("project_id"),
+)
+
+PRIMARY_CHANNEL = Key("primary_channel")
+
+# Conversation records carry the whole message history, so an ALL projection would copy the
+# largest attribute into every index. Indexes project keys only (readers fetch the item by key),
+# except the per-project listing, which carries the few fields an operator's list shows.
+CONVERSATIONS = TableSpec(
+    logical_name="conversations",
+    partition_key=PRIMARY_CHANNEL,
+    sort_key=Key("conversation_id"),
+    global_indexes=(
+        IndexSpec(
+            "company-id-project-id-index",
+            Key("company_id"),
+            Key("project_id"),
+            projection="INCLUDE",
+            non_key_attributes=("conversation_status", "channel_method", "created_at", "updated_at"),
+        ),
+        IndexSpec(
+            "company-whatsapp-number-recipient-tel-index",
+            Key("gsi_company_whatsapp_number"),
+            Key("gsi_recipient_tel"),
+        ),
+        IndexSpec(
+            "company-sms-number-recipient-tel-index",
+            Key("gsi_company_sms_number"),
+            Key("gsi_recipient_tel"),
+        ),
+        IndexSpec(
+            "company-email-recipient-email-index",
+            Key("gsi_company_email"),
+            Key("gsi_recipient_email"),
+        ),
+    ),
+    local_indexes=(
+        IndexSpec("created-at-index", PRIMARY_CHANNEL, Key("created_at")),
+        IndexSpec("task-complete-index", PRIMARY_CHANNEL, Key("task_complete", "N")),
+        IndexSpec("conversation-status-index", PRIMARY_CHANNEL, Key("conversation_status")),
+        IndexSpec("channel-method-index", PRIMARY_CHANNEL, Key("channel_method")),
+    ),
+)
+
+# Fixed-window request counters of the router's per-project limits; items expire by TTL, so the
+# table holds at most a day of counters and needs no backups.
+RATE_LIMITS = TableSpec(
+    logical_name="rate-limits",
+    partition_key=Key("limit_key"),
+    time_to_live_attribute="expires_at",
+    environment_protected=False,
+)
+
+ALL_TABLES: tuple[TableSpec, ...] = (COMPANY_DATA, CONVERSATIONS, RATE_LIMITS)

@@ -1,0 +1,1 @@
+"""The CDK stacks of the engine: DataStack, QueueStack, ApiStack, ProcessorStack."""

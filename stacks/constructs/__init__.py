@@ -1,0 +1,1 @@
+"""Small constructs, one per concern, that the stacks wire together."""

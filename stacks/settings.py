@@ -1,0 +1,108 @@
+"""Per-environment settings: the ``environments`` block of ``cdk.json``, read into one typed object.
+
+Everything that differs between dev and prod is here; stacks never branch on the environment name.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, model_validator
+
+CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
+DEFAULT_ENVIRONMENT = "dev"
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ApiSettings(_Settings):
+    throttle_rate_limit: float = Field(gt=0)
+    throttle_burst_limit: int = Field(gt=0)
+    # Data tracing writes request and response bodies (personal data) to CloudWatch.
+    data_trace_enabled: bool
+
+
+class RouterSettings(_Settings):
+    memory_mb: int = Field(ge=128, le=10240)
+    timeout_seconds: int = Field(ge=1, le=29)  # API Gateway gives up at 29 s
+
+
+class QueueSettings(_Settings):
+    visibility_timeout_seconds: int = Field(ge=0, le=43200)
+    retention_days: int = Field(ge=1, le=14)
+    dlq_retention_days: int = Field(ge=1, le=14)
+    max_receive_count: int = Field(ge=1)
+
+
+class ProcessorSettings(_Settings):
+    memory_mb: int = Field(ge=128, le=10240)
+    timeout_seconds: int = Field(ge=1, le=900)
+    batch_size: int = Field(ge=1, le=10)
+    max_batching_window_seconds: int = Field(ge=0, le=300)
+    max_concurrency: int = Field(ge=2, le=1000)
+    heartbeat_interval_seconds: int = Field(ge=1)
+
+
+class ProtectionSettings(_Settings):
+    point_in_time_recovery: bool
+    deletion_protection: bool
+    removal_policy: Literal["destroy", "retain"]
+
+
+class EnvironmentSettings(_Settings):
+    name: str
+    account: str | None
+    region: str | None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+    log_retention_days: int
+    alarm_email: EmailStr
+    api: ApiSettings
+    router: RouterSettings
+    queues: QueueSettings
+    processor: ProcessorSettings
+    protection: ProtectionSettings
+
+    @model_validator(mode="after")
+    def _queue_outlives_processor(self) -> EnvironmentSettings:
+        # AWS asks for a visibility timeout of at least six times the function timeout so that
+        # a batch the poller keeps retrying (throttling) does not reappear while still in flight.
+        if self.queues.visibility_timeout_seconds < 6 * self.processor.timeout_seconds:
+            raise ValueError("queues.visibility_timeout_seconds must be >= 6 x processor.timeout_seconds")
+        if self.queues.dlq_retention_days <= self.queues.retention_days:
+            # A message keeps its first enqueue time in the DLQ; a shorter DLQ would drop it early.
+            raise ValueError("queues.dlq_retention_days must be > queues.retention_days")
+        if self.processor.heartbeat_interval_seconds >= self.queues.visibility_timeout_seconds:
+            raise ValueError("processor.heartbeat_interval_seconds must be < the visibility timeout")
+        return self
+
+
+class SettingsError(Exception):
+    """The environment named on the command line is unknown or its block is incomplete."""
+
+
+def load_settings(name: str | None = None, *, cdk_json: Path = CDK_JSON) -> EnvironmentSettings:
+    environments = _environments(cdk_json)
+    name = name or DEFAULT_ENVIRONMENT
+    if name not in environments:
+        known = ", ".join(sorted(environments))
+        raise SettingsError(f"Unknown environment {name!r}: cdk.json defines {known}. Use -c env=<name>.")
+    return settings_from_block(name, environments[name])
+
+
+def settings_from_block(name: str, block: dict[str, Any]) -> EnvironmentSettings:
+    try:
+        return EnvironmentSettings.model_validate({"name": name, **block})
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {'missing' if e['type'] == 'missing' else e['msg']}"
+            for e in error.errors()
+        )
+        raise SettingsError(f"Environment {name!r} in cdk.json is invalid: {problems}") from None
+
+
+def _environments(cdk_json: Path) -> dict[str, Any]:
+    return json.loads(cdk_json.read_text())["context"]["environments"]
