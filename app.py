@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The CDK app: one set of stacks per environment (``cdk synth -c env=dev|prod``).
 
-    DataStack (tables) ─┐
-    QueueStack (queues) ┴─> ApiStack (router) and ProcessorStack (one processor per channel)
+DataStack (tables) ─┐
+QueueStack (queues) ┴─> ApiStack (router) and ProcessorStack (one processor per channel)
 """
 
 from __future__ import annotations

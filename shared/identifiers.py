@@ -19,9 +19,7 @@ def is_e164(value: str) -> bool:
     return bool(_E164.match(value))
 
 
-def conversation_id(
-    *, company_id: str, project_id: str, request_id: str, channel: Channel, sender: str
-) -> str:
+def conversation_id(*, company_id: str, project_id: str, request_id: str, channel: Channel, sender: str) -> str:
     """``{company_id}#{project_id}#{request_id}#{sender}`` (DESIGN §4).
 
     The sender is the company's number without its leading ``+`` on phone channels, or the

@@ -107,17 +107,14 @@ class InitiateRequest(BaseModel):
         channel = self.request_data.channel_method
         if channel.uses_phone_number and recipient.recipient_tel is None:
             raise PydanticCustomError(
-                "MISSING_RECIPIENT_TEL", "recipient_tel is required for the {channel} channel",
+                "MISSING_RECIPIENT_TEL",
+                "recipient_tel is required for the {channel} channel",
                 {"channel": channel.value},
             )
         if channel is Channel.EMAIL and recipient.recipient_email is None:
-            raise PydanticCustomError(
-                "MISSING_RECIPIENT_EMAIL", "recipient_email is required for the email channel"
-            )
+            raise PydanticCustomError("MISSING_RECIPIENT_EMAIL", "recipient_email is required for the email channel")
         if not recipient.comms_consent:
-            raise PydanticCustomError(
-                "COMMS_CONSENT_REQUIRED", "the recipient has not consented to be contacted"
-            )
+            raise PydanticCustomError("COMMS_CONSENT_REQUIRED", "the recipient has not consented to be contacted")
         return self
 
     @property

@@ -46,9 +46,7 @@ class SpecTable(Construct):
                 point_in_time_recovery_enabled=point_in_time_recovery
             ),
             deletion_protection=protected and protection.deletion_protection,
-            removal_policy=(
-                RemovalPolicy.RETAIN if protection.removal_policy == "retain" else RemovalPolicy.DESTROY
-            ),
+            removal_policy=(RemovalPolicy.RETAIN if protection.removal_policy == "retain" else RemovalPolicy.DESTROY),
             time_to_live_attribute=spec.time_to_live_attribute,
         )
         if not point_in_time_recovery:
