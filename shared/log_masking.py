@@ -1,0 +1,43 @@
+"""Masks personal addresses before they reach a log line: enough to correlate, not to contact."""
+
+from __future__ import annotations
+
+import re
+
+_EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9-])[A-Za-z0-9.-]*(\.[A-Za-z]{2,})")
+_PHONE = re.compile(r"\+?\d[\d\s().-]{6,}\d")
+
+
+def mask_phone(value: str | None) -> str | None:
+    """``+447700900123`` -> ``+44*******23``: the country code and the last two digits stay."""
+    if not value:
+        return value
+    digits = value.lstrip("+")
+    if len(digits) < 6:
+        return "*" * len(value)
+    prefix = "+" if value.startswith("+") else ""
+    return f"{prefix}{digits[:2]}{'*' * (len(digits) - 4)}{digits[-2:]}"
+
+
+def mask_email(value: str | None) -> str | None:
+    """``alex.morgan@example.com`` -> ``a***@e***.com``."""
+    if not value or "@" not in value:
+        return value
+    local, _, domain = value.partition("@")
+    host, dot, tld = domain.rpartition(".")
+    if not dot:
+        host, tld = domain, ""
+    return f"{local[:1]}***@{host[:1]}***{dot}{tld}"
+
+
+def mask_address(value: str | None) -> str | None:
+    """Mask a recipient address of any channel (phone or email)."""
+    if value and "@" in value:
+        return mask_email(value)
+    return mask_phone(value)
+
+
+def mask_text(text: str) -> str:
+    """Mask every email address and phone number inside free text (e.g. an exception message)."""
+    text = _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}***{m.group(3)}", text)
+    return _PHONE.sub(lambda m: mask_phone(re.sub(r"[^\d+]", "", m.group(0))) or "", text)
