@@ -17,6 +17,9 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "tests" / "examples"
 REGION = "eu-north-1"
 
+# Fixture modules of each part of the engine, shared by every test layer.
+pytest_plugins = ["tests.fixtures.sandboxes", "tests.fixtures.processors"]
+
 # Nothing in a test may reach real AWS: fake credentials, a fixed region, no instance metadata.
 os.environ.update(
     {
