@@ -1,0 +1,55 @@
+"""Synthesises the whole app once per environment (bundling skipped) for template assertions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Template
+
+import app as cdk_app
+from stacks.settings import EnvironmentSettings, load_settings
+
+ENVIRONMENTS = ("dev", "prod")
+
+
+@dataclass
+class Synthesised:
+    settings: EnvironmentSettings
+    engine: cdk_app.Engine
+
+    def template(self, stack: str) -> Template:
+        """``stack`` is the attribute of ``app.Engine``: data, queues, api, processors."""
+        return Template.from_stack(getattr(self.engine, stack))
+
+
+def synthesise(env: str) -> Synthesised:
+    app = cdk.App(context={"aws:cdk:bundling-stacks": [], "env": env})
+    settings = load_settings(env)
+    return Synthesised(settings=settings, engine=cdk_app.build(app, settings))
+
+
+_CACHE: dict[str, Synthesised] = {}
+
+
+@pytest.fixture(scope="session", params=ENVIRONMENTS)
+def synthesised(request: pytest.FixtureRequest) -> Synthesised:
+    """The app of each environment; tests using it run once for dev and once for prod."""
+    return synthesised_env(request.param)
+
+
+def synthesised_env(env: str) -> Synthesised:
+    if env not in _CACHE:
+        _CACHE[env] = synthesise(env)
+    return _CACHE[env]
+
+
+@pytest.fixture(scope="session")
+def dev() -> Synthesised:
+    return synthesised_env("dev")
+
+
+@pytest.fixture(scope="session")
+def prod() -> Synthesised:
+    return synthesised_env("prod")
