@@ -1,0 +1,92 @@
+"""DataStack: keys, indexes, billing, encryption and the per-environment protections."""
+
+from __future__ import annotations
+
+from aws_cdk.assertions import Match
+
+from shared import tables
+
+
+def _table(synthesised, name: str) -> dict:
+    found = synthesised.template("data").find_resources("AWS::DynamoDB::Table", {"Properties": {"TableName": name}})
+    assert len(found) == 1, f"expected one table named {name}"
+    return next(iter(found.values()))
+
+
+def test_company_data_table_is_keyed_by_company_and_project(synthesised):
+    table = _table(synthesised, f"ai-multi-comms-company-data-{synthesised.settings.name}")["Properties"]
+    assert table["KeySchema"] == [
+        {"AttributeName": "company_id", "KeyType": "HASH"},
+        {"AttributeName": "project_id", "KeyType": "RANGE"},
+    ]
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["SSESpecification"] == {"SSEEnabled": True}
+
+
+def test_conversations_table_has_the_seed_keys_and_every_index(synthesised):
+    table = _table(synthesised, f"ai-multi-comms-conversations-{synthesised.settings.name}")["Properties"]
+    assert table["KeySchema"] == [
+        {"AttributeName": "primary_channel", "KeyType": "HASH"},
+        {"AttributeName": "conversation_id", "KeyType": "RANGE"},
+    ]
+    local = {index["IndexName"]: index for index in table["LocalSecondaryIndexes"]}
+    assert {name: index["KeySchema"][1]["AttributeName"] for name, index in local.items()} == {
+        "created-at-index": "created_at",
+        "task-complete-index": "task_complete",
+        "conversation-status-index": "conversation_status",
+        "channel-method-index": "channel_method",
+    }
+    assert all(index["KeySchema"][0]["AttributeName"] == "primary_channel" for index in local.values())
+    assert all(index["Projection"] == {"ProjectionType": "KEYS_ONLY"} for index in local.values())
+
+    global_ = {
+        index["IndexName"]: (
+            [key["AttributeName"] for key in index["KeySchema"]],
+            index["Projection"]["ProjectionType"],
+        )
+        for index in table["GlobalSecondaryIndexes"]
+    }
+    assert global_ == {
+        "company-id-project-id-index": (["company_id", "project_id"], "INCLUDE"),
+        "company-whatsapp-number-recipient-tel-index": (
+            ["gsi_company_whatsapp_number", "gsi_recipient_tel"],
+            "KEYS_ONLY",
+        ),
+        "company-sms-number-recipient-tel-index": (["gsi_company_sms_number", "gsi_recipient_tel"], "KEYS_ONLY"),
+        "company-email-recipient-email-index": (["gsi_company_email", "gsi_recipient_email"], "KEYS_ONLY"),
+    }
+    types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
+    assert types["task_complete"] == "N"
+    assert types["created_at"] == "S"
+
+
+def test_rate_limit_counters_expire_by_ttl(synthesised):
+    table = _table(synthesised, f"ai-multi-comms-rate-limits-{synthesised.settings.name}")["Properties"]
+    assert table["KeySchema"] == [{"AttributeName": "limit_key", "KeyType": "HASH"}]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+
+
+def test_prod_tables_are_protected_and_retained(prod):
+    template = prod.template("data")
+    for spec in (tables.COMPANY_DATA, tables.CONVERSATIONS):
+        template.has_resource(
+            "AWS::DynamoDB::Table",
+            {
+                "Properties": Match.object_like(
+                    {
+                        "TableName": f"ai-multi-comms-{spec.logical_name}-prod",
+                        "DeletionProtectionEnabled": True,
+                        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+                    }
+                ),
+                "DeletionPolicy": "Retain",
+                "UpdateReplacePolicy": "Retain",
+            },
+        )
+
+
+def test_dev_tables_are_unprotected_and_destroyable(dev):
+    for resource in dev.template("data").find_resources("AWS::DynamoDB::Table").values():
+        assert resource["DeletionPolicy"] == "Delete"
+        assert resource["Properties"].get("DeletionProtectionEnabled", False) is False
+        assert resource["Properties"]["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": False}

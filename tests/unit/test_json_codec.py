@@ -1,0 +1,23 @@
+from decimal import Decimal
+
+from shared import json_codec
+
+
+def test_dynamodb_numbers_round_trip_digit_for_digit():
+    record = {
+        "requests_per_minute": Decimal("60"),
+        "ratio": Decimal("0.1"),
+        "precise": Decimal("3.14159265358979323846264338327950288"),
+        "big": Decimal("12345678901234567890123456789012345678"),
+        "tiny": Decimal("1E-30"),
+        "nested": [{"score": Decimal("-2.50")}],
+    }
+    text = json_codec.dumps(record)
+    assert json_codec.loads(text) == record
+    assert '"requests_per_minute":60' in text
+    assert "3.14159265358979323846264338327950288" in text
+
+
+def test_text_that_looks_like_a_placeholder_is_left_alone():
+    value = {"note": "__decimal_0_", "n": Decimal("1.5")}
+    assert json_codec.loads(json_codec.dumps(value)) == value
