@@ -14,7 +14,7 @@ import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "tests" / "examples"
+EXAMPLES = ROOT / "examples"
 REGION = "eu-north-1"
 
 # Fixture modules of each part of the engine, shared by every test layer.

@@ -55,7 +55,7 @@ def test_unknown_setting_is_rejected_rather_than_ignored(tmp_path):
 
 def test_visibility_timeout_shorter_than_six_processor_timeouts_is_rejected(tmp_path):
     path = _cdk_json_with(tmp_path, lambda envs: envs["dev"]["queues"].update(visibility_timeout_seconds=300))
-    with pytest.raises(SettingsError, match="6 x processor.timeout_seconds"):
+    with pytest.raises(SettingsError, match=r"6 x processor\.timeout_seconds"):
         load_settings("dev", cdk_json=path)
 
 
