@@ -1,0 +1,63 @@
+"""Provider sandboxes: local HTTP servers that speak the parts of the OpenAI Responses, Twilio
+Messages and SendGrid Mail Send APIs the engine uses, so the real SDKs can be pointed at them.
+
+Each records requests (credentials only as fingerprints), keeps an outbox of what would have
+reached a person, and takes scripted outcomes and latency from Python or over HTTP
+(``/_sandbox/*``) for tests in another process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from local.sandboxes.base import RecordedRequest, Sandbox, fingerprint
+from local.sandboxes.openai_responses import FakeOpenAI
+from local.sandboxes.outcomes import InvalidOutcome, Outcome
+from local.sandboxes.sendgrid_mail import FakeSendGrid
+from local.sandboxes.twilio_messages import FakeTwilio
+
+__all__ = [
+    "FakeOpenAI",
+    "FakeSendGrid",
+    "FakeTwilio",
+    "InvalidOutcome",
+    "Outcome",
+    "RecordedRequest",
+    "Sandbox",
+    "Sandboxes",
+    "fingerprint",
+    "start_all",
+]
+
+
+@dataclass(frozen=True)
+class Sandboxes:
+    openai: FakeOpenAI
+    twilio: FakeTwilio
+    sendgrid: FakeSendGrid
+
+    def __iter__(self):
+        return iter((self.openai, self.twilio, self.sendgrid))
+
+    def reset(self) -> None:
+        for sandbox in self:
+            sandbox.reset()
+
+    def stop(self) -> None:
+        for sandbox in self:
+            sandbox.stop()
+
+
+def start_all(*, latency: float = 0.0, ports: dict[str, int] | None = None) -> Sandboxes:
+    """Start the three sandboxes; ``ports`` maps "openai"/"twilio"/"sendgrid" to a port (0 = any free)."""
+    ports = ports or {}
+    started: list[Sandbox] = []
+    try:
+        for fake in (FakeOpenAI, FakeTwilio, FakeSendGrid):
+            started.append(fake(port=ports.get(fake.name, 0), latency=latency).start())
+    except OSError:
+        for sandbox in started:
+            sandbox.stop()
+        raise
+    openai, twilio, sendgrid = started
+    return Sandboxes(openai=openai, twilio=twilio, sendgrid=sendgrid)

@@ -1,0 +1,218 @@
+"""A fake of Twilio's Programmable Messaging API: send, list and fetch Messages (SMS and WhatsApp)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import secrets
+from datetime import UTC, date, datetime
+from email.utils import format_datetime
+from typing import Any
+
+from local.sandboxes.base import RecordedRequest, Reply, Route, Sandbox
+
+_ACCOUNT = r"/2010-04-01/Accounts/(?P<account>AC[0-9a-zA-Z]+)"
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
+_MESSAGES = {
+    20003: "Authenticate",
+    20404: "The requested resource was not found",
+    20429: "Too Many Requests",
+    20500: "An internal server error has occurred",
+    20503: "Service unavailable",
+    20504: "Gateway timeout",
+    21211: "Invalid 'To' Phone Number",
+    21212: "Invalid 'From' Phone Number",
+    21602: "Message body is required.",
+    21610: "Attempt to send to unsubscribed recipient",
+    21614: "'To' number is not a valid mobile number",
+    63007: "Twilio could not find a Channel with the specified From address",
+    63016: "Failed to send freeform message because you are outside the allowed window.",
+}
+_STATUS_CODES = {401: 20003, 404: 20404, 429: 20429, 500: 20500, 503: 20503, 504: 20504}
+
+
+def _error(status: int, code: int, message: str | None = None) -> Reply:
+    body = {
+        "code": code,
+        "message": message or _MESSAGES.get(code, f"Error {code}"),
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+    return Reply(status, body, {"Retry-After": "1"} if status == 429 else {})
+
+
+def _address_kind(address: str) -> str | None:
+    """'whatsapp' or 'sms' for a valid address, None otherwise."""
+    channel, _, number = address.rpartition(":")
+    if channel not in ("", "whatsapp") or not _E164.fullmatch(number):
+        return None
+    return channel or "sms"
+
+
+def _segments(body: str) -> int:
+    # GSM-7 fits 160 characters in one segment, 153 per segment when split.
+    return 1 if len(body) <= 160 else -(-len(body) // 153)
+
+
+def _parse_date(value: str) -> datetime | date:
+    if "T" in value or " " in value:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+    return date.fromisoformat(value)
+
+
+def _sent_matches(sent: datetime, op: str, bound: datetime | date) -> bool:
+    if isinstance(bound, datetime):
+        value: datetime | date = sent.replace(microsecond=0)
+        bound = bound.replace(microsecond=0)
+    else:
+        value = sent.date()
+    if op == ">":
+        return value >= bound  # Twilio's DateSent> means "on or after"
+    if op == "<":
+        return value <= bound  # and DateSent< "on or before"
+    return value == bound
+
+
+class FakeTwilio(Sandbox):
+    """``credentials``: {account_sid: auth_token} accepted; by default any non-empty pair is."""
+
+    name = "twilio"
+
+    def __init__(self, *, port: int = 0, latency: float = 0.0, credentials: dict[str, str] | None = None) -> None:
+        super().__init__(port=port, latency=latency)
+        self.credentials = dict(credentials) if credentials is not None else None
+        self._messages: list[dict[str, Any]] = []  # resources as the API shows them, oldest first
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("POST", re.compile(_ACCOUNT + r"/Messages\.json"), self._create, scriptable=True),
+            Route("GET", re.compile(_ACCOUNT + r"/Messages\.json"), self._list),
+            Route("GET", re.compile(_ACCOUNT + r"/Messages/(?P<sid>SM[0-9a-f]{32})\.json"), self._fetch),
+        ]
+
+    def reset(self) -> None:
+        super().reset()
+        with self._lock:
+            self._messages.clear()
+
+    def authenticate(self, request: RecordedRequest, authorization: str | None) -> Reply | None:
+        scheme, _, encoded = (authorization or "").partition(" ")
+        try:
+            username, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            username = password = ""
+        account = request.path.split("/")[3] if request.path.count("/") >= 3 else ""
+        known = self.credentials is None or self.credentials.get(username) == password
+        if scheme == "Basic" and username and password and known and username == account:
+            return None
+        return _error(401, 20003)
+
+    def error_reply(self, status: int) -> Reply:
+        return _error(status, _STATUS_CODES.get(status, 20500 if status >= 500 else 20001))
+
+    def provider_error_reply(self, code: int) -> Reply:
+        return _error(429 if code == 20429 else 400, code)
+
+    def _create(self, request: RecordedRequest, match: re.Match[str]) -> Reply:
+        form: dict[str, Any] = request.body if isinstance(request.body, dict) else {}
+        to, sender = form.get("To", ""), form.get("From", "")
+        to_kind = _address_kind(to)
+        if to_kind is None:
+            return _error(400, 21211)
+        if not sender and not form.get("MessagingServiceSid"):
+            return _error(400, 21212, "A 'From' phone number or a MessagingServiceSid is required.")
+        if sender and _address_kind(sender) != to_kind:
+            return _error(400, 21212)
+        if not form.get("Body") and not form.get("ContentSid"):
+            return _error(400, 21602)
+        try:
+            variables = json.loads(form["ContentVariables"]) if form.get("ContentVariables") else None
+        except ValueError:
+            return _error(400, 21656, "The ContentVariables Parameter is invalid.")
+        now = datetime.now(UTC)
+        account, sid = match["account"], "SM" + secrets.token_hex(16)
+        body = form.get("Body") or f"template {form['ContentSid']} with variables {json.dumps(variables or {})}"
+        uri = f"/2010-04-01/Accounts/{account}/Messages/{sid}.json"
+        stamp = format_datetime(now, usegmt=True)
+        message = {
+            "account_sid": account,
+            "api_version": "2010-04-01",
+            "body": body,
+            "date_created": stamp,
+            "date_sent": stamp,
+            "date_updated": stamp,
+            "direction": "outbound-api",
+            "error_code": None,
+            "error_message": None,
+            "from": sender or None,
+            "messaging_service_sid": form.get("MessagingServiceSid"),
+            "num_media": "0",
+            "num_segments": str(_segments(body)),
+            "price": None,
+            "price_unit": "USD",
+            "sid": sid,
+            "status": "queued",
+            "subresource_uris": {
+                "media": uri.replace(".json", "/Media.json"),
+                "feedback": uri.replace(".json", "/Feedback.json"),
+            },
+            "to": to,
+            "uri": uri,
+        }
+        with self._lock:
+            self._messages.append({**message, "_sent": now})
+        self._store(
+            {
+                "sid": sid,
+                "channel": to_kind,
+                "to": to,
+                "from": sender or None,
+                "body": body,
+                "content_sid": form.get("ContentSid"),
+                "content_variables": variables,
+                "status_callback": form.get("StatusCallback"),
+                "created_at": now.isoformat(),
+            }
+        )
+        return Reply(201, message)
+
+    def _list(self, request: RecordedRequest, match: re.Match[str]) -> Reply:
+        query = request.query
+        try:
+            bounds = [(op, _parse_date(query[f"DateSent{op}"])) for op in (">", "<", "") if query.get(f"DateSent{op}")]
+            page_size = int(query.get("PageSize", 50))
+        except ValueError:
+            return _error(400, 20001, "Invalid DateSent or PageSize filter.")
+        with self._lock:
+            stored = [m for m in self._messages if m["account_sid"] == match["account"]]
+        found = [
+            {k: v for k, v in m.items() if k != "_sent"}
+            for m in reversed(stored)  # newest first, as Twilio lists
+            if query.get("To", m["to"]) == m["to"]
+            and query.get("From", m["from"]) == m["from"]
+            and all(_sent_matches(m["_sent"], op, bound) for op, bound in bounds)
+        ][:page_size]
+        uri = f"{request.path}?PageSize={page_size}&Page=0"
+        return Reply(
+            200,
+            {
+                "messages": found,
+                "end": max(len(found) - 1, 0),
+                "first_page_uri": uri,
+                "next_page_uri": None,
+                "page": 0,
+                "page_size": page_size,
+                "previous_page_uri": None,
+                "start": 0,
+                "uri": uri,
+            },
+        )
+
+    def _fetch(self, request: RecordedRequest, match: re.Match[str]) -> Reply:
+        with self._lock:
+            for m in self._messages:
+                if m["sid"] == match["sid"] and m["account_sid"] == match["account"]:
+                    return Reply(200, {k: v for k, v in m.items() if k != "_sent"})
+        return _error(404, 20404)
