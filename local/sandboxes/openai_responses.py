@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import secrets
 import time
 from typing import Any
 
@@ -98,8 +99,7 @@ class FakeOpenAI(Sandbox):
 
     def _response(self, request: RecordedRequest, output: str) -> Reply:
         body = request.body if isinstance(request.body, dict) else {}
-        seed = json.dumps(body, sort_keys=True) + str(len(self.requests))
-        digest = hashlib.sha256(seed.encode()).hexdigest()
+        digest = secrets.token_hex(32)
         input_tokens = _tokens(str(body.get("instructions") or "") + _input_text(body.get("input")))
         output_tokens = _tokens(output)
         response = {

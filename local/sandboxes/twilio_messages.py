@@ -27,6 +27,7 @@ _MESSAGES = {
     21602: "Message body is required.",
     21610: "Attempt to send to unsubscribed recipient",
     21614: "'To' number is not a valid mobile number",
+    21910: "Invalid From and To pair. From and To should be of the same channel",
     63007: "Twilio could not find a Channel with the specified From address",
     63016: "Failed to send freeform message because you are outside the allowed window.",
 }
@@ -63,15 +64,21 @@ def _parse_date(value: str) -> datetime | date:
 
 
 def _sent_matches(sent: datetime, op: str, bound: datetime | date) -> bool:
-    if isinstance(bound, datetime):
-        value: datetime | date = sent.replace(microsecond=0)
-        bound = bound.replace(microsecond=0)
+    """Twilio's DateSent filters: ``>`` on or after, ``<`` on or before, exact on the same day.
+
+    The SDK sends a date as midnight UTC, so the exact filter compares days; the bounds compare
+    to the second when given a time.
+    """
+    if op == "" or not isinstance(bound, datetime):
+        day = bound.date() if isinstance(bound, datetime) else bound
+        value: datetime | date = sent.date()
+        bound = day
     else:
-        value = sent.date()
+        value, bound = sent.replace(microsecond=0), bound.replace(microsecond=0)
     if op == ">":
-        return value >= bound  # Twilio's DateSent> means "on or after"
+        return value >= bound
     if op == "<":
-        return value <= bound  # and DateSent< "on or before"
+        return value <= bound
     return value == bound
 
 
@@ -123,8 +130,10 @@ class FakeTwilio(Sandbox):
             return _error(400, 21211)
         if not sender and not form.get("MessagingServiceSid"):
             return _error(400, 21212, "A 'From' phone number or a MessagingServiceSid is required.")
-        if sender and _address_kind(sender) != to_kind:
+        if sender and _address_kind(sender) is None:
             return _error(400, 21212)
+        if sender and _address_kind(sender) != to_kind:
+            return _error(400, 21910)
         if not form.get("Body") and not form.get("ContentSid"):
             return _error(400, 21602)
         try:
