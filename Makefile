@@ -8,7 +8,7 @@ CDK := npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup test lint unit synth diff deploy local smoke clean
+.PHONY: setup test lint synth diff deploy local show clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -27,6 +27,14 @@ lint: setup
 ## test: everything CI runs — lint, unit, integration, infrastructure (both environments + cdk-nag), e2e
 test: setup lint
 	$(PY) -m pytest
+
+## local: the whole engine on this machine (moto + sandboxes), in the foreground until Ctrl-C
+local: setup
+	$(PY) -m local
+
+## show: what the local stack did — conversations, sandbox outbox, DLQs (WHAT=conversation ID=...)
+show: setup
+	$(PY) -m local.show $(WHAT) $(ID)
 
 ## synth: ENV=dev|prod, with cdk-nag; bundles the Lambda assets (cached in .build/)
 synth: setup

@@ -38,6 +38,13 @@ class LocalResources:
     def table_name(self, logical_name: str) -> str:
         return self.tables[logical_name]
 
+    def table(self, logical_name: str) -> Any:
+        """A boto3 Table resource (plain Python values in and out, numbers as Decimal)."""
+        resource = boto3.resource(
+            "dynamodb", endpoint_url=self.endpoint_url, region_name=self.region, **FAKE_CREDENTIALS
+        )
+        return resource.Table(self.table_name(logical_name))
+
 
 def _index(index: IndexSpec) -> dict[str, Any]:
     keys = [{"AttributeName": index.partition_key.name, "KeyType": "HASH"}]

@@ -1,0 +1,52 @@
+"""``python -m local`` (``make local``): run the engine locally in the foreground until Ctrl-C/SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from local.stack import DEFAULT_PORT_BASE, LocalStack, LocalStackOptions
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local", description=__doc__)
+    parser.add_argument(
+        "--port-base",
+        type=int,
+        default=int(os.environ.get("LOCAL_PORT_BASE", DEFAULT_PORT_BASE)),
+        help="API on this port, the AWS emulator on +1, sandboxes on +2..+4; 0 = free ports "
+        f"(default {DEFAULT_PORT_BASE}, or $LOCAL_PORT_BASE)",
+    )
+    parser.add_argument("--state-dir", type=Path, default=None, help="where env and logs go (default .local)")
+    args = parser.parse_args(argv)
+
+    options = LocalStackOptions(port_base=args.port_base)
+    if args.state_dir is not None:
+        options.state_dir = args.state_dir
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+
+    stack = LocalStack(options)
+    try:
+        stack.start()
+    except OSError as error:
+        print(f"error: the local stack could not start: {error} (try --port-base or LOCAL_PORT_BASE)", file=sys.stderr)
+        return 1
+    print(stack.banner(), flush=True)
+    try:
+        while not stopping.wait(0.5):
+            pass
+    finally:
+        print("Stopping the local stack…", flush=True)
+        stack.stop()
+        print("Stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

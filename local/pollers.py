@@ -1,0 +1,57 @@
+"""Queue pollers: feed each channel's processor like the Lambda SQS event source mapping."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from local.event_source import poll_once
+
+log = logging.getLogger("local.pollers")
+
+
+class QueuePoller:
+    """Long-polls one queue and hands each batch to the processor until stopped."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        sqs: Any,
+        queue_url: str,
+        invoke: Callable[[dict[str, Any], Any], dict[str, Any]],
+        batch_size: int,
+        wait_seconds: int = 1,
+    ):
+        self.name = name
+        self._sqs = sqs
+        self._queue_url = queue_url
+        self._invoke = invoke
+        self._batch_size = batch_size
+        self._wait_seconds = wait_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"poller-{name}", daemon=True)
+
+    def start(self) -> QueuePoller:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self._wait_seconds + 10)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                poll_once(
+                    self._sqs,
+                    self._queue_url,
+                    self._invoke,
+                    batch_size=self._batch_size,
+                    wait_seconds=self._wait_seconds,
+                )
+            except Exception:  # a poller must outlive one bad poll, as the real event source does
+                log.exception("poll of %s failed", self.name)
+                self._stop.wait(1)

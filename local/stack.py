@@ -1,0 +1,248 @@
+"""Starts and stops the whole local engine: emulator, sandboxes, functions, gateway, pollers."""
+
+from __future__ import annotations
+
+import logging
+import shlex
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from local.api_keys import ApiKeyStore
+from local.emulator import LocalResources, provision
+from local.gateway import GatewayConfig, LocalApiGateway
+from local.invoker import FunctionProcess
+from local.pollers import QueuePoller
+from local.providers import ProviderChoice, choose_providers
+from local.seed import Tenant, create_api, seed_sample_tenant
+from shared import tables
+from shared.channels import ALL_CHANNELS, Channel
+from stacks.names import physical_name
+from stacks.settings import EnvironmentSettings, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+REGION = "eu-north-1"
+EXAMPLE_REQUEST = ROOT / "examples" / "initiate_request.example.json"
+LOCAL_VERSION = "local"
+
+# Offsets from the base port; the defaults stay clear of the usual 3000/5000/8000/8080/4566.
+PORTS = {"api": 0, "aws": 1, "openai": 2, "twilio": 3, "sendgrid": 4}
+DEFAULT_PORT_BASE = 4750
+
+
+@dataclass
+class LocalStackOptions:
+    port_base: int = DEFAULT_PORT_BASE  # 0: every component on a free ephemeral port
+    state_dir: Path = ROOT / ".local"
+    environment: str = "dev"
+    # Seconds before a failed message is retried; the deployed engine uses its settings' value.
+    retry_backoff_seconds: int = 1
+
+    def port(self, component: str) -> int:
+        return 0 if self.port_base == 0 else self.port_base + PORTS[component]
+
+
+@dataclass
+class LocalStack:
+    options: LocalStackOptions = field(default_factory=LocalStackOptions)
+    settings: EnvironmentSettings = field(init=False)
+    resources: LocalResources = field(init=False)
+    tenant: Tenant = field(init=False)
+    providers: ProviderChoice = field(init=False)
+    gateway: LocalApiGateway = field(init=False)
+    _moto: Any = None
+    _sandboxes: Any = None
+    _functions: dict[str, FunctionProcess] = field(default_factory=dict)
+    _pollers: list[QueuePoller] = field(default_factory=list)
+
+    def start(self) -> LocalStack:
+        self.settings = load_settings(self.options.environment)
+        self.options.state_dir.mkdir(parents=True, exist_ok=True)
+        (self.options.state_dir / "logs").mkdir(exist_ok=True)
+        try:
+            self._start_aws()
+            self._start_sandboxes()
+            self.tenant = seed_sample_tenant(self.resources, self._api, self.providers.secrets)
+            self._start_functions()
+            self._start_gateway()
+            self._start_pollers()
+            self.write_env_file()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        for poller in self._pollers:
+            poller.stop()
+        if hasattr(self, "gateway"):
+            self.gateway.stop()
+        for function in self._functions.values():
+            function.stop()
+        if self._sandboxes is not None:
+            self._sandboxes.stop()
+        if self._moto is not None:
+            self._moto.stop()
+
+    # -- the parts, in start order -------------------------------------------------------------
+
+    def _start_aws(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.options.port("aws"), verbose=False)
+        self._moto.start()
+        host, port = self._moto.get_host_and_port()
+        self.resources = provision(self.settings, endpoint_url=f"http://{host}:{port}", region=REGION)
+        self._api = create_api(self.resources, self.settings)
+
+    def _start_sandboxes(self) -> None:
+        self.providers = choose_providers()
+        if self.providers.any_sandbox:
+            from local.sandboxes import start_all
+
+            self._sandboxes = start_all(
+                ports={name: self.options.port(name) for name in ("openai", "twilio", "sendgrid")}
+            )
+
+    def _aws_environment(self, service_name: str) -> dict[str, str]:
+        return {
+            "AWS_ENDPOINT_URL": self.resources.endpoint_url,
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "ENVIRONMENT": self.settings.name,
+            "POWERTOOLS_SERVICE_NAME": service_name,
+            "POWERTOOLS_METRICS_NAMESPACE": "AiMultiComms",
+            "POWERTOOLS_LOG_LEVEL": self.settings.log_level,
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "AWS_LAMBDA_FUNCTION_NAME": physical_name(service_name, self.settings.name),
+        }
+
+    def router_environment(self) -> dict[str, str]:
+        return {
+            **self._aws_environment("channel-router"),
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.settings.router.memory_mb),
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(self.settings.router.timeout_seconds),
+            "COMPANY_TABLE_NAME": self.resources.table_name(tables.COMPANY_DATA.logical_name),
+            "RATE_LIMIT_TABLE_NAME": self.resources.table_name(tables.RATE_LIMITS.logical_name),
+            **{f"{c.value.upper()}_QUEUE_URL": self.resources.queues[c].queue_url for c in ALL_CHANNELS},
+            "ROUTER_VERSION": LOCAL_VERSION,
+        }
+
+    def processor_environment(self, channel: Channel) -> dict[str, str]:
+        processor = self.settings.processor
+        environment = {
+            **self._aws_environment(f"{channel.value}-processor"),
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(processor.memory_mb),
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(processor.timeout_seconds),
+            "CHANNEL": channel.value,
+            "CONVERSATIONS_TABLE_NAME": self.resources.table_name(tables.CONVERSATIONS.logical_name),
+            "QUEUE_URL": self.resources.queues[channel].queue_url,
+            "HEARTBEAT_INTERVAL_SECONDS": str(processor.heartbeat_interval_seconds),
+            "VISIBILITY_TIMEOUT_SECONDS": str(self.settings.queues.visibility_timeout_seconds),
+            "RETRY_BACKOFF_SECONDS": str(self.options.retry_backoff_seconds),
+            "PROCESSOR_VERSION": LOCAL_VERSION,
+        }
+        if self._sandboxes is not None:
+            if not self.providers.real_openai:
+                environment["OPENAI_BASE_URL"] = self._sandboxes.openai.url
+            if not self.providers.real_twilio:
+                environment["TWILIO_API_BASE_URL"] = self._sandboxes.twilio.url
+            if not self.providers.real_sendgrid:
+                environment["SENDGRID_API_HOST"] = self._sandboxes.sendgrid.url
+        return environment
+
+    def _start_functions(self) -> None:
+        logs = self.options.state_dir / "logs"
+        self._functions["router"] = FunctionProcess(
+            "channel_router", self.router_environment(), log_file=logs / "channel-router.log"
+        )
+        for channel in ALL_CHANNELS:
+            self._functions[channel.value] = FunctionProcess(
+                f"{channel.value}_processor",
+                self.processor_environment(channel),
+                log_file=logs / f"{channel.value}-processor.log",
+            )
+        with ThreadPoolExecutor(len(self._functions)) as pool:
+            list(pool.map(lambda function: function.wait_ready(), self._functions.values()))
+
+    def _start_gateway(self) -> None:
+        from local.gateway_config import gateway_config
+
+        config: GatewayConfig = gateway_config(self._api.stage)
+        keys = ApiKeyStore(self.resources.client("apigateway"), self._api.rest_api_id, self._api.stage)
+        self.gateway = LocalApiGateway(
+            config=config, keys=keys, invoke_router=self._functions["router"].invoke, port=self.options.port("api")
+        ).start()
+
+    def _start_pollers(self) -> None:
+        sqs = self.resources.client("sqs")
+        for channel in ALL_CHANNELS:
+            function = self._functions[channel.value]
+            self._pollers.append(
+                QueuePoller(
+                    name=channel.value,
+                    sqs=sqs,
+                    queue_url=self.resources.queues[channel].queue_url,
+                    invoke=lambda event, context=None, function=function: function.invoke(event),
+                    batch_size=self.settings.processor.batch_size,
+                ).start()
+            )
+
+    # -- what a person sees ----------------------------------------------------------------------
+
+    def env_values(self) -> dict[str, str]:
+        values = {
+            "API_URL": self.gateway.url,
+            "API_KEY": self.tenant.api_key,
+            "API_KEY_ID": self.tenant.api_key_id,
+            "AWS_ENDPOINT_URL": self.resources.endpoint_url,
+            "AWS_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "ENVIRONMENT": self.settings.name,
+            "COMPANY_ID": self.tenant.company_id,
+            "PROJECT_ID": self.tenant.project_id,
+        }
+        if self._sandboxes is not None:
+            values |= {
+                "OPENAI_SANDBOX_URL": self._sandboxes.openai.url,
+                "TWILIO_SANDBOX_URL": self._sandboxes.twilio.url,
+                "SENDGRID_SANDBOX_URL": self._sandboxes.sendgrid.url,
+            }
+        return values
+
+    def write_env_file(self) -> Path:
+        path = self.options.state_dir / "env"
+        path.write_text("".join(f"{k}={shlex.quote(v)}\n" for k, v in self.env_values().items()))
+        return path
+
+    def banner(self) -> str:
+        curl = (
+            f"curl -sS -X POST '{self.gateway.url}/initiate-conversation' \\\n"
+            f"  -H 'x-api-key: {self.tenant.api_key}' -H 'Content-Type: application/json' \\\n"
+            f"  -d @{EXAMPLE_REQUEST.relative_to(ROOT)}"
+        )
+        providers = "sandboxes" if self._sandboxes is not None else "real providers"
+        return "\n".join(
+            [
+                "",
+                "AI Multi-Comms Engine — local stack is up",
+                f"  API URL   {self.gateway.url}",
+                f"  API key   {self.tenant.api_key}",
+                f"  AWS       {self.resources.endpoint_url} (moto)",
+                f"  Providers {providers}",
+                f"  Tenant    {self.tenant.company_id} / {self.tenant.project_id}",
+                f"  Env file  {self.options.state_dir / 'env'}",
+                "",
+                "Try it:",
+                curl,
+                "",
+                "Then see what happened:  make show  (conversations, outbox, DLQs)",
+                "Stop with Ctrl-C.",
+                "",
+            ]
+        )
