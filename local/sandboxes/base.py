@@ -137,7 +137,12 @@ class Sandbox:
 
     @property
     def url(self) -> str:
+        """The base URL to give the provider's SDK."""
         return f"http://{HOST}:{self.port}{self.url_suffix}"
+
+    @property
+    def control_url(self) -> str:
+        return f"http://{HOST}:{self.port}/_sandbox"
 
     # -- what tests drive and inspect -------------------------------------------------------------
     @property
@@ -186,7 +191,8 @@ class Sandbox:
             self._wake.wait(seconds)
 
     def handle(self, request: RecordedRequest, authorization: str | None) -> Reply:
-        if request.path.startswith(CONTROL_PREFIX):
+        # The control endpoints answer at the root and under ``url`` (OpenAI's ends in /v1).
+        if request.path.removeprefix(self.url_suffix).startswith(CONTROL_PREFIX):
             return self._control(request)
         with self._lock:
             self._requests.append(request)
@@ -227,7 +233,8 @@ class Sandbox:
         return self.invalid_output_reply(request)
 
     def _control(self, request: RecordedRequest) -> Reply:
-        action = (request.method, request.path.removeprefix(CONTROL_PREFIX).rstrip("/"))
+        path = request.path.removeprefix(self.url_suffix).removeprefix(CONTROL_PREFIX)
+        action = (request.method, path.rstrip("/"))
         try:
             if action == ("GET", "requests"):
                 return Reply(200, [r.to_json() for r in self.requests])

@@ -7,6 +7,7 @@ import json
 import re
 import secrets
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from local.sandboxes.base import RecordedRequest, Reply, Route, Sandbox
@@ -142,5 +143,13 @@ class FakeOpenAI(Sandbox):
             },
             "user": None,
         }
-        self._store({"id": response["id"], "model": response["model"], "output_text": output})
+        self._store(
+            {
+                "id": response["id"],
+                "model": response["model"],
+                "instructions": response["instructions"],
+                "output_text": output,
+                "created_at": datetime.now(UTC).isoformat(),
+            }
+        )
         return Reply(200, response, {"x-request-id": f"req_{digest[:24]}", "openai-processing-ms": "1"})

@@ -163,6 +163,45 @@ def test_openai_parse_fills_a_nested_email_schema_with_refs(sandbox: Sandboxes) 
     assert parsed.output_parsed.email.body.startswith("Hi Alex, this is Carol from Cucumber Recruitment")
 
 
+def test_openai_reads_input_items_and_fills_every_kind_of_strict_schema(sandbox: Sandboxes) -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "greeting": {"type": "string", "description": "recipient first name", "minLength": 12},
+            "tone": {"type": "string", "enum": ["warm", "formal"]},
+            "follow_up": {"type": ["string", "null"], "maxLength": 5},
+            "points": {"type": "array", "items": {"type": "string"}, "minItems": 2},
+            "urgency": {"type": "integer", "minimum": 1, "maximum": 3},
+            "meta": {"$ref": "#/$defs/Meta"},
+        },
+        "required": ["greeting", "tone", "follow_up", "points", "urgency", "meta"],
+        "additionalProperties": False,
+        "$defs": {
+            "Meta": {
+                "type": "object",
+                "properties": {"company": {"type": "string"}, "sure": {"type": "boolean"}},
+                "required": ["company", "sure"],
+                "additionalProperties": False,
+            }
+        },
+    }
+    items = [
+        {"role": "developer", "content": "Be brief."},
+        {"role": "user", "content": [{"type": "input_text", "text": CONTEXT}]},
+    ]
+
+    response = openai_client(sandbox).responses.create(
+        model="gpt-5-mini",
+        input=items,
+        text={"format": {"type": "json_schema", "name": "everything", "schema": schema, "strict": True}},
+    )
+
+    content = json.loads(response.output_text)
+    jsonschema.validate(content, schema)
+    assert content["greeting"].startswith("Alex")
+    assert content["meta"]["company"] == "Cucumber Recruitment"
+
+
 def test_openai_usage_is_derived_from_text_lengths_and_repeatable(sandbox: Sandboxes) -> None:
     client = openai_client(sandbox)
     first, second = structured(client, SMS_SCHEMA), structured(client, SMS_SCHEMA)
@@ -503,6 +542,21 @@ def test_control_endpoints_script_inspect_and_reset_over_http(sandbox: Sandboxes
     assert client.messages.list() == []
 
 
+def test_openai_control_endpoints_answer_under_its_v1_url_too(sandbox: Sandboxes) -> None:
+    requests.post(f"{sandbox.openai.url}/_sandbox/script", json=[{"kind": "status", "code": 429}], timeout=5)
+
+    with pytest.raises(openai.RateLimitError):
+        structured(openai_client(sandbox), SMS_SCHEMA)
+    structured(openai_client(sandbox), SMS_SCHEMA)
+
+    (answered,) = requests.get(f"{sandbox.openai.control_url}/outbox", timeout=5).json()
+    assert set(answered) == {"id", "model", "instructions", "output_text", "created_at"}
+    assert [r["path"] for r in requests.get(f"{sandbox.openai.url}/_sandbox/requests", timeout=5).json()] == [
+        "/v1/responses",
+        "/v1/responses",
+    ]
+
+
 def test_control_endpoint_refuses_a_malformed_script(sandbox: Sandboxes) -> None:
     bad = [{"kind": "explode"}, {"kind": "status"}, {"kind": "timeout", "seconds": -1}]
     for item in bad:
@@ -529,7 +583,7 @@ def test_outcomes_round_trip_through_their_json_form() -> None:
 
 
 def test_latency_set_over_http_delays_every_answer(sandbox: Sandboxes) -> None:
-    requests.post(f"{sandbox.openai.url.removesuffix('/v1')}/_sandbox/latency", json={"seconds": 0.5}, timeout=5)
+    requests.post(f"{sandbox.openai.control_url}/latency", json={"seconds": 0.5}, timeout=5)
 
     started = time.monotonic()
     structured(openai_client(sandbox), SMS_SCHEMA)
