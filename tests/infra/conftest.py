@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
 
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
 import app as cdk_app
-from stacks.settings import EnvironmentSettings, load_settings
+from stacks.settings import CDK_JSON, EnvironmentSettings, load_settings
 
 ENVIRONMENTS = ("dev", "prod")
 
@@ -24,8 +26,13 @@ class Synthesised:
         return Template.from_stack(getattr(self.engine, stack))
 
 
+def app_context(env: str) -> dict[str, Any]:
+    """cdk.json's context (feature flags included, as the CLI passes them), bundling skipped."""
+    return {**json.loads(CDK_JSON.read_text())["context"], "aws:cdk:bundling-stacks": [], "env": env}
+
+
 def synthesise(env: str) -> Synthesised:
-    app = cdk.App(context={"aws:cdk:bundling-stacks": [], "env": env})
+    app = cdk.App(context=app_context(env))
     settings = load_settings(env)
     return Synthesised(settings=settings, engine=cdk_app.build(app, settings))
 

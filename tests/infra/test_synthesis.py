@@ -15,13 +15,14 @@ import app as cdk_app
 from stacks.bundling import ROOT, build_asset
 from stacks.nag import acknowledge, enable_nag
 from stacks.settings import load_settings
+from tests.infra.conftest import app_context
 
 LAMBDAS = sorted(path for path in (ROOT / "lambdas").iterdir() if (path / "handler.py").is_file())
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
 def test_every_stack_passes_cdk_nag(env, tmp_path):
-    app = cdk.App(context={"aws:cdk:bundling-stacks": [], "env": env}, outdir=str(tmp_path))
+    app = cdk.App(context=app_context(env), outdir=str(tmp_path))
     cdk_app.build(app, load_settings(env))
     enable_nag(app)
     app.synth()  # raises ValidationFailed on any unacknowledged AwsSolutions finding
