@@ -51,3 +51,34 @@ class ServerFault(ApiError):
     """CONFIGURATION_ERROR, DATABASE_ERROR, QUEUE_ERROR, INTERNAL_ERROR."""
 
     status_code = 500
+
+
+# Named failures of the request path (issue 3); each maps once to a status and an error code.
+
+
+class ApiKeyNotAuthorized(Forbidden):
+    error_code = "API_KEY_NOT_AUTHORIZED"
+
+
+class ProjectInactive(Forbidden):
+    error_code = "PROJECT_INACTIVE"
+
+
+class ChannelNotAllowed(Forbidden):
+    error_code = "CHANNEL_NOT_ALLOWED"
+
+
+class ConfigurationError(ServerFault):
+    error_code = "CONFIGURATION_ERROR"
+
+
+class DatabaseError(ServerFault):
+    error_code = "DATABASE_ERROR"
+
+
+class QueueError(ServerFault):
+    error_code = "QUEUE_ERROR"
+
+
+class InternalError(ServerFault):
+    error_code = "INTERNAL_ERROR"

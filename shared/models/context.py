@@ -41,6 +41,8 @@ class ContextMetadata(BaseModel):
     schema_version: str = CONTEXT_SCHEMA_VERSION
     router_version: str
     queued_at: datetime
+    # API Gateway's request id: the router's log correlation id, so processor logs can join them.
+    correlation_id: str | None = None
 
 
 class ContextMessage(BaseModel):

@@ -1,0 +1,85 @@
+"""Reads an API Gateway REST proxy event: who called (API key id), and the body as parsed JSON."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, NoReturn
+
+from shared.api_errors import PayloadTooLarge, RequestInvalid
+from shared.identifiers import UUID4_PATTERN
+
+# A request is a few identifiers, a recipient and a free-form project_data of a few KB; 64 KiB
+# leaves room for long project_data while keeping the queued context far below the SQS limit.
+MAX_BODY_BYTES = 64 * 1024
+NOT_A_JSON_OBJECT = "The request body must be a JSON object"
+
+_UUID4 = re.compile(UUID4_PATTERN)
+
+
+@dataclass(frozen=True)
+class ProxyRequest:
+    gateway_request_id: str | None
+    api_key_id: str | None  # set by API Gateway from the x-api-key it accepted; never the key itself
+    body: Any
+
+
+def read_proxy_request(event: dict[str, Any]) -> ProxyRequest:
+    context = event.get("requestContext") or {}
+    identity = context.get("identity") or {}
+    return ProxyRequest(
+        gateway_request_id=context.get("requestId"),
+        api_key_id=identity.get("apiKeyId") or None,
+        body=_parse_json(_body_bytes(event)),
+    )
+
+
+def client_request_id(body: Any) -> str | None:
+    """The client's ``request_data.request_id`` if it is a well-formed UUID v4, to echo in errors."""
+    request_data = body.get("request_data") if isinstance(body, dict) else None
+    value = request_data.get("request_id") if isinstance(request_data, dict) else None
+    if isinstance(value, str) and _UUID4.match(value):
+        return value.lower()
+    return None
+
+
+def _body_bytes(event: dict[str, Any]) -> bytes:
+    body = event.get("body")
+    if body is None or body == "":
+        raise RequestInvalid(NOT_A_JSON_OBJECT)
+    if not isinstance(body, str):
+        raise RequestInvalid(NOT_A_JSON_OBJECT)
+    if event.get("isBase64Encoded"):
+        # Base64 is 4/3 of the raw size: refuse before decoding a body that is certainly too big.
+        if len(body) > (MAX_BODY_BYTES * 4) // 3 + 4:
+            _too_large()
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise RequestInvalid("The request body is not valid base64") from None
+    else:
+        raw = body.encode("utf-8")
+    if len(raw) > MAX_BODY_BYTES:
+        _too_large()
+    return raw
+
+
+def _too_large() -> NoReturn:
+    raise PayloadTooLarge(f"The request body is larger than {MAX_BODY_BYTES} bytes")
+
+
+def _refuse_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _parse_json(raw: bytes) -> Any:
+    try:
+        text = raw.decode("utf-8")
+        # Non-integers as Decimal, as DynamoDB and the queue codec keep them; NaN/Infinity refused.
+        return json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise RequestInvalid(NOT_A_JSON_OBJECT) from None

@@ -1,0 +1,107 @@
+"""The channel router's flow: proxy event in, context message queued, proxy response out.
+
+1. read the event (size limit, base64, JSON) and validate the request (``shared.request_errors``);
+2. load the company/project record and check that the calling API key is bound to it;
+3. check the project is active and allows the channel;
+4. build the context message (and check it fits a queue message);
+5. count the request against the project's limits;
+6. queue it; if that fails, give the counted request back.
+Every failure is an ``ApiError`` answered with its status and code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from shared.api_errors import ApiError, ServerFault
+from shared.log_masking import mask_address, mask_text
+from shared.models.request import InitiateRequest
+from shared.request_errors import parse_initiate_request
+from shared.routing.access import require_bound_api_key, require_open_for
+from shared.routing.company_directory import CompanyDirectory, company_record
+from shared.routing.context_builder import build_context, queue_body
+from shared.routing.proxy_request import client_request_id, read_proxy_request
+from shared.routing.queue_sender import ChannelQueues
+from shared.routing.rate_limiter import ProjectRateLimiter
+from shared.routing.responses import error_response, success_response
+
+logger = Logger(child=True)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Router:
+    directory: CompanyDirectory
+    limiter: ProjectRateLimiter
+    queues: ChannelQueues
+    router_version: str
+    clock: Callable[[], datetime] = utc_now
+
+    def route(self, event: dict[str, Any]) -> dict[str, Any]:
+        request_id: str | None = None
+        try:
+            proxy = read_proxy_request(event)
+            request_id = client_request_id(proxy.body)
+            request = parse_initiate_request(proxy.body)
+            _describe_in_logs(request)
+            return self._accept(request, api_key_id=proxy.api_key_id, correlation_id=proxy.gateway_request_id)
+        except ApiError as error:
+            _log_refusal(error)
+            return error_response(error, request_id=request_id)
+
+    def _accept(self, request: InitiateRequest, *, api_key_id: str | None, correlation_id: str | None) -> dict:
+        company = request.company_data
+        item = self.directory.load(company.company_id, company.project_id)
+        require_bound_api_key(item, api_key_id)
+        record = company_record(item)
+        require_open_for(record, request.channel)
+        queued_at = self.clock()
+        message = build_context(
+            request, record, router_version=self.router_version, queued_at=queued_at, correlation_id=correlation_id
+        )
+        body = queue_body(message)
+        reservation = self.limiter.reserve(company.company_id, company.project_id, record.rate_limits)
+        try:
+            message_id = self.queues.send(message, body)
+        except ApiError:
+            self.limiter.release(reservation)
+            raise
+        logger.info(
+            "Request queued",
+            extra={"conversation_id": message.conversation_id, "sqs_message_id": message_id},
+        )
+        return success_response(
+            request_id=request.request_data.request_id,
+            conversation_id=message.conversation_id,
+            queue_timestamp=queued_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        )
+
+
+def _describe_in_logs(request: InitiateRequest) -> None:
+    """Keys every later log line of this invocation carries; the recipient's address is masked."""
+    logger.append_keys(
+        company_id=request.company_data.company_id,
+        project_id=request.company_data.project_id,
+        request_id=request.request_data.request_id,
+        channel=request.channel.value,
+        recipient=mask_address(request.recipient_address),
+    )
+
+
+def _log_refusal(error: ApiError) -> None:
+    fields: dict[str, Any] = {"error_code": error.error_code, "status_code": error.status_code}
+    if isinstance(error, ServerFault) and error.__cause__ is not None:
+        cause = error.__cause__
+        # Exception texts can quote data (a record's values, an address): masked, never raw.
+        fields["cause"] = f"{type(cause).__name__}: {mask_text(str(cause))}"
+        logger.error("Request failed", extra=fields)
+    else:
+        logger.info("Request refused", extra=fields)

@@ -1,0 +1,44 @@
+"""Builds a ``Router`` with its AWS clients, from values the handler reads out of its settings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import boto3
+from botocore.config import Config
+
+from shared.channels import Channel
+from shared.routing.company_directory import CompanyDirectory
+from shared.routing.queue_sender import ChannelQueues
+from shared.routing.rate_limiter import ProjectRateLimiter
+from shared.routing.router import Router
+
+# API Gateway waits 29 s and the router's timeout is 10 s: three attempts of a call that normally
+# takes milliseconds, each cut short after 1 s to connect and 2 s to answer, keep a slow AWS
+# dependency from turning into a Lambda timeout. "standard" retries only throttling, 5xx and
+# connection errors, with exponential backoff and jitter.
+AWS_CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 3},
+    connect_timeout=1,
+    read_timeout=2,
+    tcp_keepalive=True,
+)
+
+
+def build_router(
+    *,
+    company_table: str,
+    rate_limit_table: str,
+    queue_urls: Mapping[Channel, str],
+    router_version: str,
+    region: str | None = None,
+) -> Router:
+    session = boto3.session.Session(region_name=region)
+    dynamodb = session.client("dynamodb", config=AWS_CLIENT_CONFIG)
+    sqs = session.client("sqs", config=AWS_CLIENT_CONFIG)
+    return Router(
+        directory=CompanyDirectory(dynamodb, company_table),
+        limiter=ProjectRateLimiter(dynamodb, rate_limit_table),
+        queues=ChannelQueues(sqs, queue_urls),
+        router_version=router_version,
+    )

@@ -1,0 +1,135 @@
+"""Fixtures of the handler tests: a Lambda context, and the channel router wired to the emulator."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from boto3.dynamodb.types import TypeSerializer
+
+from local.emulator import LocalResources
+from local.rest_proxy_event import rest_proxy_event
+from shared import json_codec
+from shared.channels import ALL_CHANNELS, Channel
+from shared.tables import COMPANY_DATA, RATE_LIMITS
+from tests.conftest import ROOT
+
+ROUTER_DIR = ROOT / "lambdas" / "channel_router"
+API_KEY = "k3y-VALUE-of-company-A-never-to-be-echoed"
+API_KEY_ID = "a1b2c3d4e5"
+OTHER_API_KEY_ID = "zz9yy8xx7w"
+
+
+@dataclass
+class FakeLambdaContext:
+    """What the Lambda runtime passes as ``context`` (the attributes Powertools reads)."""
+
+    function_name: str = "ai-multi-comms-channel-router-dev"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:eu-north-1:123456789012:function:ai-multi-comms-channel-router-dev"
+    aws_request_id: str = "5c1b7a4e-0000-4000-8000-000000000001"
+    log_group_name: str = "/aws/lambda/ai-multi-comms-channel-router-dev"
+    log_stream_name: str = "2026/11/24/[$LATEST]0000"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 10_000
+
+
+def _load_router_handler() -> Any:
+    name = "channel_router_handler"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, ROUTER_DIR / "handler.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+@dataclass
+class RouterReply:
+    status: int
+    headers: dict[str, str]
+    body: dict[str, Any]
+    raw: dict[str, Any] = field(repr=False)
+
+
+@dataclass
+class RouterHarness:
+    """The real router handler, pointed at the emulator's tables and queues."""
+
+    aws: LocalResources
+    module: Any
+
+    def put_company(self, record: dict[str, Any]) -> None:
+        serializer = TypeSerializer()
+        item = {name: serializer.serialize(value) for name, value in json_codec.loads(json.dumps(record)).items()}
+        self.aws.client("dynamodb").put_item(TableName=self.aws.table_name(COMPANY_DATA.logical_name), Item=item)
+
+    def event(
+        self,
+        body: Any,
+        *,
+        api_key_id: str | None = API_KEY_ID,
+        encode: bool = True,
+        **options: Any,
+    ) -> dict[str, Any]:
+        text = json.dumps(body) if encode else body
+        return rest_proxy_event(
+            body=text,
+            headers={"Content-Type": "application/json", "x-api-key": API_KEY, "User-Agent": "pytest"},
+            api_key=API_KEY if api_key_id else None,
+            api_key_id=api_key_id,
+            **options,
+        )
+
+    def call(self, event: dict[str, Any]) -> RouterReply:
+        raw = self.module.handler(event, FakeLambdaContext())
+        return RouterReply(status=raw["statusCode"], headers=raw["headers"], body=json.loads(raw["body"]), raw=raw)
+
+    def post(self, body: Any, **options: Any) -> RouterReply:
+        return self.call(self.event(body, **options))
+
+    def messages(self, channel: Channel) -> list[dict[str, Any]]:
+        """Every message on the channel's queue (received and left in flight, so each is seen once)."""
+        sqs = self.aws.client("sqs")
+        found: list[dict[str, Any]] = []
+        while True:
+            batch = sqs.receive_message(
+                QueueUrl=self.aws.queues[channel].queue_url,
+                MaxNumberOfMessages=10,
+                MessageAttributeNames=["All"],
+                AttributeNames=["All"],
+                VisibilityTimeout=600,
+            ).get("Messages", [])
+            if not batch:
+                return found
+            found.extend(batch)
+
+    def all_messages(self) -> dict[Channel, list[dict[str, Any]]]:
+        return {channel: self.messages(channel) for channel in ALL_CHANNELS}
+
+    def counters(self) -> dict[str, int]:
+        items = self.aws.client("dynamodb").scan(TableName=self.aws.table_name(RATE_LIMITS.logical_name))["Items"]
+        return {item["limit_key"]["S"]: int(item["request_count"]["N"]) for item in items}
+
+
+@pytest.fixture
+def router(aws: LocalResources, monkeypatch: pytest.MonkeyPatch, company_record_example) -> RouterHarness:
+    """The router handler with its environment set to the emulator; the example company is seeded
+    with ``API_KEY_ID`` bound to it (the key of "company A")."""
+    monkeypatch.setenv("COMPANY_TABLE_NAME", aws.table_name(COMPANY_DATA.logical_name))
+    monkeypatch.setenv("RATE_LIMIT_TABLE_NAME", aws.table_name(RATE_LIMITS.logical_name))
+    for channel in ALL_CHANNELS:
+        monkeypatch.setenv(f"{channel.value.upper()}_QUEUE_URL", aws.queues[channel].queue_url)
+    monkeypatch.setenv("ROUTER_VERSION", "test-router-1")
+    module = _load_router_handler()
+    module.router_for.cache_clear()
+    harness = RouterHarness(aws=aws, module=module)
+    company_record_example["api_key_ids"] = [API_KEY_ID]
+    harness.put_company(company_record_example)
+    return harness
