@@ -66,7 +66,7 @@ def serve(folder: Path, port: int, ready_file: Path | None) -> None:
     timeout = int(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "60"))
 
     class Invoke(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             if self.path != INVOKE_PATH:
                 self._reply(404, {"message": "unknown path"})
                 return

@@ -12,41 +12,27 @@ import json
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qsl
+
+from jsonschema import Draft4Validator
 
 from local.api_keys import ApiKeyStore
+from local.rest_proxy_event import rest_proxy_event
 from local.throttle import Throttle
+from shared.routing import cors
+from shared.routing.gateway_contract import RESOURCE_PATH, GatewayError, gateway_error, request_body_schema
 
-RESOURCE = "/initiate-conversation"
 Invoker = Callable[[dict[str, Any]], dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class GatewayResponse:
-    status: int
-    body: dict[str, Any]
-
-
-# API Gateway's own answers when it refuses a request before the router runs.
-MISSING_AUTHENTICATION_TOKEN = GatewayResponse(403, {"message": "Missing Authentication Token"})
-FORBIDDEN = GatewayResponse(403, {"message": "Forbidden"})
-THROTTLED = GatewayResponse(429, {"message": "Too Many Requests"})
-
-
-@dataclass(frozen=True)
-class GatewayConfig:
-    stage: str
-    cors_headers: dict[str, str]
-    preflight_headers: dict[str, str]
-    build_event: Callable[..., dict[str, Any]]
+Response = tuple[int, dict[str, str], bytes]
 
 
 class LocalApiGateway:
-    def __init__(self, *, config: GatewayConfig, keys: ApiKeyStore, invoke_router: Invoker, port: int = 0):
-        self.config = config
+    def __init__(self, *, stage: str, keys: ApiKeyStore, invoke_router: Invoker, port: int = 0):
+        self.stage = stage
         self.keys = keys
+        self.body_model = Draft4Validator(request_body_schema())
         self.invoke_router = invoke_router
         self.throttle = Throttle()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
@@ -55,7 +41,7 @@ class LocalApiGateway:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/{self.config.stage}"
+        return f"http://127.0.0.1:{self._server.server_address[1]}/{self.stage}"
 
     def start(self) -> LocalApiGateway:
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
@@ -68,33 +54,36 @@ class LocalApiGateway:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Response:
         """One HTTP request in, one HTTP response out (status, headers, body)."""
         route, _, query = path.partition("?")
-        if route.rstrip("/") != f"/{self.config.stage}{RESOURCE}":
-            return self._gateway_response(MISSING_AUTHENTICATION_TOKEN)
+        if route.rstrip("/") != f"/{self.stage}{RESOURCE_PATH}":
+            return _gateway_error("MISSING_AUTHENTICATION_TOKEN")
         if method == "OPTIONS":
-            return 204, {**self.config.preflight_headers}, b""
+            return 204, cors.preflight_headers(), b""
         if method != "POST":
-            return self._gateway_response(MISSING_AUTHENTICATION_TOKEN)
+            return _gateway_error("METHOD_NOT_ALLOWED")
         key = self.keys.find(_header(headers, "x-api-key"))
         if key is None:
-            return self._gateway_response(FORBIDDEN)
+            return _gateway_error("INVALID_API_KEY")
         if not self.throttle.allow(key.id, rate_per_second=key.rate_per_second or 0, burst=key.burst or 0):
-            return self._gateway_response(THROTTLED)
-        event = self.config.build_event(
-            method=method,
-            path=RESOURCE,
-            stage=self.config.stage,
-            headers=headers,
-            query=query,
+            return _gateway_error("THROTTLED")
+        if not self._body_matches_model(body):
+            return _gateway_error("BAD_REQUEST_BODY")
+        event = rest_proxy_event(
             body=body,
+            method=method,
+            path=RESOURCE_PATH,
+            headers=list(headers.items()),
+            query=parse_qsl(query, keep_blank_values=True),
+            stage=self.stage,
+            api_key=_header(headers, "x-api-key"),
             api_key_id=key.id,
             request_id=str(uuid.uuid4()),
         )
         result = self.invoke_router(event)
-        if "statusCode" not in result:  # the function itself failed: API Gateway says 502
-            return self._gateway_response(GatewayResponse(502, {"message": "Internal server error"}))
+        if "statusCode" not in result:  # the function itself failed: API Gateway answers 502
+            return _gateway_error("DEFAULT_5XX", status=502)
         payload = result.get("body") or ""
         raw = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode()
         response_headers = {k: str(v) for k, v in (result.get("headers") or {}).items()}
@@ -102,9 +91,12 @@ class LocalApiGateway:
             response_headers[name] = ", ".join(str(v) for v in values)
         return int(result["statusCode"]), response_headers, raw
 
-    def _gateway_response(self, response: GatewayResponse) -> tuple[int, dict[str, str], bytes]:
-        headers = {"Content-Type": "application/json", **self.config.cors_headers}
-        return response.status, headers, json.dumps(response.body).encode()
+    def _body_matches_model(self, body: bytes) -> bool:
+        try:
+            document = json.loads(body or b"null")
+        except ValueError:
+            return False
+        return self.body_model.is_valid(document)
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         gateway = self
@@ -123,12 +115,17 @@ class LocalApiGateway:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _serve  # noqa: N815
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _serve
 
             def log_message(self, *_: Any) -> None:
                 pass
 
         return Handler
+
+
+def _gateway_error(response_type: str, *, status: int | None = None) -> Response:
+    error: GatewayError = gateway_error(response_type)
+    return status or error.status or 400, error.all_headers(), json.dumps(error.body()).encode()
 
 
 def _header(headers: dict[str, str], name: str) -> str | None:

@@ -24,11 +24,14 @@ class FunctionProcess:
         self._ready = Path(tempfile.mkstemp(prefix=f"{folder}-", suffix=".port")[1])
         self._ready.unlink()
         self._log = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115 - lives with the process
+        command = [sys.executable, "-m", "local.function_host", "--folder", folder, "--port", str(port)]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "local.function_host", "--folder", folder, "--port", str(port),
-             "--ready-file", str(self._ready)],
-            cwd=ROOT, env={**without_credentials(dict(os.environ)), **environment}, stdout=self._log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [*command, "--ready-file", str(self._ready)],
+            cwd=ROOT,
+            env={**without_credentials(dict(os.environ)), **environment},
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
         self.port = 0
 
     def wait_ready(self, timeout: float = 60.0) -> FunctionProcess:

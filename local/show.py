@@ -91,7 +91,9 @@ def _summary(item: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local.show", description=__doc__)
-    parser.add_argument("what", nargs="?", default="all", choices=["all", "conversations", "conversation", "outbox", "dlq"])
+    parser.add_argument(
+        "what", nargs="?", default="all", choices=["all", "conversations", "conversation", "outbox", "dlq"]
+    )
     parser.add_argument("conversation_id", nargs="?")
     parser.add_argument("--env-file", type=Path, default=ENV_FILE)
     args = parser.parse_args(argv)

@@ -11,7 +11,7 @@ from typing import Any
 
 from local.api_keys import ApiKeyStore
 from local.emulator import LocalResources, provision
-from local.gateway import GatewayConfig, LocalApiGateway
+from local.gateway import LocalApiGateway
 from local.invoker import FunctionProcess
 from local.pollers import QueuePoller
 from local.providers import ProviderChoice, choose_providers
@@ -170,12 +170,12 @@ class LocalStack:
             list(pool.map(lambda function: function.wait_ready(), self._functions.values()))
 
     def _start_gateway(self) -> None:
-        from local.gateway_config import gateway_config
-
-        config: GatewayConfig = gateway_config(self._api.stage)
         keys = ApiKeyStore(self.resources.client("apigateway"), self._api.rest_api_id, self._api.stage)
         self.gateway = LocalApiGateway(
-            config=config, keys=keys, invoke_router=self._functions["router"].invoke, port=self.options.port("api")
+            stage=self._api.stage,
+            keys=keys,
+            invoke_router=self._functions["router"].invoke,
+            port=self.options.port("api"),
         ).start()
 
     def _start_pollers(self) -> None:
