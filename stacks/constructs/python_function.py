@@ -45,7 +45,7 @@ class PythonFunction(Construct):
             self,
             "Logs",
             log_group_name=f"/aws/lambda/{function_name}",
-            retention=logs.RetentionDays(_retention(settings.log_retention_days)),
+            retention=log_retention(settings.log_retention_days),
             removal_policy=removal,
         )
         self.role = iam.Role(
@@ -78,8 +78,18 @@ class PythonFunction(Construct):
         )
 
 
-def _retention(days: int) -> int:
-    allowed = sorted(r.value for r in logs.RetentionDays if isinstance(r.value, int) and r.value > 0)
-    if days not in allowed:
-        raise ValueError(f"log_retention_days must be one of CloudWatch's values: {allowed}")
-    return days
+# The Python enum's values are member names ("TWO_WEEKS"), not days, so the days are listed here.
+_RETENTION_DAYS = {
+    1: "ONE_DAY", 3: "THREE_DAYS", 5: "FIVE_DAYS", 7: "ONE_WEEK", 14: "TWO_WEEKS", 30: "ONE_MONTH",
+    60: "TWO_MONTHS", 90: "THREE_MONTHS", 120: "FOUR_MONTHS", 150: "FIVE_MONTHS", 180: "SIX_MONTHS",
+    365: "ONE_YEAR", 400: "THIRTEEN_MONTHS", 545: "EIGHTEEN_MONTHS", 731: "TWO_YEARS", 1096: "THREE_YEARS",
+    1827: "FIVE_YEARS", 2192: "SIX_YEARS", 2557: "SEVEN_YEARS", 2922: "EIGHT_YEARS", 3288: "NINE_YEARS",
+    3653: "TEN_YEARS",
+}  # fmt: skip
+
+
+def log_retention(days: int) -> logs.RetentionDays:
+    """``log_retention_days`` of the settings as CloudWatch's retention (one of its fixed values)."""
+    if days not in _RETENTION_DAYS:
+        raise ValueError(f"log_retention_days must be one of CloudWatch's values: {sorted(_RETENTION_DAYS)}")
+    return logs.RetentionDays[_RETENTION_DAYS[days]]
