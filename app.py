@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import aws_cdk as cdk
 
+from stacks.api_stack import ApiStack
 from stacks.data_stack import DataStack
 from stacks.nag import enable_nag
 from stacks.names import stack_id
@@ -24,6 +25,7 @@ from stacks.settings import EnvironmentSettings, SettingsError, load_settings
 class Engine:
     data: DataStack
     queues: QueueStack
+    api: ApiStack
 
 
 def build(app: cdk.App, settings: EnvironmentSettings) -> Engine:
@@ -33,10 +35,19 @@ def build(app: cdk.App, settings: EnvironmentSettings) -> Engine:
     )
     data = DataStack(app, stack_id("Data", settings.name), settings=settings, env=env)
     queues = QueueStack(app, stack_id("Queues", settings.name), settings=settings, env=env)
-    for stack in (data, queues):
+    api = ApiStack(
+        app,
+        stack_id("Api", settings.name),
+        settings=settings,
+        company_data=data.company_data,
+        rate_limits=data.rate_limits,
+        channel_queues={channel: queue.queue for channel, queue in queues.channel_queues.items()},
+        env=env,
+    )
+    for stack in (data, queues, api):
         cdk.Tags.of(stack).add("project", "ai-multi-comms")
         cdk.Tags.of(stack).add("environment", settings.name)
-    return Engine(data=data, queues=queues)
+    return Engine(data=data, queues=queues, api=api)
 
 
 def main() -> None:

@@ -1,0 +1,199 @@
+"""ApiStack: the REST API ``POST /initiate-conversation`` in front of the channel router Lambda."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from shared.channels import ALL_CHANNELS, Channel
+from shared.routing import cors
+from shared.routing.gateway_contract import RESOURCE_PATH
+from stacks.bundling import asset_hash
+from stacks.constructs.api_contract import add_gateway_responses, add_method_not_allowed, add_request_model
+from stacks.constructs.python_function import LAMBDAS, PythonFunction, log_retention
+from stacks.nag import acknowledge
+from stacks.names import physical_name
+from stacks.settings import EnvironmentSettings
+
+ROUTER_FOLDER = "channel_router"
+
+# Access log line: who asked what, how it ended and where the time went. No headers, no body,
+# no API key (not even its id).
+ACCESS_LOG_FORMAT = {
+    "requestId": "$context.requestId",
+    "extendedRequestId": "$context.extendedRequestId",
+    "requestTime": "$context.requestTime",
+    "httpMethod": "$context.httpMethod",
+    "resourcePath": "$context.resourcePath",
+    "status": "$context.status",
+    "responseLength": "$context.responseLength",
+    "responseLatency": "$context.responseLatency",
+    "integrationStatus": "$context.integration.status",
+    "integrationLatency": "$context.integration.latency",
+    "errorResponseType": "$context.error.responseType",
+    "sourceIp": "$context.identity.sourceIp",
+    "userAgent": "$context.identity.userAgent",
+    "protocol": "$context.protocol",
+}
+
+
+class ApiStack(Stack):
+    api: apigw.RestApi
+    router: PythonFunction
+    usage_plan: apigw.UsagePlan
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: EnvironmentSettings,
+        company_data: dynamodb.ITable,
+        rate_limits: dynamodb.ITable,
+        channel_queues: Mapping[Channel, sqs.IQueue],
+        **kwargs,
+    ):
+        super().__init__(scope, construct_id, **kwargs)
+        self.router = self._router(settings, company_data, rate_limits, channel_queues)
+        self.api = self._rest_api(settings)
+        resource = self.api.root.add_resource(
+            RESOURCE_PATH.strip("/"),
+            default_cors_preflight_options=apigw.CorsOptions(
+                allow_origins=[cors.ALLOW_ORIGIN],
+                allow_methods=list(cors.ALLOW_METHODS),
+                allow_headers=list(cors.ALLOW_HEADERS),
+                max_age=Duration.seconds(cors.PREFLIGHT_MAX_AGE_SECONDS),
+            ),
+        )
+        resource.add_method(
+            "POST",
+            apigw.LambdaIntegration(self.router.function, proxy=True, allow_test_invoke=False),
+            api_key_required=True,
+            request_validator=self.api.add_request_validator(
+                "Validator",
+                request_validator_name="initiate-request",
+                validate_request_body=True,
+                # No parameter is declared required, so this checks nothing today; it is on so
+                # that a required header or query parameter added later is enforced too.
+                validate_request_parameters=True,
+            ),
+            request_models={"application/json": add_request_model(self.api)},
+        )
+        add_method_not_allowed(resource)
+        add_gateway_responses(self.api)
+        # Keys are tenants' data: operators create a key per tenant and add it to this plan.
+        self.usage_plan = self.api.add_usage_plan(
+            "UsagePlan",
+            name=physical_name("usage-plan", settings.name),
+            description="Per-key throttle of every tenant's API key",
+            throttle=apigw.ThrottleSettings(
+                rate_limit=settings.api.throttle_rate_limit, burst_limit=settings.api.throttle_burst_limit
+            ),
+            api_stages=[apigw.UsagePlanPerApiStage(api=self.api, stage=self.api.deployment_stage)],
+        )
+        self._acknowledge(resource)
+        CfnOutput(self, "ApiUrl", value=self.api.url, description="Invoke URL of the stage (API_URL of make smoke)")
+        CfnOutput(self, "InitiateConversationUrl", value=self.api.url_for_path(resource.path))
+        CfnOutput(self, "UsagePlanId", value=self.usage_plan.usage_plan_id, description="Add tenants' keys here")
+
+    def _router(
+        self,
+        settings: EnvironmentSettings,
+        company_data: dynamodb.ITable,
+        rate_limits: dynamodb.ITable,
+        channel_queues: Mapping[Channel, sqs.IQueue],
+    ) -> PythonFunction:
+        router = PythonFunction(
+            self,
+            "Router",
+            folder=ROUTER_FOLDER,
+            name="channel-router",
+            settings=settings,
+            memory_mb=settings.router.memory_mb,
+            timeout_seconds=settings.router.timeout_seconds,
+            description="Validates, authorises and rate-limits a request, then queues its context",
+            environment={
+                "COMPANY_TABLE_NAME": company_data.table_name,
+                "RATE_LIMIT_TABLE_NAME": rate_limits.table_name,
+                **{f"{channel.value.upper()}_QUEUE_URL": channel_queues[channel].queue_url for channel in ALL_CHANNELS},
+                # The hash of the router's sources (handler + shared/ + pins): names the exact code.
+                "ROUTER_VERSION": asset_hash(LAMBDAS / ROUTER_FOLDER)[:12],
+            },
+        )
+        acknowledge(
+            router.function,
+            "AwsSolutions-L1",
+            "DESIGN §3 pins one Python runtime for every function (3.13, with code kept valid on the "
+            "3.11 of the local machines); moving to a newer runtime is a deliberate, tested change.",
+        )
+        # Least privilege: exactly the calls the router makes. TransactWriteItems is authorised
+        # per item as UpdateItem.
+        company_data.grant(router.role, "dynamodb:GetItem")
+        rate_limits.grant(router.role, "dynamodb:UpdateItem")
+        for channel in ALL_CHANNELS:
+            channel_queues[channel].grant(router.role, "sqs:SendMessage")
+        return router
+
+    def _rest_api(self, settings: EnvironmentSettings) -> apigw.RestApi:
+        retain = settings.protection.removal_policy == "retain"
+        access_logs = logs.LogGroup(
+            self,
+            "AccessLogs",
+            log_group_name=f"/aws/apigateway/{physical_name('api', settings.name)}/access",
+            retention=log_retention(settings.log_retention_days),
+            removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
+        )
+        return apigw.RestApi(
+            self,
+            "Api",
+            rest_api_name=physical_name("api", settings.name),
+            description="AI Multi-Comms Engine: open a conversation on WhatsApp, SMS or email",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            api_key_source_type=apigw.ApiKeySourceType.HEADER,
+            # Execution logs need the account-level CloudWatch role of API Gateway.
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
+            deploy_options=apigw.StageOptions(
+                stage_name=settings.name,
+                access_log_destination=apigw.LogGroupLogDestination(access_logs),
+                access_log_format=apigw.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FORMAT)),
+                logging_level=apigw.MethodLoggingLevel.INFO,
+                metrics_enabled=True,
+                # Data tracing logs whole requests and responses (personal data): settings decide.
+                data_trace_enabled=settings.api.data_trace_enabled,
+            ),
+        )
+
+    def _acknowledge(self, resource: apigw.Resource) -> None:
+        acknowledge(
+            resource,
+            "AwsSolutions-APIG4",
+            "Callers are tenants' systems authenticated by API key (usage plan) and authorised per "
+            "company/project by the router; OPTIONS (preflight) and the 405 answer need no caller.",
+        )
+        acknowledge(
+            resource,
+            "AwsSolutions-COG4",
+            "There are no end users to sign in: tenants' back ends call with an API key, and the "
+            "router binds each key to its company/project (tenant isolation).",
+        )
+        acknowledge(
+            self.api.deployment_stage,
+            "AwsSolutions-APIG3",
+            "No WAF yet: the usage plan throttles every key, bodies are validated at the gateway and "
+            "capped by the router, and per-project limits stop abuse by a tenant; add a web ACL if "
+            "anonymous floods appear in the access logs.",
+        )
+        acknowledge(
+            self.api,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+            "API Gateway's account-level logging role uses the AWS managed policy made for exactly "
+            "this purpose; it only pushes API Gateway's own logs.",
+        )
