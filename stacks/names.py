@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from shared.secret_names import credentials_secret_prefix, openai_secret_name
+
 PREFIX = "ai-multi-comms"
 
 
@@ -22,9 +24,16 @@ def stack_id(stack: str, env: str) -> str:
     return f"AiMultiComms-{stack}-{env}"
 
 
-def openai_secret_name(channel: str, env: str) -> str:
-    return f"{PREFIX}/openai-api-key/{channel}-{env}"
+def processor_name(channel: str) -> str:
+    """``<channel>-processor``: the function is ``ai-multi-comms-<channel>-processor-<env>``."""
+    return f"{channel}-processor"
 
 
-def credentials_secret_prefix(channel: str) -> str:
-    return f"{PREFIX}/{channel}-credentials/"
+def openai_secret_arn_pattern(channel: str, env: str) -> str:
+    """The secret's ARN, whatever random suffix Secrets Manager gave it (``-`` and six characters)."""
+    return f"secret:{openai_secret_name(channel, env)}-??????"
+
+
+def credentials_secret_arn_pattern(channel: str, env: str) -> str:
+    """Any project's credentials of this channel in this environment (names end ``-<env>``)."""
+    return f"secret:{credentials_secret_prefix(channel)}*-{env}-??????"

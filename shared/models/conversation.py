@@ -40,6 +40,12 @@ class MessageEntry(BaseModel):
     total_tokens: int = 0
 
 
+class TokenUsage(BaseModel):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+
 class ConversationRecord(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -59,3 +65,70 @@ class ConversationRecord(BaseModel):
     recipient_email: str | None = None
     project_data: dict[str, Any] = Field(default_factory=dict)
     messages: list[MessageEntry] = Field(default_factory=list)
+
+    # Written by the channel processors (issue 4). The gsi_* pairs are sparse: only the pair of the
+    # record's channel is present, so each reply-matching index holds only its channel's records.
+    gsi_company_whatsapp_number: str | None = None
+    gsi_company_sms_number: str | None = None
+    gsi_company_email: str | None = None
+    gsi_recipient_tel: str | None = None
+    gsi_recipient_email: str | None = None
+    company_name: str | None = None
+    project_name: str | None = None
+    company_sender: str | None = None
+    router_version: str | None = None
+    processor_version: str | None = None
+    context_schema_version: str | None = None
+    ai_content: dict[str, str] | None = None
+    ai_response_id: str | None = None
+    ai_model: str | None = None
+    prompt_version: str | None = None
+    ai_usage: TokenUsage | None = None
+    send_started_at: str | None = None
+    provider_message_id: str | None = None
+    sent_at: str | None = None
+    initial_processing_time_ms: int | None = None
+    failure_reason: str | None = None
+    last_error: str | None = None
+
+
+# The record's state machine (DESIGN §7): every write of ``conversation_status`` is a conditional
+# update from one of the states listed here, so two deliveries of one message cannot both move on.
+TRANSITIONS: dict[ConversationStatus, frozenset[ConversationStatus]] = {
+    ConversationStatus.PROCESSING: frozenset(
+        {
+            ConversationStatus.AI_GENERATED,
+            ConversationStatus.FAILED_SECRETS_FETCH,
+            ConversationStatus.FAILED_TO_PROCESS_AI,
+            ConversationStatus.FAILED_TO_SEND_MESSAGE,
+            ConversationStatus.FAILED_UNKNOWN,
+        }
+    ),
+    ConversationStatus.AI_GENERATED: frozenset(
+        {
+            ConversationStatus.SENDING,
+            ConversationStatus.FAILED_SECRETS_FETCH,
+            ConversationStatus.FAILED_TO_SEND_MESSAGE,
+            ConversationStatus.FAILED_UNKNOWN,
+        }
+    ),
+    ConversationStatus.SENDING: frozenset(
+        {
+            ConversationStatus.INITIAL_MESSAGE_SENT,
+            # the provider answered with an error: nothing was sent, the stored content is reused
+            ConversationStatus.AI_GENERATED,
+            # a resend after the provider said no message exists (a new send_started_at)
+            ConversationStatus.SENDING,
+            ConversationStatus.FAILED_SECRETS_FETCH,
+            ConversationStatus.FAILED_TO_SEND_MESSAGE,
+            ConversationStatus.SEND_UNCONFIRMED,
+        }
+    ),
+    # A send that was in flight when another delivery gave up on it may still report success.
+    ConversationStatus.SEND_UNCONFIRMED: frozenset({ConversationStatus.INITIAL_MESSAGE_SENT}),
+}
+
+
+def sources_of(target: ConversationStatus) -> frozenset[ConversationStatus]:
+    """The statuses a record may be in for a write of ``target`` to succeed."""
+    return frozenset(source for source, targets in TRANSITIONS.items() if target in targets)

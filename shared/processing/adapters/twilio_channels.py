@@ -1,0 +1,102 @@
+"""WhatsApp (a Content template filled with the AI's variables) and SMS (the AI's body), both via Twilio."""
+
+from __future__ import annotations
+
+import json
+from typing import ClassVar
+
+from shared.channels import Channel
+from shared.models.company import SmsConfig, WhatsAppConfig
+from shared.models.context import ContextMessage
+from shared.processing.adapters import ChannelAdapter
+from shared.processing.credentials import TwilioCredentials
+from shared.processing.errors import MalformedMessage, ProviderRejected
+from shared.processing.senders import Outgoing, Sender
+from shared.processing.senders.twilio_messages import TwilioMessages
+from shared.processing.settings import ProcessorSettings
+
+
+class _TwilioChannel(ChannelAdapter):
+    credentials_shape: ClassVar[type] = TwilioCredentials
+
+    def sender(self, credentials: TwilioCredentials, settings: ProcessorSettings) -> Sender:
+        return TwilioMessages(
+            credentials, base_url=settings.twilio_api_base_url, timeout_seconds=settings.provider_timeout_seconds
+        )
+
+    @staticmethod
+    def _tel(message: ContextMessage) -> str:
+        tel = message.recipient_data.recipient_tel
+        if tel is None:
+            raise MalformedMessage(f"A {message.channel} message needs recipient_tel")
+        return tel
+
+
+class WhatsAppChannel(_TwilioChannel):
+    channel: ClassVar[Channel] = Channel.WHATSAPP
+
+    def _config(self, message: ContextMessage) -> WhatsAppConfig:
+        config = message.project.channel_config
+        if not isinstance(config, WhatsAppConfig):
+            raise MalformedMessage("The message carries no WhatsApp channel configuration")
+        return config
+
+    def credentials_secret_id(self, message: ContextMessage) -> str:
+        return self._config(message).whatsapp_credentials_id
+
+    def sender_address(self, message: ContextMessage) -> str:
+        return self._config(message).company_whatsapp_number
+
+    def reply_index_attributes(self, message: ContextMessage) -> dict[str, str]:
+        return {"gsi_company_whatsapp_number": self.sender_address(message), "gsi_recipient_tel": self._tel(message)}
+
+    def content_sid(self, message: ContextMessage, credentials: TwilioCredentials) -> str:
+        # The project's template wins over the older copy in the Twilio secret (seed/secrets.example.md).
+        sid = self._config(message).content_template.content_sid or credentials.twilio_template_sid
+        if not sid:
+            raise ProviderRejected(
+                "No WhatsApp Content template: set channel_config.whatsapp.content_template.content_sid "
+                "(an approved template's HX... sid)"
+            )
+        return sid
+
+    def check_ready(self, message: ContextMessage, credentials: TwilioCredentials) -> None:
+        self.content_sid(message, credentials)
+
+    def outgoing(self, message: ContextMessage, content: dict[str, str], credentials: TwilioCredentials) -> Outgoing:
+        return Outgoing(
+            to=f"whatsapp:{self._tel(message)}",
+            sender=f"whatsapp:{self.sender_address(message)}",
+            text=self.history_text(content),
+            content_sid=self.content_sid(message, credentials),
+            content_variables=dict(content),
+        )
+
+    def history_text(self, content: dict[str, str]) -> str:
+        # The template's wording lives at Twilio; the history keeps what the engine chose to fill in.
+        return json.dumps(content, ensure_ascii=False, sort_keys=True)
+
+
+class SmsChannel(_TwilioChannel):
+    channel: ClassVar[Channel] = Channel.SMS
+
+    def _config(self, message: ContextMessage) -> SmsConfig:
+        config = message.project.channel_config
+        if not isinstance(config, SmsConfig):
+            raise MalformedMessage("The message carries no SMS channel configuration")
+        return config
+
+    def credentials_secret_id(self, message: ContextMessage) -> str:
+        return self._config(message).sms_credentials_id
+
+    def sender_address(self, message: ContextMessage) -> str:
+        return self._config(message).company_sms_number
+
+    def reply_index_attributes(self, message: ContextMessage) -> dict[str, str]:
+        return {"gsi_company_sms_number": self.sender_address(message), "gsi_recipient_tel": self._tel(message)}
+
+    def outgoing(self, message: ContextMessage, content: dict[str, str], credentials: TwilioCredentials) -> Outgoing:
+        return Outgoing(to=self._tel(message), sender=self.sender_address(message), text=content["body"])
+
+    def history_text(self, content: dict[str, str]) -> str:
+        return content["body"]

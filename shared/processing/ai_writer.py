@@ -1,0 +1,196 @@
+"""Writes a channel's first message with the OpenAI Responses API and strict structured output.
+
+The input carries what the message may talk about: the company, its representatives, the
+recipient's first and last name (never their phone, email or consent), the company's contact
+channels and the project data. The answer is checked against the channel's output contract again
+before anyone sees it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import openai
+
+from shared import json_codec
+from shared.models.company import OpenAiChannelConfig, TemplateSender
+from shared.models.context import ContextMessage
+from shared.models.conversation import TokenUsage
+from shared.processing.errors import (
+    AiConfigurationInvalid,
+    AiCredentialsRejected,
+    AiOutputInvalid,
+    AiRejected,
+    AiUnavailable,
+)
+from shared.processing.output_contracts import OutputContract, OutputInvalid
+
+# One more generation after a schema-invalid answer; a second bad answer is a prompt problem.
+OUTPUT_ATTEMPTS = 2
+
+
+@dataclass(frozen=True)
+class AiDraft:
+    content: dict[str, str]
+    response_id: str
+    model: str
+    prompt_version: str
+    usage: TokenUsage
+
+
+@dataclass(frozen=True)
+class ResponsesConfig:
+    model: str
+    template_sender: TemplateSender
+
+
+def responses_config(config: OpenAiChannelConfig, channel: str) -> ResponsesConfig:
+    """The model and instructions to use; a config with only retired Assistants ids cannot be used."""
+    if config.model is None or config.template_sender is None:
+        legacy = ", ".join(config.legacy_assistant_fields) or "no model or template_sender"
+        raise AiConfigurationInvalid(
+            f"ai_config.openai_config.{channel} has {legacy} but the OpenAI Assistants API was shut down on "
+            "2026-08-26. Migrate the company-data record: set 'model' (e.g. 'gpt-5-mini') and "
+            "'template_sender': {'prompt_version': '<date>.<n>', 'instructions': '<the assistant's "
+            "instructions>'}, then remove the assistant_id_* fields."
+        )
+    return ResponsesConfig(model=config.model, template_sender=config.template_sender)
+
+
+def ai_input(message: ContextMessage) -> str:
+    """The user input of the generation, as JSON text (numbers of the project data kept exact)."""
+    project = message.project
+    recipient = message.recipient_data
+    return json_codec.dumps(
+        {
+            "channel": message.channel.value,
+            "company": {
+                "company_name": project.company_name,
+                "project_name": project.project_name,
+                "company_representatives": [name for _, name in sorted(project.company_rep.items()) if name],
+            },
+            "recipient": {
+                "recipient_first_name": recipient.recipient_first_name,
+                "recipient_last_name": recipient.recipient_last_name,
+            },
+            "company_contact_channels": project.contact_channels,
+            "project_data": message.project_data,
+        }
+    )
+
+
+class AiWriter:
+    """One OpenAI client per API key, reused across the records of a warm container."""
+
+    def __init__(self, *, base_url: str | None, timeout_seconds: float, max_retries: int):
+        self._base_url = base_url
+        self._timeout = timeout_seconds
+        self._max_retries = max_retries
+        self._clients: dict[str, openai.OpenAI] = {}
+        self._lock = threading.Lock()
+
+    def write(self, message: ContextMessage, contract: OutputContract, *, api_key: str) -> AiDraft:
+        config = responses_config(message.project.ai_config, message.channel.value)
+        client = self._client(api_key)
+        problem = ""
+        spent = TokenUsage()  # every attempt is paid for, so the record counts them all
+        for _ in range(OUTPUT_ATTEMPTS):
+            response = _create(client, config, contract, ai_input(message))
+            spent = _add(spent, _usage(response))
+            try:
+                content = contract.check(_answer(response))
+            except OutputInvalid as invalid:
+                problem = str(invalid)
+                continue
+            return AiDraft(
+                content=content,
+                response_id=response.id,
+                model=response.model or config.model,
+                prompt_version=config.template_sender.prompt_version,
+                usage=spent,
+            )
+        raise AiOutputInvalid(f"The AI's output broke the {contract.name} contract {OUTPUT_ATTEMPTS} times: {problem}")
+
+    def forget(self, api_key: str) -> None:
+        with self._lock:
+            self._clients.pop(_fingerprint(api_key), None)
+
+    def _client(self, api_key: str) -> openai.OpenAI:
+        key = _fingerprint(api_key)
+        with self._lock:
+            if key not in self._clients:
+                self._clients[key] = openai.OpenAI(
+                    api_key=api_key, base_url=self._base_url, timeout=self._timeout, max_retries=self._max_retries
+                )
+            return self._clients[key]
+
+
+def _fingerprint(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def _create(client: openai.OpenAI, config: ResponsesConfig, contract: OutputContract, text: str) -> Any:
+    try:
+        return client.responses.create(
+            model=config.model,
+            instructions=config.template_sender.instructions,
+            input=text,
+            text={
+                "format": {
+                    "type": "json_schema",
+                    "name": contract.name,
+                    "schema": contract.json_schema(),
+                    "strict": True,
+                }
+            },
+            # The record keeps the conversation; OpenAI need not keep a copy of personal data.
+            store=False,
+        )
+    except (openai.AuthenticationError, openai.PermissionDeniedError) as error:
+        raise AiCredentialsRejected(f"OpenAI refused the API key: HTTP {error.status_code}") from None
+    except (openai.RateLimitError, openai.InternalServerError, openai.ConflictError) as error:
+        raise AiUnavailable(f"OpenAI answered HTTP {error.status_code} after the SDK's retries") from None
+    except openai.APITimeoutError:
+        raise AiUnavailable("OpenAI did not answer in time") from None
+    except openai.APIConnectionError:
+        raise AiUnavailable("OpenAI could not be reached") from None
+    except openai.APIStatusError as error:
+        raise AiRejected(f"OpenAI rejected the request: HTTP {error.status_code} {_error_code(error)}") from None
+
+
+def _error_code(error: openai.APIStatusError) -> str:
+    body = error.body if isinstance(error.body, dict) else {}
+    return str(body.get("code") or body.get("type") or "")
+
+
+def _answer(response: Any) -> Any:
+    if response.status != "completed":
+        raise OutputInvalid(f"the response is {response.status} ({response.incomplete_details})")
+    text = response.output_text
+    if not text:
+        raise OutputInvalid("the response has no output text (a refusal?)")
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise OutputInvalid("the output text is not JSON") from None
+
+
+def _usage(response: Any) -> TokenUsage:
+    usage = response.usage
+    if usage is None:
+        return TokenUsage()
+    return TokenUsage(
+        prompt_tokens=usage.input_tokens, completion_tokens=usage.output_tokens, total_tokens=usage.total_tokens
+    )
+
+
+def _add(a: TokenUsage, b: TokenUsage) -> TokenUsage:
+    return TokenUsage(
+        prompt_tokens=a.prompt_tokens + b.prompt_tokens,
+        completion_tokens=a.completion_tokens + b.completion_tokens,
+        total_tokens=a.total_tokens + b.total_tokens,
+    )

@@ -1,0 +1,70 @@
+"""Processes the records of one SQS batch concurrently and answers with the partial batch response.
+
+The work is I/O-bound (DynamoDB, Secrets Manager, OpenAI, the provider), so one thread per record
+makes a batch of ten cost about one record's wall time. Each record has its own heartbeat and its
+own outcome; only the records that should come back are reported in ``batchItemFailures``.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from shared.processing.heartbeat import Heartbeat, schedule_retry
+from shared.processing.pipeline import Pipeline, RecordOutcome
+from shared.processing.settings import ProcessorSettings
+
+
+class BatchProcessor:
+    def __init__(self, *, pipeline: Pipeline, sqs: Any, settings: ProcessorSettings, logger: Any):
+        self._pipeline = pipeline
+        self._sqs = sqs
+        self._settings = settings
+        self._logger = logger
+
+    def process(self, event: dict[str, Any]) -> dict[str, list[dict[str, str]]]:
+        records = event.get("Records") or []
+        if not records:
+            return {"batchItemFailures": []}
+        with ThreadPoolExecutor(max_workers=len(records), thread_name_prefix="record") as pool:
+            retries = list(pool.map(self._one, records))
+        return {
+            "batchItemFailures": [
+                {"itemIdentifier": r["messageId"]} for r, retry in zip(records, retries, strict=True) if retry
+            ]
+        }
+
+    def _one(self, record: dict[str, Any]) -> bool:
+        self._logger.thread_safe_append_keys(sqs_message_id=record.get("messageId"))
+        try:
+            with Heartbeat(
+                self._sqs,
+                queue_url=self._settings.queue_url,
+                receipt_handle=record["receiptHandle"],
+                interval_seconds=self._settings.heartbeat_interval_seconds,
+                visibility_timeout_seconds=self._settings.visibility_timeout_seconds,
+                logger=self._logger,
+            ):
+                outcome = self._outcome(record)
+            if outcome.retry:
+                receive_count = int((record.get("attributes") or {}).get("ApproximateReceiveCount", "1"))
+                schedule_retry(
+                    self._sqs,
+                    queue_url=self._settings.queue_url,
+                    receipt_handle=record["receiptHandle"],
+                    delay_seconds=self._settings.retry_delay(receive_count),
+                    logger=self._logger,
+                )
+            return outcome.retry
+        finally:
+            self._logger.thread_safe_clear_keys()
+
+    def _outcome(self, record: dict[str, Any]) -> RecordOutcome:
+        body = record.get("body") or ""
+        try:
+            return self._pipeline.handle(
+                body, message_id=record.get("messageId", ""), attributes=record.get("messageAttributes") or {}
+            )
+        except Exception as error:  # the one outermost catch: log the cause, record failed_unknown
+            self._logger.exception("unexpected failure while processing the record")
+            return self._pipeline.handle_unexpected(body, error)

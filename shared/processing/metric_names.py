@@ -1,0 +1,13 @@
+"""Names of the processors' CloudWatch metrics (Powertools EMF), shared with the alarms that watch them."""
+
+NAMESPACE = "AiMultiComms"
+# Dimension Powertools adds to every metric: the function's service name, ``<channel>-processor``.
+SERVICE_DIMENSION = "service"
+
+MESSAGES_SENT = "MessagesSent"
+SENDS_RECONCILED = "SendsReconciled"
+SEND_UNCONFIRMED = "SendUnconfirmed"
+PERMANENT_FAILURES = "PermanentFailures"
+TRANSIENT_FAILURES = "TransientFailures"
+MALFORMED_MESSAGES = "MalformedMessages"
+UNEXPECTED_FAILURES = "UnexpectedFailures"

@@ -1,0 +1,91 @@
+"""The settings of a channel processor function, read once from its environment variables."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from shared.channels import Channel
+
+# Time budget of one record inside the 120 s function timeout (docs/decisions.md, issue 4):
+# OpenAI 30 s x (1 + 1 SDK retry), a second generation only after a schema-invalid answer, and
+# one provider call of 10 s. The SDK retry covers a blip; SQS retries cover the rest.
+DEFAULT_AI_TIMEOUT_SECONDS = 30.0
+DEFAULT_AI_MAX_RETRIES = 1
+DEFAULT_PROVIDER_TIMEOUT_SECONDS = 10.0
+# A message whose processing failed transiently is retried after this (doubling per receive), not
+# after the whole visibility timeout, so a 429 costs the person seconds rather than 12 minutes.
+DEFAULT_RETRY_DELAY_SECONDS = 30
+
+
+class SettingsInvalid(Exception):
+    """An environment variable of the function is missing or malformed."""
+
+
+class ProcessorSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    channel: Channel
+    conversations_table_name: str = Field(min_length=3)
+    queue_url: str = Field(min_length=1)
+    heartbeat_interval_seconds: float = Field(gt=0)
+    visibility_timeout_seconds: int = Field(gt=0)
+    processor_version: str = Field(min_length=1)
+    openai_base_url: str | None = None
+    twilio_api_base_url: str | None = None
+    sendgrid_api_host: str | None = None
+    ai_timeout_seconds: float = Field(default=DEFAULT_AI_TIMEOUT_SECONDS, gt=0)
+    ai_max_retries: int = Field(default=DEFAULT_AI_MAX_RETRIES, ge=0, le=5)
+    provider_timeout_seconds: float = Field(default=DEFAULT_PROVIDER_TIMEOUT_SECONDS, gt=0)
+    retry_delay_seconds: int = Field(default=DEFAULT_RETRY_DELAY_SECONDS, ge=0)
+
+    @model_validator(mode="after")
+    def _heartbeat_beats_the_timeout(self) -> ProcessorSettings:
+        if self.heartbeat_interval_seconds >= self.visibility_timeout_seconds:
+            raise ValueError("HEARTBEAT_INTERVAL_SECONDS must be shorter than VISIBILITY_TIMEOUT_SECONDS")
+        return self
+
+    @property
+    def send_settle_seconds(self) -> float:
+        """How long a send that got no answer may still be landing at the provider.
+
+        Our client gives up after one provider timeout; the provider may finish the request a
+        little later. After twice that, a provider that lists no such message really has none.
+        """
+        return 2 * self.provider_timeout_seconds
+
+    def retry_delay(self, receive_count: int) -> int:
+        """Seconds until a transiently failed message is delivered again (doubling, capped)."""
+        delay = self.retry_delay_seconds * 2 ** max(receive_count - 1, 0)
+        return min(delay, self.visibility_timeout_seconds)
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str], *, channel: Channel) -> ProcessorSettings:
+        """Read the function's variables; ``CHANNEL`` must name the channel the handler serves."""
+        names = {
+            "channel": "CHANNEL",
+            "conversations_table_name": "CONVERSATIONS_TABLE_NAME",
+            "queue_url": "QUEUE_URL",
+            "heartbeat_interval_seconds": "HEARTBEAT_INTERVAL_SECONDS",
+            "visibility_timeout_seconds": "VISIBILITY_TIMEOUT_SECONDS",
+            "processor_version": "PROCESSOR_VERSION",
+            "openai_base_url": "OPENAI_BASE_URL",
+            "twilio_api_base_url": "TWILIO_API_BASE_URL",
+            "sendgrid_api_host": "SENDGRID_API_HOST",
+            "ai_timeout_seconds": "AI_TIMEOUT_SECONDS",
+            "provider_timeout_seconds": "PROVIDER_TIMEOUT_SECONDS",
+            "retry_delay_seconds": "RETRY_DELAY_SECONDS",
+        }
+        values = {field: environ[var] for field, var in names.items() if environ.get(var)}
+        try:
+            settings = cls.model_validate(values)
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{names.get(str(e['loc'][0]), e['loc'][0]) if e['loc'] else 'settings'}: {e['msg']}"
+                for e in error.errors()
+            )
+            raise SettingsInvalid(problems) from None
+        if settings.channel is not channel:
+            raise SettingsInvalid(f"CHANNEL is {settings.channel.value!r} but this is the {channel.value} processor")
+        return settings
