@@ -17,6 +17,7 @@ from stacks.api_stack import ApiStack
 from stacks.data_stack import DataStack
 from stacks.nag import enable_nag
 from stacks.names import stack_id
+from stacks.processor_stack import ProcessorStack
 from stacks.queue_stack import QueueStack
 from stacks.settings import EnvironmentSettings, SettingsError, load_settings
 
@@ -26,6 +27,7 @@ class Engine:
     data: DataStack
     queues: QueueStack
     api: ApiStack
+    processors: ProcessorStack
 
 
 def build(app: cdk.App, settings: EnvironmentSettings) -> Engine:
@@ -44,10 +46,18 @@ def build(app: cdk.App, settings: EnvironmentSettings) -> Engine:
         channel_queues={channel: queue.queue for channel, queue in queues.channel_queues.items()},
         env=env,
     )
-    for stack in (data, queues, api):
+    processors = ProcessorStack(
+        app,
+        stack_id("Processors", settings.name),
+        settings=settings,
+        conversations=data.conversations,
+        channel_queues=queues.channel_queues,
+        env=env,
+    )
+    for stack in (data, queues, api, processors):
         cdk.Tags.of(stack).add("project", "ai-multi-comms")
         cdk.Tags.of(stack).add("environment", settings.name)
-    return Engine(data=data, queues=queues, api=api)
+    return Engine(data=data, queues=queues, api=api, processors=processors)
 
 
 def main() -> None:

@@ -29,11 +29,11 @@ def processor_name(channel: str) -> str:
     return f"{channel}-processor"
 
 
-def openai_secret_arn_pattern(channel: str, env: str) -> str:
-    """The secret's ARN, whatever random suffix Secrets Manager gave it (``-`` and six characters)."""
-    return f"secret:{openai_secret_name(channel, env)}-??????"
+def openai_secret_resource_pattern(channel: str, env: str) -> str:
+    """The secret's ARN resource name, whatever suffix Secrets Manager added (``-`` and six characters)."""
+    return f"{openai_secret_name(channel, env)}-??????"
 
 
-def credentials_secret_arn_pattern(channel: str, env: str) -> str:
-    """Any project's credentials of this channel in this environment (names end ``-<env>``)."""
-    return f"secret:{credentials_secret_prefix(channel)}*-{env}-??????"
+def credentials_secret_resource_pattern(channel: str, env: str) -> str:
+    """Any project's credentials of this channel in this environment (their names end ``-<env>``)."""
+    return f"{credentials_secret_prefix(channel)}*-{env}-??????"

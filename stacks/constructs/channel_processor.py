@@ -1,0 +1,161 @@
+"""One channel's processor: its function, the SQS event source that feeds it, and a role that can
+do exactly what the pipeline does for that channel and nothing for the others."""
+
+from __future__ import annotations
+
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, SecretValue, Stack, Token
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from shared.channels import Channel
+from shared.tables import CONVERSATIONS
+from stacks.bundling import asset_hash
+from stacks.constructs.channel_queue import ChannelQueue
+from stacks.constructs.python_function import LAMBDAS, PythonFunction
+from stacks.nag import acknowledge
+from stacks.names import (
+    credentials_secret_resource_pattern,
+    openai_secret_name,
+    openai_secret_resource_pattern,
+    processor_name,
+)
+from stacks.settings import EnvironmentSettings
+
+_INDEXES = (*CONVERSATIONS.global_indexes, *CONVERSATIONS.local_indexes)
+
+
+class ChannelProcessor(Construct):
+    function: PythonFunction
+    openai_key: secretsmanager.Secret
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        channel: Channel,
+        queue: ChannelQueue,
+        conversations: dynamodb.ITable,
+        settings: EnvironmentSettings,
+    ):
+        super().__init__(scope, construct_id)
+        processor = settings.processor
+        folder = f"{channel.value}_processor"
+        self.function = PythonFunction(
+            self,
+            "Processor",
+            folder=folder,
+            name=processor_name(channel.value),
+            settings=settings,
+            memory_mb=processor.memory_mb,
+            timeout_seconds=processor.timeout_seconds,
+            description=f"Writes the first {channel.value} message with OpenAI and sends it exactly once",
+            environment={
+                "CHANNEL": channel.value,
+                "CONVERSATIONS_TABLE_NAME": conversations.table_name,
+                "QUEUE_URL": queue.queue.queue_url,
+                "HEARTBEAT_INTERVAL_SECONDS": str(processor.heartbeat_interval_seconds),
+                "VISIBILITY_TIMEOUT_SECONDS": str(settings.queues.visibility_timeout_seconds),
+                # The hash of the processor's sources (handler + shared/ + pins): names the exact code.
+                "PROCESSOR_VERSION": asset_hash(LAMBDAS / folder)[:12],
+            },
+        )
+        role = self.function.role
+        # Receive, delete and change the visibility (heartbeat, retry delay) of its own queue only.
+        queue.queue.grant_consume_messages(role)
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ConversationRecords",
+                actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+                resources=[conversations.table_arn],
+            )
+        )
+        # Named indexes rather than index/*: the role can query exactly the indexes the table has.
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ConversationQueries",
+                actions=["dynamodb:Query"],
+                resources=[
+                    conversations.table_arn,
+                    *(f"{conversations.table_arn}/index/{index.name}" for index in _INDEXES),
+                ],
+            )
+        )
+        stack = Stack.of(self)
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadOwnChannelSecrets",
+                actions=["secretsmanager:GetSecretValue"],
+                resources=[
+                    stack.format_arn(
+                        service="secretsmanager",
+                        resource="secret",
+                        resource_name=pattern,
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                    for pattern in (
+                        openai_secret_resource_pattern(channel.value, settings.name),
+                        credentials_secret_resource_pattern(channel.value, settings.name),
+                    )
+                ],
+            )
+        )
+        self.function.function.add_event_source(
+            event_sources.SqsEventSource(
+                queue.queue,
+                batch_size=processor.batch_size,
+                max_batching_window=Duration.seconds(processor.max_batching_window_seconds),
+                max_concurrency=processor.max_concurrency,
+                report_batch_item_failures=True,
+            )
+        )
+        self.openai_key = self._openai_key_shell(channel, settings)
+        self._acknowledge(channel, settings)
+
+    def _openai_key_shell(self, channel: Channel, settings: EnvironmentSettings) -> secretsmanager.Secret:
+        """The channel's OpenAI key secret, created empty; operators put the key in it once.
+
+        CloudFormation writes ``SecretString`` only when the template's value changes, so a key put
+        with ``put-secret-value`` survives every later deploy. Until then the processor fails the
+        record with ``failed_secrets_fetch`` naming the empty field.
+        """
+        return secretsmanager.Secret(
+            self,
+            "OpenAiKey",
+            secret_name=openai_secret_name(channel.value, settings.name),
+            description=f'OpenAI API key of the {channel.value} processor: {{"ai_api_key": "sk-..."}}',
+            secret_object_value={"ai_api_key": SecretValue.unsafe_plain_text("")},
+            removal_policy=RemovalPolicy.RETAIN
+            if settings.protection.removal_policy == "retain"
+            else RemovalPolicy.DESTROY,
+        )
+
+    def _acknowledge(self, channel: Channel, settings: EnvironmentSettings) -> None:
+        acknowledge(
+            self.function.function,
+            "AwsSolutions-L1",
+            "DESIGN §3 pins one Python runtime for every function (3.13, with code kept valid on the "
+            "3.11 of the local machines); moving to a newer runtime is a deliberate, tested change.",
+        )
+        acknowledge(
+            self.openai_key,
+            "AwsSolutions-SMG4",
+            "A third-party API key: OpenAI issues it, so a rotation Lambda cannot mint a new one. "
+            "Operators rotate it at OpenAI and put the new value (docs/decisions.md, issue 4).",
+        )
+        stack = Stack.of(self)
+        region = "<AWS::Region>" if Token.is_unresolved(stack.region) else stack.region
+        pattern = credentials_secret_resource_pattern(channel.value, settings.name)
+        # cdk-nag renders the partition as a token or, when the CLI knows the region, as "aws".
+        for partition in ("<AWS::Partition>", "aws"):
+            acknowledge(
+                self.function.role,
+                f"AwsSolutions-IAM5[Resource::arn:{partition}:secretsmanager:{region}:<AWS::AccountId>:"
+                f"secret:{pattern}]",
+                f"The wildcard is the company/project part of ai-multi-comms/{channel.value}-credentials/"
+                f"<company>/<project>/<provider>-{settings.name} (DESIGN §6): one role reads every project's "
+                f"{channel.value} credentials in its environment and no other channel's; GetSecretValue only.",
+            )

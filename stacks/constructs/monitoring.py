@@ -1,0 +1,125 @@
+"""Critical alerts of the processors: an encrypted, TLS-only SNS topic mailed to the operators, and
+alarms on what needs a person: messages in a DLQ, processor errors, sends that could not be
+confirmed (possibly sent, never resent) and failures nobody named (bugs)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+
+from shared.channels import Channel
+from shared.processing import metric_names
+from stacks.constructs.channel_queue import ChannelQueue
+from stacks.names import physical_name, processor_name
+from stacks.settings import EnvironmentSettings
+
+PERIOD = Duration.minutes(5)
+
+
+class Monitoring(Construct):
+    topic: sns.Topic
+    alarms: list[cloudwatch.Alarm]
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: EnvironmentSettings,
+        processors: Mapping[Channel, lambda_.IFunction],
+        channel_queues: Mapping[Channel, ChannelQueue],
+    ):
+        super().__init__(scope, construct_id)
+        self._env = settings.name
+        self.topic = self._topic(settings)
+        self.alarms = []
+        for channel, function in processors.items():
+            dlq = channel_queues[channel].dead_letter_queue
+            self._alarm(
+                f"{channel.value}-dlq-messages",
+                dlq.metric_approximate_number_of_messages_visible(period=Duration.minutes(1), statistic="Maximum"),
+                f"Messages of the {channel.value} queue reached its DLQ after every retry; inspect and redrive.",
+            )
+            self._alarm(
+                f"{channel.value}-processor-errors",
+                function.metric_errors(period=PERIOD, statistic="Sum"),
+                f"The {channel.value} processor failed whole invocations (the batch is retried).",
+            )
+            for metric, what in (
+                (metric_names.SEND_UNCONFIRMED, "a send may have reached the person but was never confirmed"),
+                (metric_names.UNEXPECTED_FAILURES, "a record failed in a way the code does not name (failed_unknown)"),
+            ):
+                self._alarm(
+                    f"{channel.value}-{_kebab(metric)}",
+                    cloudwatch.Metric(
+                        namespace=metric_names.NAMESPACE,
+                        metric_name=metric,
+                        dimensions_map={metric_names.SERVICE_DIMENSION: processor_name(channel.value)},
+                        period=PERIOD,
+                        statistic="Sum",
+                    ),
+                    f"{channel.value}: {what}; see the record's failure_reason.",
+                )
+
+    def _topic(self, settings: EnvironmentSettings) -> sns.Topic:
+        # CloudWatch cannot publish to a topic under the AWS-managed SNS key, so the topic has its own.
+        key = kms.Key(
+            self,
+            "AlertsKey",
+            alias=f"alias/{physical_name('critical-alerts', settings.name)}",
+            description="Encrypts the critical-alerts topic; CloudWatch alarms may use it to publish",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN
+            if settings.protection.removal_policy == "retain"
+            else RemovalPolicy.DESTROY,
+        )
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsPublish",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],  # in a key policy, "*" is this key
+            )
+        )
+        topic = sns.Topic(
+            self,
+            "CriticalAlerts",
+            topic_name=physical_name("critical-alerts", settings.name),
+            display_name="AI Multi-Comms critical alerts",
+            master_key=key,
+            enforce_ssl=True,
+        )
+        topic.add_subscription(subscriptions.EmailSubscription(str(settings.alarm_email)))
+        return topic
+
+    def _alarm(self, name: str, metric: cloudwatch.IMetric, description: str) -> None:
+        alarm = cloudwatch.Alarm(
+            self,
+            _pascal(name),
+            alarm_name=physical_name(name, self._env),
+            alarm_description=description,
+            metric=metric,
+            threshold=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(actions.SnsAction(self.topic))
+        self.alarms.append(alarm)
+
+
+def _kebab(name: str) -> str:
+    return "".join(f"-{c.lower()}" if c.isupper() else c for c in name).lstrip("-")
+
+
+def _pascal(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("-"))

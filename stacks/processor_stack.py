@@ -1,0 +1,50 @@
+"""ProcessorStack: one processor per channel, fed by its queue, and the critical alerts that watch them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from constructs import Construct
+
+from shared.channels import ALL_CHANNELS, Channel
+from stacks.constructs.channel_processor import ChannelProcessor
+from stacks.constructs.channel_queue import ChannelQueue
+from stacks.constructs.monitoring import Monitoring
+from stacks.settings import EnvironmentSettings
+
+
+class ProcessorStack(Stack):
+    processors: dict[Channel, ChannelProcessor]
+    monitoring: Monitoring
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: EnvironmentSettings,
+        conversations: dynamodb.ITable,
+        channel_queues: Mapping[Channel, ChannelQueue],
+        **kwargs,
+    ):
+        super().__init__(scope, construct_id, **kwargs)
+        self.processors = {
+            channel: ChannelProcessor(
+                self,
+                channel.value.capitalize(),
+                channel=channel,
+                queue=channel_queues[channel],
+                conversations=conversations,
+                settings=settings,
+            )
+            for channel in ALL_CHANNELS
+        }
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            settings=settings,
+            processors={channel: p.function.function for channel, p in self.processors.items()},
+            channel_queues=channel_queues,
+        )
