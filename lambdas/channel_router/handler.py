@@ -20,7 +20,7 @@ from shared.api_errors import InternalError
 from shared.channels import Channel
 from shared.log_masking import mask_text
 from shared.routing.responses import error_response
-from shared.routing.router import Router
+from shared.routing.router import Router, describe_cause
 from shared.routing.wiring import build_router
 
 logger = Logger()
@@ -40,7 +40,10 @@ class RouterSettings(BaseModel):
 
     @classmethod
     def from_environment(cls) -> RouterSettings:
-        return cls.model_validate(dict(os.environ))
+        # Only this model's variables: a validation error must never quote the rest of the
+        # environment (the Lambda runtime keeps session credentials there).
+        names = {field.alias for field in cls.model_fields.values()}
+        return cls.model_validate({name: value for name, value in os.environ.items() if name in names})
 
 
 @lru_cache(maxsize=1)
@@ -68,7 +71,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             "Unexpected failure",
             extra={
                 "error_code": InternalError.error_code,
-                "cause": f"{type(error).__name__}: {mask_text(str(error))}",
+                "cause": describe_cause(error),
                 "trace": mask_text("".join(traceback.format_tb(error.__traceback__))),
             },
         )

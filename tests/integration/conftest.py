@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -13,14 +16,13 @@ from boto3.dynamodb.types import TypeSerializer
 
 from local.emulator import LocalResources
 from local.rest_proxy_event import rest_proxy_event
-from shared import json_codec
 from shared.channels import ALL_CHANNELS, Channel
 from shared.tables import COMPANY_DATA, RATE_LIMITS
 from tests.conftest import ROOT
 
 ROUTER_DIR = ROOT / "lambdas" / "channel_router"
 API_KEY = "k3y-VALUE-of-company-A-never-to-be-echoed"
-API_KEY_ID = "a1b2c3d4e5"
+API_KEY_ID = "q7zkx0mwv3"
 OTHER_API_KEY_ID = "zz9yy8xx7w"
 
 
@@ -50,6 +52,17 @@ def _load_router_handler() -> Any:
     return sys.modules[name]
 
 
+def _dynamodb_value(value: Any) -> Any:
+    """Floats as Decimal (what DynamoDB stores); sets stay sets (string sets)."""
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {key: _dynamodb_value(child) for key, child in value.items()}
+    if isinstance(value, list):
+        return [_dynamodb_value(child) for child in value]
+    return value
+
+
 @dataclass
 class RouterReply:
     status: int
@@ -67,7 +80,7 @@ class RouterHarness:
 
     def put_company(self, record: dict[str, Any]) -> None:
         serializer = TypeSerializer()
-        item = {name: serializer.serialize(value) for name, value in json_codec.loads(json.dumps(record)).items()}
+        item = {name: serializer.serialize(_dynamodb_value(value)) for name, value in record.items()}
         self.aws.client("dynamodb").put_item(TableName=self.aws.table_name(COMPANY_DATA.logical_name), Item=item)
 
     def event(
@@ -133,3 +146,25 @@ def router(aws: LocalResources, monkeypatch: pytest.MonkeyPatch, company_record_
     company_record_example["api_key_ids"] = [API_KEY_ID]
     harness.put_company(company_record_example)
     return harness
+
+
+class _Collect(logging.Handler):
+    def __init__(self, lines: list[str]):
+        super().__init__()
+        self.lines = lines
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture
+def router_logs(router: RouterHarness) -> Iterator[list[str]]:
+    """Every log line the router writes during the test, formatted exactly as in CloudWatch."""
+    lines: list[str] = []
+    powertools = router.module.logger
+    collector = _Collect(lines)
+    collector.setFormatter(powertools.registered_formatter)
+    stdlib_logger = logging.getLogger(powertools.service)
+    stdlib_logger.addHandler(collector)
+    yield lines
+    stdlib_logger.removeHandler(collector)
