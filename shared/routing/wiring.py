@@ -18,7 +18,7 @@ from shared.routing.router import Router
 # dependency from turning into a Lambda timeout. "standard" retries only throttling, 5xx and
 # connection errors, with exponential backoff and jitter.
 AWS_CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 3},
+    retries={"mode": "standard", "total_max_attempts": 3},
     connect_timeout=1,
     read_timeout=2,
     tcp_keepalive=True,
