@@ -8,7 +8,7 @@ CDK := npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup test lint synth diff deploy local show clean
+.PHONY: setup test lint synth diff deploy local show smoke clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -35,6 +35,11 @@ local: setup
 ## show: what the local stack did — conversations, sandbox outbox, DLQs (WHAT=conversation ID=...)
 show: setup
 	$(PY) -m local.show $(WHAT) $(ID)
+
+## smoke: the operators' curl checks against a stage: API_URL=... API_KEY=... [COMPANY_ID PROJECT_ID CHANNEL
+##        RECIPIENT_TEL RECIPIENT_EMAIL]; without API_URL/API_KEY it uses .local/env (a running `make local`)
+smoke: setup
+	@$(PY) tools/smoke.py
 
 ## synth: ENV=dev|prod, with cdk-nag; bundles the Lambda assets (cached in .build/)
 synth: setup

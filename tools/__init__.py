@@ -1,0 +1,1 @@
+"""Operator tools that are not deployed (smoke test of a stage)."""
