@@ -133,7 +133,8 @@ def _post(settings: Settings, body: Any, *, key: str | None, raw: bytes | None =
     headers = {"Content-Type": "application/json"}
     if key is not None:
         headers["x-api-key"] = key
-    return request("POST", settings.endpoint, headers=headers, body=raw if raw is not None else json.dumps(body).encode())
+    data = raw if raw is not None else json.dumps(body).encode()
+    return request("POST", settings.endpoint, headers=headers, body=data)
 
 
 def check_no_key(settings: Settings) -> str | None:
