@@ -10,14 +10,18 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
+
+from shared.processing import metric_names
 from shared.processing.heartbeat import Heartbeat, schedule_retry
 from shared.processing.pipeline import Pipeline, RecordOutcome
 from shared.processing.settings import ProcessorSettings
 
 
 class BatchProcessor:
-    def __init__(self, *, pipeline: Pipeline, sqs: Any, settings: ProcessorSettings, logger: Any):
+    def __init__(self, *, pipeline: Pipeline, sqs: Any, settings: ProcessorSettings, logger: Any, metrics: Any):
         self._pipeline = pipeline
+        self._metrics = metrics
         self._sqs = sqs
         self._settings = settings
         self._logger = logger
@@ -26,6 +30,7 @@ class BatchProcessor:
         records = event.get("Records") or []
         if not records:
             return {"batchItemFailures": []}
+        self._metrics.add_metric(name=metric_names.RECORDS_RECEIVED, unit=MetricUnit.Count, value=len(records))
         with ThreadPoolExecutor(max_workers=len(records), thread_name_prefix="record") as pool:
             retries = list(pool.map(self._one, records))
         return {

@@ -51,7 +51,9 @@ def lambda_handler(adapter: ChannelAdapter, environ: Mapping[str, str]) -> Calla
         logger=logger,
         metrics=metrics,
     )
-    batch = BatchProcessor(pipeline=pipeline, sqs=session.client("sqs", config=_AWS), settings=settings, logger=logger)
+    batch = BatchProcessor(
+        pipeline=pipeline, sqs=session.client("sqs", config=_AWS), settings=settings, logger=logger, metrics=metrics
+    )
 
     @logger.inject_lambda_context(clear_state=True)
     @metrics.log_metrics

@@ -4,6 +4,7 @@ NAMESPACE = "AiMultiComms"
 # Dimension Powertools adds to every metric: the function's service name, ``<channel>-processor``.
 SERVICE_DIMENSION = "service"
 
+RECORDS_RECEIVED = "RecordsReceived"
 MESSAGES_SENT = "MessagesSent"
 SENDS_RECONCILED = "SendsReconciled"
 SEND_UNCONFIRMED = "SendUnconfirmed"

@@ -1,0 +1,150 @@
+"""A person receives a message at most once, whatever SQS redelivers and wherever a delivery dies:
+the record says what was done, and a send with no recorded outcome is settled with the provider
+(Twilio) or marked ``send_unconfirmed`` and alarmed (SendGrid), never resent blindly."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from local.sandboxes import Outcome
+from shared.channels import Channel
+from tests.fixtures.processors import VISIBILITY_TIMEOUT_SECONDS
+
+TWILIO_CHANNELS = [Channel.WHATSAPP, Channel.SMS]
+
+
+def _emitted_metrics(captured: str) -> list[str]:
+    names = []
+    for line in captured.splitlines():
+        if line.startswith('{"_aws"'):
+            blob = json.loads(line)
+            names += [m["Name"] for d in blob["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]]
+    return names
+
+
+@pytest.mark.parametrize("channel", list(Channel))
+def test_a_second_delivery_of_a_sent_message_sends_nothing(channel, processor_for, context_message, sandbox):
+    processor = processor_for(channel)
+    message = context_message(channel)
+    processor.deliver(message)
+
+    again = processor.deliver(message)
+
+    assert again.deleted == again.received
+    assert len(processor.provider_outbox) == 1 and len(sandbox.openai.requests) == 1
+    assert len(processor.record(message)["messages"]) == 1
+
+
+@pytest.mark.parametrize("channel", list(Channel))
+def test_two_copies_of_one_message_in_one_batch_send_once(channel, processor_for, context_message):
+    processor = processor_for(channel)
+    message = context_message(channel)
+    processor.enqueue(message)
+    processor.enqueue(message)
+
+    result = processor.poll()
+
+    assert len(result.received) == 2 and result.failed == []
+    assert len(processor.provider_outbox) == 1
+    assert processor.record(message)["conversation_status"] == "initial_message_sent"
+
+
+@pytest.mark.parametrize("channel", TWILIO_CHANNELS)
+def test_twilio_accepting_but_answering_too_late_is_reconciled_on_redelivery_without_a_second_send(
+    channel, processor_for, context_message
+):
+    processor = processor_for(channel)
+    processor.provider.script(Outcome.accept_then_timeout(3))
+    message = context_message(channel)
+
+    first = processor.deliver(message)
+
+    assert first.failed == first.received
+    record = processor.record(message)
+    assert record["conversation_status"] == "sending" and "provider_message_id" not in record
+    [sent] = processor.provider_outbox
+
+    processor.redeliver()
+
+    record = processor.record(message)
+    assert record["conversation_status"] == "initial_message_sent"
+    assert record["provider_message_id"] == sent["sid"]
+    assert len(processor.provider_outbox) == 1
+
+
+def test_sendgrid_accepting_but_answering_too_late_is_marked_unconfirmed_and_alarmed(
+    processor_for, context_message, capsys
+):
+    processor = processor_for(Channel.EMAIL)
+    processor.provider.script(Outcome.accept_then_timeout(3))
+    message = context_message(Channel.EMAIL)
+
+    first = processor.deliver(message)
+
+    assert first.deleted == first.received  # nothing to retry: SendGrid cannot be asked
+    record = processor.record(message)
+    assert record["conversation_status"] == "send_unconfirmed"
+    assert "cannot be asked" in record["failure_reason"]
+    assert "SendUnconfirmed" in _emitted_metrics(capsys.readouterr().out)
+
+    processor.deliver(message)  # a duplicate request later
+
+    assert len(processor.provider_outbox) == 1
+
+
+@pytest.mark.parametrize("channel", list(Channel))
+def test_a_crash_between_provider_accept_and_record_update_sends_nothing_twice(
+    channel, faulty_dynamodb, processor_for, context_message, capsys
+):
+    # The provider takes the message, then every write of the outcome fails: the delivery dies
+    # with the record still saying ``sending`` and no provider id.
+    faulty_dynamodb.failing = ("UpdateItem", "initial_message_sent")
+    processor = processor_for(channel)
+    message = context_message(channel)
+
+    first = processor.deliver(message)
+
+    assert first.failed == first.received and faulty_dynamodb.failed > 0
+    assert processor.record(message)["conversation_status"] == "sending"
+    [sent] = processor.provider_outbox
+    faulty_dynamodb.failing = None
+
+    processor.redeliver()
+    if channel is Channel.EMAIL:  # the first redelivery may come while the send could still be landing
+        while processor.record(message)["conversation_status"] == "sending":
+            processor.redeliver()
+
+    record = processor.record(message)
+    assert len(processor.provider_outbox) == 1
+    if channel is Channel.EMAIL:
+        assert record["conversation_status"] == "send_unconfirmed"
+        assert "SendUnconfirmed" in _emitted_metrics(capsys.readouterr().out)
+    else:
+        assert record["conversation_status"] == "initial_message_sent"
+        assert record["provider_message_id"] == sent["sid"]
+
+
+@pytest.mark.parametrize("channel", TWILIO_CHANNELS)
+def test_a_send_twilio_never_received_is_sent_again_once_twilio_lists_no_such_message(
+    channel, processor_for, context_message
+):
+    processor = processor_for(channel)
+    processor.provider.script(Outcome.timeout(VISIBILITY_TIMEOUT_SECONDS + 1))
+    message = context_message(channel)
+
+    processor.deliver(message)
+    assert processor.record(message)["conversation_status"] == "sending"
+    assert processor.provider_outbox == []
+
+    while processor.record(message)["conversation_status"] == "sending":
+        processor.redeliver()
+
+    record = processor.record(message)
+    assert record["conversation_status"] == "initial_message_sent"
+    [sent] = processor.provider_outbox
+    assert record["provider_message_id"] == sent["sid"]
+    # Twilio was asked before the second send.
+    lookups = [r for r in processor.provider.requests if r.method == "GET"]
+    assert lookups and all(r.query["To"].endswith("+447700900123") for r in lookups)
