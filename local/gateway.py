@@ -81,8 +81,11 @@ class LocalApiGateway:
             api_key_id=key.id,
             request_id=str(uuid.uuid4()),
         )
-        result = self.invoke_router(event)
-        if "statusCode" not in result:  # the function itself failed: API Gateway answers 502
+        try:
+            result = self.invoke_router(event)
+        except Exception:  # the function itself failed (or timed out): API Gateway answers 502
+            return _gateway_error("DEFAULT_5XX", status=502)
+        if "statusCode" not in result:
             return _gateway_error("DEFAULT_5XX", status=502)
         payload = result.get("body") or ""
         raw = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode()

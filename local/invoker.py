@@ -16,6 +16,10 @@ from local.function_host import INVOKE_PATH, ROOT
 from local.providers import without_credentials
 
 
+class FunctionError(Exception):
+    """The handler raised (Lambda's ``X-Amz-Function-Error: Unhandled``)."""
+
+
 class FunctionProcess:
     """One Lambda handler running in its own process with its own environment."""
 
@@ -54,7 +58,10 @@ class FunctionProcess:
             method="POST",
         )
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            return json.loads(response.read() or b"null") or {}
+            payload = json.loads(response.read() or b"null") or {}
+            if response.headers.get("X-Amz-Function-Error"):
+                raise FunctionError(f"{self.folder}: {payload.get('errorType')}: {payload.get('errorMessage')}")
+            return payload
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -23,7 +23,7 @@ class ProviderSecrets:
     """What goes into each provider secret: sandbox fakes unless real credentials are given."""
 
     openai_api_key: str = "sk-local-sandbox"
-    twilio_account_sid: str = "AC-local-sandbox"
+    twilio_account_sid: str = "AClocalsandbox"
     twilio_auth_token: str = "local-sandbox-token"
     sendgrid_api_key: str = "SG.local-sandbox"
 
