@@ -95,7 +95,7 @@ def test_the_example_request_reaches_the_recipient_on_each_channel(local_stack, 
     sent = [
         m
         for m in sandbox_outbox(local_stack, PROVIDER_OF[channel])
-        if ADDRESS_OF[channel] in json.dumps(m) and (m.get("sid") or m.get("message_id")) in json.dumps(record)
+        if ADDRESS_OF[channel] in json.dumps(m) and (m.get("sid") or m.get("message_id")) in json.dumps(record, default=str)
     ]
     assert len(sent) == 1
 
@@ -115,7 +115,7 @@ def test_a_duplicate_request_id_is_answered_again_but_sends_nothing_twice(local_
     )
     time.sleep(2)  # give a second delivery every chance to send again
     record = conversation(local_stack, ADDRESS_OF["sms"], conversation_id)
-    provider_id = json.dumps(record)
+    provider_id = json.dumps(record, default=str)
     sent = [m for m in sandbox_outbox(local_stack, "twilio") if m["sid"] in provider_id]
     assert len(sent) == 1
 
