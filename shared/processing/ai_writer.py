@@ -54,7 +54,7 @@ def responses_config(config: OpenAiChannelConfig, channel: str) -> ResponsesConf
         legacy = ", ".join(config.legacy_assistant_fields) or "no model or template_sender"
         raise AiConfigurationInvalid(
             f"ai_config.openai_config.{channel} has {legacy} but the OpenAI Assistants API was shut down on "
-            "2026-08-26. Migrate the company-data record: set 'model' (e.g. 'gpt-5-mini') and "
+            "26 August 2026. Migrate the company-data record: set 'model' (e.g. 'gpt-5-mini') and "
             "'template_sender': {'prompt_version': '<date>.<n>', 'instructions': '<the assistant's "
             "instructions>'}, then remove the assistant_id_* fields."
         )

@@ -226,8 +226,8 @@ class Pipeline:
             if in_flight:
                 raise SendOutcomeUnknown("Another delivery's send started moments ago and may still succeed")
             raise SendUnconfirmed(
-                f"The send started at {record.send_started_at} has no recorded outcome and "
-                f"{sender.provider} cannot be asked whether it went out"
+                f"A send started {(now - started).total_seconds():.0f} s earlier has no recorded outcome and "
+                f"{sender.provider} cannot be asked whether it went out (see send_started_at)"
             )
         found = self._once_more_with_fresh_credentials(
             provider,

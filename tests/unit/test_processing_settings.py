@@ -1,0 +1,51 @@
+"""The processor's settings, read from its environment variables."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.channels import Channel
+from shared.processing.adapters.email import as_html
+from shared.processing.settings import ProcessorSettings, SettingsInvalid
+
+ENVIRON = {
+    "CHANNEL": "sms",
+    "CONVERSATIONS_TABLE_NAME": "ai-multi-comms-conversations-dev",
+    "QUEUE_URL": "https://sqs.eu-north-1.amazonaws.com/1/ai-multi-comms-sms-queue-dev",
+    "HEARTBEAT_INTERVAL_SECONDS": "60",
+    "VISIBILITY_TIMEOUT_SECONDS": "720",
+    "PROCESSOR_VERSION": "abc123",
+}
+
+
+def test_the_deployed_variables_give_production_timings():
+    settings = ProcessorSettings.from_environ(ENVIRON, channel=Channel.SMS)
+
+    assert settings.openai_base_url is None and settings.twilio_api_base_url is None
+    assert (settings.ai_timeout_seconds, settings.provider_timeout_seconds) == (30.0, 10.0)
+    assert settings.send_settle_seconds == 20.0
+
+
+def test_a_handler_refuses_another_channels_configuration():
+    with pytest.raises(SettingsInvalid, match="CHANNEL is 'sms' but this is the email processor"):
+        ProcessorSettings.from_environ(ENVIRON, channel=Channel.EMAIL)
+
+
+def test_missing_variables_are_named():
+    with pytest.raises(SettingsInvalid, match="QUEUE_URL"):
+        ProcessorSettings.from_environ({k: v for k, v in ENVIRON.items() if k != "QUEUE_URL"}, channel=Channel.SMS)
+
+
+def test_a_heartbeat_slower_than_the_visibility_timeout_is_refused():
+    with pytest.raises(SettingsInvalid, match="HEARTBEAT_INTERVAL_SECONDS must be shorter"):
+        ProcessorSettings.from_environ({**ENVIRON, "HEARTBEAT_INTERVAL_SECONDS": "720"}, channel=Channel.SMS)
+
+
+def test_the_retry_delay_doubles_per_receive_and_never_exceeds_the_visibility_timeout():
+    settings = ProcessorSettings.from_environ(ENVIRON, channel=Channel.SMS)
+
+    assert [settings.retry_delay(n) for n in (1, 2, 3, 10)] == [30, 60, 120, 720]
+
+
+def test_the_email_html_is_the_escaped_plain_text_in_paragraphs():
+    assert as_html("Hi <Alex>,\n\nLine one\nline two") == "<p>Hi &lt;Alex&gt;,</p><p>Line one<br>line two</p>"

@@ -1,0 +1,57 @@
+"""The conversation record's state machine and the failure → status/retry table."""
+
+from __future__ import annotations
+
+from shared.models.conversation import TRANSITIONS, ConversationStatus, sources_of
+from shared.processing import errors
+from shared.processing.errors import DISPOSITIONS, UNEXPECTED, ProcessingFailure
+
+S = ConversationStatus
+
+
+def _reachable() -> set[ConversationStatus]:
+    seen, frontier = {S.PROCESSING}, [S.PROCESSING]
+    while frontier:
+        for target in TRANSITIONS.get(frontier.pop(), ()):
+            if target not in seen:
+                seen.add(target)
+                frontier.append(target)
+    return seen
+
+
+def test_every_status_is_reachable_from_processing():
+    assert _reachable() == set(ConversationStatus)
+
+
+def test_final_statuses_have_no_way_out_except_a_late_confirmation_of_an_unconfirmed_send():
+    for status in ConversationStatus:
+        if status.is_final:
+            assert TRANSITIONS.get(status, frozenset()) <= {S.INITIAL_MESSAGE_SENT}
+    assert TRANSITIONS[S.SEND_UNCONFIRMED] == {S.INITIAL_MESSAGE_SENT}
+
+
+def test_only_a_sending_record_can_be_marked_sent_or_unconfirmed():
+    assert sources_of(S.INITIAL_MESSAGE_SENT) == {S.SENDING, S.SEND_UNCONFIRMED}
+    assert sources_of(S.SEND_UNCONFIRMED) == {S.SENDING}
+    assert sources_of(S.SENDING) == {S.AI_GENERATED, S.SENDING}
+
+
+def test_every_named_failure_has_a_disposition_and_every_failure_status_is_some_failures_outcome():
+    named = {cls for cls in vars(errors).values() if isinstance(cls, type) and issubclass(cls, ProcessingFailure)}
+    named.discard(ProcessingFailure)
+    assert named == set(DISPOSITIONS)
+    statuses = {d.status for d in DISPOSITIONS.values()} | {UNEXPECTED.status}
+    assert {s for s in ConversationStatus if s.value.startswith(("failed", "send_"))} <= statuses
+
+
+def test_permanent_failures_record_a_status_and_transient_ones_never_do():
+    for failure, disposition in DISPOSITIONS.items():
+        if disposition.retry:
+            assert disposition.status is None, failure
+    assert UNEXPECTED.status is S.FAILED_UNKNOWN and not UNEXPECTED.retry
+
+
+def test_a_failure_reason_masks_the_addresses_it_mentions():
+    failure = errors.ProviderRejected("Invalid 'To' Phone Number: +447700900123 for alex.morgan@example.com")
+
+    assert "+447700900123" not in failure.reason and "alex.morgan@example.com" not in failure.reason
