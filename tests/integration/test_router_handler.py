@@ -155,6 +155,8 @@ INVALID_BODIES: list[tuple[str, Any, str]] = [
     ("no project_data", lambda b: _without(b, "project_data"), "MISSING_PROJECT_DATA"),
     ("project_data a string", lambda b: _with(b, "J-1", "project_data"), "INVALID_PROJECT_DATA_TYPE"),
     ("no request_data", lambda b: _without(b, "request_data"), "MISSING_REQUEST_DATA"),
+    ("request_data a number", lambda b: _with(b, 7, "request_data"), "INVALID_REQUEST_DATA_TYPE"),
+    ("project_id with space", lambda b: _with(b, "pi 1", "company_data", "project_id"), "INVALID_PROJECT_ID_FORMAT"),
     ("no request_id", lambda b: _without(b, "request_data", "request_id"), "MISSING_REQUEST_ID"),
     (
         "request_id not a uuid4",
@@ -197,7 +199,14 @@ INVALID_BODIES: list[tuple[str, Any, str]] = [
 ]
 
 
-BREAK_REQUEST_ID = {"array", "string", "no request_data", "no request_id", "request_id not a uuid4"}
+BREAK_REQUEST_ID = {
+    "array",
+    "string",
+    "no request_data",
+    "request_data a number",
+    "no request_id",
+    "request_id not a uuid4",
+}
 
 
 @pytest.mark.parametrize(("case", "mutate", "code"), INVALID_BODIES, ids=[case for case, _, _ in INVALID_BODIES])
@@ -364,10 +373,11 @@ def test_a_queue_failure_is_500_queue_error_with_no_message_and_the_request_not_
     assert set(router.counters().values()) == {0}  # the reservation was given back
 
 
-def test_a_dynamodb_failure_is_500_database_error(router, initiate_request_example):
-    router.aws.client("dynamodb").delete_table(TableName=router.aws.table_name("company-data"))
+@pytest.mark.parametrize("table", ["company-data", "rate-limits"])
+def test_a_dynamodb_failure_is_500_database_error_and_nothing_is_queued(router, initiate_request_example, table):
+    router.aws.client("dynamodb").delete_table(TableName=router.aws.table_name(table))
     _error(router.post(initiate_request_example), 500, "DATABASE_ERROR")
-    _assert_nothing_queued(router)
+    assert router.all_messages() == {channel: [] for channel in ALL_CHANNELS}
 
 
 @pytest.mark.parametrize(
@@ -422,6 +432,8 @@ def test_logs_carry_the_request_id_as_correlation_id_and_masked_addresses(
     assert lines[0]["message"] == "Request queued"
     assert lines[0]["recipient"] == "+44********23"
     assert lines[1]["error_code"] == "COMMS_CONSENT_REQUIRED"
+    # Each invocation starts clean: nothing of the first request leaks into the second's lines.
+    assert "conversation_id" not in lines[1] and "recipient" not in lines[1]
     text = "\n".join(router_logs)
     assert "+447700900123" not in text and "alex.morgan@example.com" not in text
 
