@@ -16,7 +16,7 @@ DEFAULT_AI_MAX_RETRIES = 1
 DEFAULT_PROVIDER_TIMEOUT_SECONDS = 10.0
 # A message whose processing failed transiently is retried after this (doubling per receive), not
 # after the whole visibility timeout, so a 429 costs the person seconds rather than 12 minutes.
-DEFAULT_RETRY_DELAY_SECONDS = 30
+DEFAULT_RETRY_BACKOFF_SECONDS = 30
 
 
 class SettingsInvalid(Exception):
@@ -38,7 +38,7 @@ class ProcessorSettings(BaseModel):
     ai_timeout_seconds: float = Field(default=DEFAULT_AI_TIMEOUT_SECONDS, gt=0)
     ai_max_retries: int = Field(default=DEFAULT_AI_MAX_RETRIES, ge=0, le=5)
     provider_timeout_seconds: float = Field(default=DEFAULT_PROVIDER_TIMEOUT_SECONDS, gt=0)
-    retry_delay_seconds: int = Field(default=DEFAULT_RETRY_DELAY_SECONDS, ge=0)
+    retry_backoff_seconds: int = Field(default=DEFAULT_RETRY_BACKOFF_SECONDS, ge=0)
 
     @model_validator(mode="after")
     def _heartbeat_beats_the_timeout(self) -> ProcessorSettings:
@@ -57,7 +57,7 @@ class ProcessorSettings(BaseModel):
 
     def retry_delay(self, receive_count: int) -> int:
         """Seconds until a transiently failed message is delivered again (doubling, capped)."""
-        delay = self.retry_delay_seconds * 2 ** max(receive_count - 1, 0)
+        delay = self.retry_backoff_seconds * 2 ** max(receive_count - 1, 0)
         return min(delay, self.visibility_timeout_seconds)
 
     @classmethod
@@ -75,7 +75,7 @@ class ProcessorSettings(BaseModel):
             "sendgrid_api_host": "SENDGRID_API_HOST",
             "ai_timeout_seconds": "AI_TIMEOUT_SECONDS",
             "provider_timeout_seconds": "PROVIDER_TIMEOUT_SECONDS",
-            "retry_delay_seconds": "RETRY_DELAY_SECONDS",
+            "retry_backoff_seconds": "RETRY_BACKOFF_SECONDS",
         }
         values = {field: environ[var] for field, var in names.items() if environ.get(var)}
         try:
