@@ -95,7 +95,8 @@ def test_the_example_request_reaches_the_recipient_on_each_channel(local_stack, 
     sent = [
         m
         for m in sandbox_outbox(local_stack, PROVIDER_OF[channel])
-        if ADDRESS_OF[channel] in json.dumps(m) and (m.get("sid") or m.get("message_id")) in json.dumps(record, default=str)
+        if ADDRESS_OF[channel] in json.dumps(m)
+        and (m.get("sid") or m.get("message_id")) in json.dumps(record, default=str)
     ]
     assert len(sent) == 1
 
