@@ -36,8 +36,10 @@ COUNT = "request_count"
 EXPIRES_AT = "expires_at"
 # Transactions that touch the same counter at the same moment cancel each other
 # (TransactionConflict); they are retried a few times with jitter before the caller is told to back off.
-CONFLICT_ATTEMPTS = 6
+CONFLICT_ATTEMPTS = 8
 CONFLICT_BACKOFF_SECONDS = 0.02
+# Backoff per conflict doubles up to this cap: eight attempts wait at most about 1.6 s in all.
+CONFLICT_BACKOFF_CAP_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,7 @@ class ProjectRateLimiter:
                 raise RateLimitExceeded(f"The project's limit of {names} is reached", retry_after_seconds=retry_after)
             if not all(_is_transient(reason) for reason in reasons):
                 raise DatabaseError("The request counters could not be updated")
-            self._sleep(CONFLICT_BACKOFF_SECONDS * (2**attempt) * random.uniform(0.5, 1.5))
+            self._sleep(_backoff(attempt))
         raise RateLimitExceeded("Too many concurrent requests for this project; retry shortly", retry_after_seconds=1)
 
     def release(self, reservation: Reservation) -> None:
@@ -107,7 +109,7 @@ class ProjectRateLimiter:
         for attempt in range(CONFLICT_ATTEMPTS):
             if self._transact(updates) is None:
                 return
-            self._sleep(CONFLICT_BACKOFF_SECONDS * (2**attempt) * random.uniform(0.5, 1.5))
+            self._sleep(_backoff(attempt))
         raise DatabaseError("The request counters could not be released")
 
     def _transact(self, updates: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
@@ -129,6 +131,10 @@ class ProjectRateLimiter:
         except BotoCoreError as error:
             raise DatabaseError("The request counters could not be updated") from error
         return None
+
+
+def _backoff(attempt: int) -> float:
+    return min(CONFLICT_BACKOFF_CAP_SECONDS, CONFLICT_BACKOFF_SECONDS * 2**attempt) * random.uniform(0.5, 1.5)
 
 
 def _increment(table_name: str, key: str, *, limit: int, expires_at: int) -> dict[str, Any]:
