@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9-])[A-Za-z0-9.-]*(\.[A-Za-z]{2,})")
-_PHONE = re.compile(r"\+?\d[\d\s().-]{6,}\d")
+# A number with a leading + (E.164, maybe spaced), or a bare run of 10-15 digits; not dates or ids.
+_PHONE = re.compile(r"\+\d[\d\s().-]{6,}\d|(?<![\w-])\d{10,15}(?![\w-])")
 
 
 def mask_phone(value: str | None) -> str | None:

@@ -32,3 +32,9 @@ def test_masks_keep_enough_to_correlate_and_not_enough_to_contact():
     assert mask_address("alex.morgan@example.com") == "a***@e***.com"
     masked = mask_text("Invalid 'To' +447700900123 for alex.morgan@example.com")
     assert "7700900123" not in masked and "alex.morgan" not in masked
+
+
+def test_masking_free_text_leaves_dates_and_ids_readable():
+    text = "Assistants API shut down on 2026-08-26; request 3f8b2c1e-4d5a-4b6c-9e7f-0a1b2c3d4e5f"
+    assert mask_text(text) == text
+    assert "7700900123" not in mask_text("sender 447700900123 refused")
