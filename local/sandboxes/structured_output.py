@@ -49,7 +49,7 @@ class Facts:
             "first_name": find("recipientfirstname", "firstname"),
             "company": find("companyname", "company"),
             "role": find("jobrole", "jobtitle", "role", "position", "projectname"),
-            "rep": find("companyrep1", "companyrep", "representative", "repname"),
+            "rep": find("companyrep1", "companyrep", "representative", "representatives", "repname"),
             "point": find("point", "clarificationpoint"),
         }
         return cls(**{name: value for name, value in found.items() if value})
