@@ -8,7 +8,7 @@ CDK := npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup test lint synth diff deploy local show smoke clean
+.PHONY: setup test lint synth diff deploy local show smoke bench clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -40,6 +40,10 @@ show: setup
 ##        RECIPIENT_TEL RECIPIENT_EMAIL]; without API_URL/API_KEY it uses .local/env (a running `make local`)
 smoke: setup
 	@$(PY) tools/smoke.py
+
+## bench: latency of the engine on the local stack (results go to docs/benchmarks.md)
+bench: setup
+	$(PY) -m local.benchmark
 
 ## synth: ENV=dev|prod, with cdk-nag; bundles the Lambda assets (cached in .build/)
 synth: setup

@@ -73,6 +73,11 @@ class LocalStack:
             raise
         return self
 
+    @property
+    def sandboxes(self) -> Any:
+        """The running provider sandboxes (None when every provider is real)."""
+        return self._sandboxes
+
     def stop(self) -> None:
         for poller in self._pollers:
             poller.stop()

@@ -1,0 +1,114 @@
+"""Speed of the engine on the local stack: ``python -m local.benchmark`` (``make bench``).
+
+Starts the local stack on free ports, gives the OpenAI sandbox a realistic answer time, sends
+requests at the usage plan's rate as a client would, and reports the API's answer time and the
+time from the request to ``initial_message_sent`` per channel. Numbers go to docs/benchmarks.md;
+they are never asserted in tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from local.stack import EXAMPLE_REQUEST, LocalStack, LocalStackOptions
+from shared import tables
+
+ADDRESS = {"whatsapp": "+447700900123", "sms": "+447700900123", "email": "alex.morgan@example.com"}
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+def _request(channel: str) -> dict[str, Any]:
+    body = json.loads(EXAMPLE_REQUEST.read_text())
+    body["request_data"].update(channel_method=channel, request_id=str(uuid.uuid4()))
+    return body
+
+
+def run(stack: LocalStack, *, per_channel: int, rate_per_second: float) -> dict[str, dict[str, float]]:
+    table = stack.resources.table(tables.CONVERSATIONS.logical_name)
+    session = requests.Session()
+    sent: list[tuple[str, str, float, float]] = []  # channel, conversation id, posted at, api seconds
+
+    def post(channel: str) -> None:
+        started = time.monotonic()
+        response = session.post(
+            f"{stack.gateway.url}/initiate-conversation",
+            json=_request(channel),
+            headers={"x-api-key": stack.tenant.api_key},
+            timeout=30,
+        )
+        response.raise_for_status()
+        sent.append((channel, response.json()["conversation_id"], started, time.monotonic() - started))
+
+    channels = [c for c in ("whatsapp", "sms", "email") for _ in range(per_channel)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for channel in channels:
+            pool.submit(post, channel)
+            time.sleep(1 / rate_per_second)
+
+    done: dict[str, float] = {}
+    deadline = time.monotonic() + 120
+    while len(done) < len(sent) and time.monotonic() < deadline:
+        for channel, conversation_id, started, _ in sent:
+            if conversation_id in done:
+                continue
+            item = table.get_item(Key={"primary_channel": ADDRESS[channel], "conversation_id": conversation_id})
+            if item.get("Item", {}).get("conversation_status") == "initial_message_sent":
+                done[conversation_id] = time.monotonic() - started
+        time.sleep(0.05)
+
+    results: dict[str, dict[str, float]] = {}
+    for channel in ("whatsapp", "sms", "email"):
+        api = [seconds for c, _, _, seconds in sent if c == channel]
+        end_to_end = [done[cid] for c, cid, _, _ in sent if c == channel and cid in done]
+        results[channel] = {
+            "requests": len(api),
+            "sent": len(end_to_end),
+            "api_p50_ms": 1000 * statistics.median(api),
+            "api_p95_ms": 1000 * _percentile(api, 0.95),
+            "e2e_p50_ms": 1000 * statistics.median(end_to_end) if end_to_end else float("nan"),
+            "e2e_p95_ms": 1000 * _percentile(end_to_end, 0.95) if end_to_end else float("nan"),
+        }
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local.benchmark", description=__doc__)
+    parser.add_argument("--per-channel", type=int, default=20, help="requests per channel (default 20)")
+    parser.add_argument("--rate", type=float, default=8.0, help="requests per second (plan allows 10)")
+    parser.add_argument("--ai-latency", type=float, default=1.0, help="seconds the OpenAI sandbox takes")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory() as state_dir:
+        stack = LocalStack(LocalStackOptions(port_base=0, state_dir=Path(state_dir))).start()
+        try:
+            stack.sandboxes.openai.set_latency(args.ai_latency)
+            results = run(stack, per_channel=args.per_channel, rate_per_second=args.rate)
+        finally:
+            stack.stop()
+    print(f"AI latency {args.ai_latency:.1f} s, {args.per_channel} requests per channel at {args.rate:g}/s")
+    print("| channel | requests | sent | API p50 ms | API p95 ms | request→sent p50 ms | request→sent p95 ms |")
+    print("|---|---|---|---|---|---|---|")
+    for channel, r in results.items():
+        print(
+            f"| {channel} | {r['requests']} | {r['sent']} | {r['api_p50_ms']:.0f} | {r['api_p95_ms']:.0f} "
+            f"| {r['e2e_p50_ms']:.0f} | {r['e2e_p95_ms']:.0f} |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
