@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+from botocore.config import Config
 
 from shared.channels import ALL_CHANNELS, Channel
 from shared.tables import ALL_TABLES, IndexSpec, TableSpec
@@ -32,8 +33,14 @@ class LocalResources:
     tables: dict[str, str] = field(default_factory=dict)  # logical name -> physical name
     queues: dict[Channel, ChannelQueueUrls] = field(default_factory=dict)
 
-    def client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.endpoint_url, region_name=self.region, **FAKE_CREDENTIALS)
+    def client(self, service: str, *, max_connections: int = 10) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=self.region,
+            config=Config(max_pool_connections=max_connections),
+            **FAKE_CREDENTIALS,
+        )
 
     def table_name(self, logical_name: str) -> str:
         return self.tables[logical_name]

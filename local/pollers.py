@@ -38,9 +38,15 @@ class QueuePoller:
         self._thread.start()
         return self
 
-    def stop(self) -> None:
+    def signal_stop(self) -> None:
         self._stop.set()
+
+    def join(self) -> None:
         self._thread.join(timeout=self._wait_seconds + 10)
+
+    def stop(self) -> None:
+        self.signal_stop()
+        self.join()
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import shlex
 from concurrent.futures import ThreadPoolExecutor
@@ -80,7 +81,9 @@ class LocalStack:
 
     def stop(self) -> None:
         for poller in self._pollers:
-            poller.stop()
+            poller.signal_stop()
+        for poller in self._pollers:
+            poller.join()
         if hasattr(self, "gateway"):
             self.gateway.stop()
         for function in self._functions.values():
@@ -184,12 +187,16 @@ class LocalStack:
         ).start()
 
     def _start_pollers(self) -> None:
-        sqs = self.resources.client("sqs")
-        for channel in ALL_CHANNELS:
+        # As many pollers per queue as the event source's maximum concurrency: a batch in flight
+        # does not hold up the next one, as with Lambda.
+        sqs = self.resources.client(
+            "sqs", max_connections=4 * len(ALL_CHANNELS) * self.settings.processor.max_concurrency
+        )
+        for channel, index in itertools.product(ALL_CHANNELS, range(self.settings.processor.max_concurrency)):
             function = self._functions[channel.value]
             self._pollers.append(
                 QueuePoller(
-                    name=channel.value,
+                    name=f"{channel.value}-{index}",
                     sqs=sqs,
                     queue_url=self.resources.queues[channel].queue_url,
                     invoke=lambda event, context=None, function=function: function.invoke(event),
