@@ -23,6 +23,7 @@ node_modules/.installed: package.json package-lock.json
 
 lint: setup
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 ## test: everything CI runs — lint, unit, integration, infrastructure (both environments + cdk-nag), e2e
 test: setup lint
