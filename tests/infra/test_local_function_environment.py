@@ -1,0 +1,38 @@
+"""The local stack gives each function every environment variable the deployed function gets."""
+
+from __future__ import annotations
+
+import pytest
+
+from local.providers import choose_providers
+from local.stack import LocalStack
+from shared.channels import ALL_CHANNELS, Channel
+from stacks.settings import load_settings
+
+
+def _deployed_environment(template, function_name: str) -> set[str]:
+    functions = template.find_resources("AWS::Lambda::Function", {"Properties": {"FunctionName": function_name}})
+    assert len(functions) == 1, function_name
+    return set(next(iter(functions.values()))["Properties"]["Environment"]["Variables"])
+
+
+@pytest.fixture
+def local_stack_definition(aws) -> LocalStack:
+    stack = LocalStack()
+    stack.settings = load_settings("dev")
+    stack.resources = aws
+    stack.providers = choose_providers({})
+    return stack
+
+
+def test_the_local_router_gets_every_variable_of_the_deployed_router(dev, local_stack_definition):
+    deployed = _deployed_environment(dev.template("api"), "ai-multi-comms-channel-router-dev")
+    assert deployed <= set(local_stack_definition.router_environment())
+
+
+@pytest.mark.parametrize("channel", ALL_CHANNELS, ids=[c.value for c in ALL_CHANNELS])
+def test_each_local_processor_gets_every_variable_of_the_deployed_one(dev, local_stack_definition, channel: Channel):
+    deployed = _deployed_environment(dev.template("processors"), f"ai-multi-comms-{channel.value}-processor-dev")
+    local = local_stack_definition.processor_environment(channel)
+    assert deployed <= set(local)
+    assert local["CHANNEL"] == channel.value
