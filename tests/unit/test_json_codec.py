@@ -1,5 +1,8 @@
 from decimal import Decimal
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from shared import json_codec
 
 
@@ -21,3 +24,20 @@ def test_dynamodb_numbers_round_trip_digit_for_digit():
 def test_text_that_looks_like_a_placeholder_is_left_alone():
     value = {"note": "__decimal_0_", "n": Decimal("1.5")}
     assert json_codec.loads(json_codec.dumps(value)) == value
+
+
+dynamodb_numbers = st.decimals(allow_nan=False, allow_infinity=False, places=None).filter(
+    lambda d: len(d.as_tuple().digits) <= 38
+)
+documents = st.recursive(
+    dynamodb_numbers | st.text(max_size=20) | st.booleans() | st.none(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(documents)
+def test_any_document_of_dynamodb_values_round_trips_exactly(document):
+    restored = json_codec.loads(json_codec.dumps(document))
+    assert json_codec.dumps(restored) == json_codec.dumps(document)
+    assert restored == document
