@@ -1,0 +1,128 @@
+"""The local API gateway does what API Gateway does before and around the router."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from local.api_keys import ApiKeyStore
+from local.gateway import LocalApiGateway
+from local.seed import create_api, create_tenant_key
+from stacks.settings import load_settings
+
+
+class RouterDouble:
+    """Stands in for the router process: records the proxy events, answers like a proxy function."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.fail = False
+
+    def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
+        self.events.append(event)
+        if self.fail:
+            raise RuntimeError("the function crashed")
+        return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": '{"status":"success"}'}
+
+
+@dataclass
+class Gateway:
+    """The gateway under test, the router double behind it, and a tenant key of its usage plan."""
+
+    under_test: LocalApiGateway
+    router: RouterDouble
+    keys: ApiKeyStore
+    key: str
+    key_id: str
+
+    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes):
+        return self.under_test.handle(method, path, headers, body)
+
+
+@pytest.fixture
+def gateway(aws) -> Gateway:
+    api = create_api(aws, load_settings("dev"))
+    key_id, key = create_tenant_key(aws, api, "tenant")
+    router = RouterDouble()
+    keys = ApiKeyStore(aws.client("apigateway"), api.rest_api_id, api.stage)
+    under_test = LocalApiGateway(stage=api.stage, keys=keys, invoke_router=router)
+    return Gateway(under_test=under_test, router=router, keys=keys, key=key, key_id=key_id)
+
+
+def _post(gateway: Gateway, body: bytes = b"{}", *, key: str | None = None, path: str = "/dev/initiate-conversation"):
+    headers = {"Content-Type": "application/json"} | ({"x-api-key": key} if key else {})
+    status, headers, payload = gateway.handle("POST", path, headers, body)
+    return status, headers, json.loads(payload) if payload else None
+
+
+def test_a_request_with_a_plan_key_reaches_the_router_as_a_rest_proxy_event(gateway):
+    status, _, body = _post(gateway, b'{"company_data": {}}', key=gateway.key)
+    assert (status, body) == (200, {"status": "success"})
+    (event,) = gateway.router.events
+    assert event["requestContext"]["identity"]["apiKeyId"] == gateway.key_id
+    assert event["requestContext"]["stage"] == "dev"
+    assert event["httpMethod"] == "POST" and event["resource"] == "/initiate-conversation"
+    assert json.loads(event["body"]) == {"company_data": {}}
+
+
+@pytest.mark.parametrize("key", [None, "not-a-key"], ids=["no key", "unknown key"])
+def test_without_a_valid_key_the_router_is_never_called(gateway, key):
+    status, headers, body = _post(gateway, key=key)
+    assert (status, body["error_code"]) == (403, "INVALID_API_KEY")
+    assert headers["Access-Control-Allow-Origin"] == "*"
+    assert gateway.router.events == []
+
+
+def test_a_disabled_key_or_one_outside_the_usage_plan_is_refused(gateway, aws):
+    apigateway = aws.client("apigateway")
+    apigateway.update_api_key(
+        apiKey=gateway.key_id, patchOperations=[{"op": "replace", "path": "/enabled", "value": "false"}]
+    )
+    loose = apigateway.create_api_key(name="no-plan", enabled=True, value="a-key-without-a-usage-plan-0001")
+    gateway.keys.refresh()
+    assert _post(gateway, key=gateway.key)[0] == 403
+    assert _post(gateway, key=loose["value"])[0] == 403
+
+
+def test_the_usage_plan_throttle_answers_429_beyond_the_burst(gateway):
+    statuses = [_post(gateway, key=gateway.key)[0] for _ in range(30)]
+    # Burst 20, refilling at 10/s: a tight loop of 30 gets about 20 through.
+    assert statuses.count(200) < 30 and statuses.count(200) >= 20
+    status, headers, body = _post(gateway, key=gateway.key)
+    assert (status, body["error_code"], headers["Retry-After"]) == (429, "RATE_LIMIT_EXCEEDED", "1")
+
+
+@pytest.mark.parametrize("payload", [b"not json", b"[1, 2]", b'"text"', b""], ids=["text", "array", "string", "empty"])
+def test_a_body_that_is_not_a_json_object_is_refused_before_the_router(gateway, payload):
+    status, _, body = _post(gateway, payload, key=gateway.key)
+    assert (status, body["error_code"]) == (400, "INVALID_REQUEST")
+    assert gateway.router.events == []
+
+
+def test_preflight_needs_no_key_and_other_methods_and_paths_are_refused(gateway):
+    status, headers, _ = gateway.handle("OPTIONS", "/dev/initiate-conversation", {}, b"")
+    assert status == 204 and "POST" in headers["Access-Control-Allow-Methods"]
+    assert "X-Api-Key" in headers["Access-Control-Allow-Headers"]
+    status, _, body = gateway.handle("GET", "/dev/initiate-conversation", {}, b"")
+    assert (status, json.loads(body)["error_code"]) == (405, "METHOD_NOT_ALLOWED")
+    assert _post(gateway, key=gateway.key, path="/dev/elsewhere")[0] == 404
+
+
+def test_a_crashed_router_is_a_502_without_detail(gateway):
+    gateway.router.fail = True
+    status, _, body = _post(gateway, key=gateway.key)
+    assert (status, body["error_code"]) == (502, "INTERNAL_ERROR")
+    assert "crashed" not in json.dumps(body)
+
+
+def test_a_base64_answer_of_the_router_is_decoded(gateway):
+    gateway.under_test.invoke_router = lambda event: {
+        "statusCode": 200,
+        "isBase64Encoded": True,
+        "body": base64.b64encode(b'{"ok": true}').decode(),
+    }
+    assert _post(gateway, key=gateway.key)[2] == {"ok": True}
