@@ -127,12 +127,6 @@ class ApiStack(Stack):
                 "ROUTER_VERSION": asset_hash(LAMBDAS / ROUTER_FOLDER)[:12],
             },
         )
-        acknowledge(
-            router.function,
-            "AwsSolutions-L1",
-            "DESIGN §3 pins one Python runtime for every function (3.13, with code kept valid on the "
-            "3.11 of the local machines); moving to a newer runtime is a deliberate, tested change.",
-        )
         # Least privilege: exactly the calls the router makes. TransactWriteItems is authorised
         # per item as UpdateItem.
         company_data.grant(router.role, "dynamodb:GetItem")

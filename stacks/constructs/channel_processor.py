@@ -135,12 +135,6 @@ class ChannelProcessor(Construct):
 
     def _acknowledge(self, channel: Channel, settings: EnvironmentSettings) -> None:
         acknowledge(
-            self.function.function,
-            "AwsSolutions-L1",
-            "DESIGN §3 pins one Python runtime for every function (3.13, with code kept valid on the "
-            "3.11 of the local machines); moving to a newer runtime is a deliberate, tested change.",
-        )
-        acknowledge(
             self.openai_key,
             "AwsSolutions-SMG4",
             "A third-party API key: OpenAI issues it, so a rotation Lambda cannot mint a new one. "

@@ -9,6 +9,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from stacks.bundling import ARCHITECTURE, ROOT, RUNTIME, lambda_code
+from stacks.nag import acknowledge
 from stacks.names import physical_name
 from stacks.settings import EnvironmentSettings
 
@@ -75,6 +76,12 @@ class PythonFunction(Construct):
                 "POWERTOOLS_LOG_LEVEL": settings.log_level,
                 **environment,
             },
+        )
+        acknowledge(
+            self.function,
+            "AwsSolutions-L1",
+            "DESIGN §3 pins one Python runtime for every function (3.13, with code kept valid on the "
+            "3.11 of the local machines); moving to a newer runtime is a deliberate, tested change.",
         )
 
 
