@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import logging
 import shlex
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from local.api_keys import ApiKeyStore
+from local.aws_emulator import AwsEmulator
 from local.emulator import LocalResources, provision
 from local.gateway import LocalApiGateway
 from local.invoker import FunctionProcess
@@ -96,13 +96,9 @@ class LocalStack:
     # -- the parts, in start order -------------------------------------------------------------
 
     def _start_aws(self) -> None:
-        from moto.server import ThreadedMotoServer
-
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.options.port("aws"), verbose=False)
+        self._moto = AwsEmulator(port=self.options.port("aws"))
         self._moto.start()
-        host, port = self._moto.get_host_and_port()
-        self.resources = provision(self.settings, endpoint_url=f"http://{host}:{port}", region=REGION)
+        self.resources = provision(self.settings, endpoint_url=self._moto.endpoint_url, region=REGION)
         self._api = create_api(self.resources, self.settings)
 
     def _start_sandboxes(self) -> None:
