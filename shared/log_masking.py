@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import traceback
+
+from pydantic import ValidationError
 
 _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9-])[A-Za-z0-9.-]*(\.[A-Za-z]{2,})")
 # A number with a leading + (E.164, maybe spaced), or a bare run of 10-15 digits; not dates or ids.
@@ -42,3 +45,20 @@ def mask_text(text: str) -> str:
     """Mask every email address and phone number inside free text (e.g. an exception message)."""
     text = _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}***{m.group(3)}", text)
     return _PHONE.sub(lambda m: mask_phone(re.sub(r"[^\d+]", "", m.group(0))) or "", text)
+
+
+def describe_error(error: BaseException) -> str:
+    """An exception for a log line. Exception texts can quote data (a record's values, an
+    address, the environment): validation errors lose their inputs, and the rest is masked."""
+    if isinstance(error, ValidationError):
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
+            for problem in error.errors(include_input=False, include_url=False)
+        )
+        return f"{type(error).__name__}: {mask_text(problems)}"
+    return f"{type(error).__name__}: {mask_text(str(error))}"
+
+
+def masked_traceback(error: BaseException) -> str:
+    """Where the error was raised (file, line, code), without the exception's own text."""
+    return mask_text("".join(traceback.format_tb(error.__traceback__)))

@@ -7,7 +7,6 @@ catch-all that turns an unexpected failure into a 500 without detail.
 from __future__ import annotations
 
 import os
-import traceback
 from functools import lru_cache
 from typing import Any
 
@@ -18,9 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.api_errors import InternalError
 from shared.channels import Channel
-from shared.log_masking import mask_text
+from shared.log_masking import describe_error, masked_traceback
 from shared.routing.responses import error_response
-from shared.routing.router import Router, describe_cause
+from shared.routing.router import Router
 from shared.routing.wiring import build_router
 
 logger = Logger()
@@ -71,8 +70,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             "Unexpected failure",
             extra={
                 "error_code": InternalError.error_code,
-                "cause": describe_cause(error),
-                "trace": mask_text("".join(traceback.format_tb(error.__traceback__))),
+                "cause": describe_error(error),
+                "trace": masked_traceback(error),
             },
         )
         return error_response(InternalError("The request could not be processed"), request_id=None)

@@ -12,6 +12,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from shared.log_masking import describe_error, masked_traceback
 from shared.processing import metric_names
 from shared.processing.heartbeat import Heartbeat, schedule_retry
 from shared.processing.pipeline import Pipeline, RecordOutcome
@@ -71,5 +72,9 @@ class BatchProcessor:
                 body, message_id=record.get("messageId", ""), attributes=record.get("messageAttributes") or {}
             )
         except Exception as error:  # the one outermost catch: log the cause, record failed_unknown
-            self._logger.exception("unexpected failure while processing the record")
+            # Not logger.exception: an exception's text can quote addresses or generated content.
+            self._logger.error(
+                "unexpected failure while processing the record",
+                extra={"cause": describe_error(error), "trace": masked_traceback(error)},
+            )
             return self._pipeline.handle_unexpected(body, error)

@@ -134,14 +134,44 @@ class ConversationRepository:
             )["Attributes"]
         except ClientError as error:
             if _code(error) == "ConditionalCheckFailedException":
-                allowed = ", ".join(s.value for s in sources)
-                raise RecordConflict(
-                    f"The record is no longer in {allowed}; another delivery moved it to {to}"
-                ) from None
+                return self._already_written(key, to, now, sources)
             raise _store_error(error, f"writing {to}") from None
         except BotoCoreError as error:
             raise RecordStoreUnavailable(f"DynamoDB unreachable writing {to}: {type(error).__name__}") from None
         return ConversationRecord.model_validate(_from_item(item))
+
+    def _already_written(
+        self, key: ConversationKey, to: ConversationStatus, now: str, sources: list[ConversationStatus]
+    ) -> ConversationRecord:
+        """A failed condition is our own write when the SDK retried a call whose answer was lost:
+        the record then holds this very transition (same status, same ``updated_at``)."""
+        current = self.get(key)
+        if current is not None and current.conversation_status is to and current.updated_at == now:
+            return current
+        allowed = ", ".join(s.value for s in sources)
+        raise RecordConflict(f"The record is no longer in {allowed}; another delivery moved it on")
+
+    def provider_ids_of_other_conversations(self, key: ConversationKey) -> set[str]:
+        """Provider message ids already recorded by the recipient's other conversations."""
+        ids: set[str] = set()
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "primary_channel = :recipient",
+            "FilterExpression": "attribute_exists(provider_message_id) AND conversation_id <> :own",
+            "ProjectionExpression": "provider_message_id",
+            "ExpressionAttributeValues": _to_item({":recipient": key.primary_channel, ":own": key.conversation_id}),
+        }
+        try:
+            while True:
+                page = self._client.query(**request)
+                ids.update(item["provider_message_id"]["S"] for item in page.get("Items", []))
+                if "LastEvaluatedKey" not in page:
+                    return ids
+                request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        except ClientError as error:
+            raise _store_error(error, "reading the recipient's conversations") from None
+        except BotoCoreError as error:
+            raise RecordStoreUnavailable(f"DynamoDB unreachable: {type(error).__name__}") from None
 
     def note_error(self, key: ConversationKey, reason: str, *, now: str) -> None:
         """Remember why the last attempt failed, without changing the status (best effort)."""

@@ -32,6 +32,7 @@ from shared.processing.errors import (
     MalformedMessage,
     ProcessingFailure,
     ProviderCredentialsRejected,
+    ProviderRejected,
     ProviderUnavailable,
     RecordConflict,
     RecordStoreUnavailable,
@@ -229,11 +230,7 @@ class Pipeline:
                 f"A send started {(now - started).total_seconds():.0f} s earlier has no recorded outcome and "
                 f"{sender.provider} cannot be asked whether it went out (see send_started_at)"
             )
-        found = self._once_more_with_fresh_credentials(
-            provider,
-            ProviderCredentialsRejected,
-            lambda credentials: self._sender(credentials).find_sent(outgoing, started),
-        )
+        found = self._ours_at_the_provider(message, outgoing, provider, started)
         if found is not None:
             self.logger.info(
                 "provider had the message; recording it", extra={"provider_message_id": found.provider_message_id}
@@ -253,6 +250,37 @@ class Pipeline:
             key_of(record), _S.SENDING, now=iso(now), fields={"send_started_at": iso(now)}, expect=expect
         )
         return self._deliver(record, outgoing, provider)
+
+    def _ours_at_the_provider(
+        self, message: ContextMessage, outgoing: Outgoing, provider: Fetched[Any], started: datetime
+    ) -> SendReceipt | None:
+        """The provider's message this conversation's unanswered send created, if there is one.
+
+        Messages another conversation of the recipient already recorded are not ours. If the
+        provider refuses the lookup, or several messages could be ours, nobody can tell: the
+        send is unconfirmed rather than guessed at (and never resent).
+        """
+        try:
+            candidates = self._once_more_with_fresh_credentials(
+                provider,
+                ProviderCredentialsRejected,
+                lambda credentials: self._sender(credentials).find_sent(outgoing, started),
+            )
+        except ProviderRejected as refused:
+            raise SendUnconfirmed(
+                f"The provider could not be asked whether the send went out: {refused.reason}"
+            ) from None
+        if not candidates:
+            return None
+        taken = self.repository.provider_ids_of_other_conversations(
+            ConversationKey(message.recipient_address, message.conversation_id)
+        )
+        ours = [receipt for receipt in candidates if receipt.provider_message_id not in taken]
+        if len(ours) > 1:
+            raise SendUnconfirmed(
+                f"{len(ours)} messages to the recipient since the send started could be this conversation's"
+            )
+        return ours[0] if ours else None
 
     def _record_sent(self, record: ConversationRecord, receipt: SendReceipt, outgoing: Outgoing) -> ConversationRecord:
         now = self.clock()

@@ -17,10 +17,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from pydantic import ValidationError
 
 from shared.api_errors import ApiError, ServerFault
-from shared.log_masking import mask_address, mask_text
+from shared.log_masking import describe_error, mask_address
 from shared.models.request import InitiateRequest
 from shared.request_errors import parse_initiate_request
 from shared.routing.access import require_bound_api_key, require_open_for
@@ -100,19 +99,7 @@ def _describe_in_logs(request: InitiateRequest) -> None:
 def _log_refusal(error: ApiError) -> None:
     fields: dict[str, Any] = {"error_code": error.error_code, "status_code": error.status_code}
     if isinstance(error, ServerFault) and error.__cause__ is not None:
-        fields["cause"] = describe_cause(error.__cause__)
+        fields["cause"] = describe_error(error.__cause__)
         logger.error("Request failed", extra=fields)
     else:
         logger.info("Request refused", extra=fields)
-
-
-def describe_cause(error: BaseException) -> str:
-    """An exception for a log line. Exception texts can quote data (a record's values, an
-    address, the environment): validation errors lose their inputs, and the rest is masked."""
-    if isinstance(error, ValidationError):
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
-            for problem in error.errors(include_input=False, include_url=False)
-        )
-        return f"{type(error).__name__}: {mask_text(problems)}"
-    return f"{type(error).__name__}: {mask_text(str(error))}"

@@ -148,3 +148,76 @@ def test_a_send_twilio_never_received_is_sent_again_once_twilio_lists_no_such_me
     # Twilio was asked before the second send.
     lookups = [r for r in processor.provider.requests if r.method == "GET"]
     assert lookups and all(r.query["To"].endswith("+447700900123") for r in lookups)
+
+
+@pytest.mark.parametrize("channel", TWILIO_CHANNELS)
+@pytest.mark.parametrize("status", [500, 502, 504])
+def test_a_twilio_5xx_on_send_is_checked_with_twilio_before_anything_is_sent_again(
+    channel, status, processor_for, context_message
+):
+    processor = processor_for(channel)
+    processor.provider.script(Outcome.status(status))
+    message = context_message(channel)
+
+    processor.deliver(message)
+    assert processor.record(message)["conversation_status"] == "sending"  # it may have gone out
+
+    while processor.record(message)["conversation_status"] == "sending":
+        processor.redeliver()
+
+    assert processor.record(message)["conversation_status"] == "initial_message_sent"
+    assert len(processor.provider_outbox) == 1
+    sends = [r for r in processor.provider.requests if r.method == "POST"]
+    lookups = [r for r in processor.provider.requests if r.method == "GET"]
+    assert len(sends) == 2 and lookups  # resent only after Twilio listed no such message
+
+
+@pytest.mark.parametrize("status", [500, 502, 504])
+def test_a_sendgrid_5xx_that_may_have_sent_is_unconfirmed_and_never_resent(status, processor_for, context_message):
+    processor = processor_for(Channel.EMAIL)
+    processor.provider.script(Outcome.status(status))
+    message = context_message(Channel.EMAIL)
+
+    result = processor.deliver(message)
+    processor.deliver(message)  # a duplicate delivery finds the record settled
+
+    assert result.failed == []
+    assert processor.record(message)["conversation_status"] == "send_unconfirmed"
+    assert len([r for r in processor.provider.requests if r.method == "POST"]) == 1
+
+
+@pytest.mark.parametrize("channel", [Channel.WHATSAPP])
+def test_a_template_message_of_another_conversation_is_not_taken_for_ours(channel, processor_for, context_message):
+    processor = processor_for(channel)
+    earlier = context_message(channel)
+    processor.deliver(earlier)  # another conversation with the same person, sent and recorded
+    processor.provider.script(Outcome.timeout(VISIBILITY_TIMEOUT_SECONDS + 1))
+    message = context_message(channel)
+
+    processor.deliver(message)
+    while processor.record(message)["conversation_status"] == "sending":
+        processor.redeliver()
+
+    record = processor.record(message)
+    assert record["conversation_status"] == "initial_message_sent"
+    assert record["provider_message_id"] != processor.record(earlier)["provider_message_id"]
+    assert len(processor.provider_outbox) == 2
+
+
+@pytest.mark.parametrize("channel", TWILIO_CHANNELS)
+def test_a_lookup_twilio_refuses_leaves_the_send_unconfirmed_rather_than_failed(
+    channel, processor_for, context_message
+):
+    processor = processor_for(channel)
+    processor.provider.script(Outcome.accept_then_timeout(3))
+    message = context_message(channel)
+    processor.deliver(message)
+    processor.provider.credentials = {"ACsomeoneelse": "rotated-token"}  # ours are refused from now on
+    try:
+        processor.redeliver()
+    finally:
+        processor.provider.credentials = None
+
+    record = processor.record(message)
+    assert record["conversation_status"] == "send_unconfirmed"
+    assert "could not be asked" in record["failure_reason"]

@@ -207,7 +207,7 @@ def test_a_provider_outage_keeps_the_written_message_and_the_redelivery_sends_it
     channel, processor_for, context_message, sandbox
 ):
     processor = processor_for(channel)
-    processor.provider.script(Outcome.status(503))
+    processor.provider.script(Outcome.status(429))
     message = context_message(channel)
 
     first = processor.deliver(message)
@@ -215,7 +215,7 @@ def test_a_provider_outage_keeps_the_written_message_and_the_redelivery_sends_it
     assert first.failed == first.received
     record = processor.record(message)
     assert record["conversation_status"] == "ai_generated"  # back from sending: nothing was taken
-    assert "send_started_at" not in record and "HTTP 503" in record["last_error"]
+    assert "send_started_at" not in record and "HTTP 429" in record["last_error"]
     written = record["ai_content"]
 
     processor.redeliver()
@@ -241,7 +241,8 @@ def test_a_provider_that_breaks_its_contract_fails_the_record_as_unknown(
     record = processor.record(message)
     _permanent(result, record, "failed_unknown")
     assert "AttributeError" in record["failure_reason"]
-    assert any(line["level"] == "ERROR" and "exception" in line for line in processor.logs())
+    [logged] = [line for line in processor.logs() if line["level"] == "ERROR" and "cause" in line]
+    assert logged["cause"].startswith("AttributeError") and "pipeline.py" in logged["trace"]
 
 
 @pytest.mark.parametrize("channel", list(Channel))

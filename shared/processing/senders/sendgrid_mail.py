@@ -47,6 +47,8 @@ class SendGridMail:
         try:
             response = self._client.send(mail)
         except http_errors.HTTPError as error:
+            if error.status_code in _AMBIGUOUS_STATUSES:
+                raise SendOutcomeUnknown(f"SendGrid answered the send with HTTP {error.status_code}") from None
             raise _refusal(error) from None
         except urllib.error.URLError as error:
             # urllib wraps failures to connect (refused, connect timeout): nothing was sent.
@@ -58,8 +60,13 @@ class SendGridMail:
             raise SendOutcomeUnknown(f"SendGrid answered HTTP {response.status_code} without an X-Message-Id")
         return SendReceipt(provider_message_id=message_id, accepted_at=datetime.now(UTC))
 
-    def find_sent(self, outgoing: Outgoing, since: datetime) -> SendReceipt | None:
+    def find_sent(self, outgoing: Outgoing, since: datetime) -> list[SendReceipt]:
         raise NotImplementedError("SendGrid cannot be asked whether a mail was sent")
+
+
+# A 500, 502 or 504 may come after SendGrid took the mail, and SendGrid cannot be asked: the
+# outcome is unknown. 429 and 503 are SendGrid refusing to take it now, safe to try again.
+_AMBIGUOUS_STATUSES = {500, 502, 504}
 
 
 def _refusal(error: http_errors.HTTPError) -> ProcessingFailure:

@@ -8,7 +8,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 import requests
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 from urllib3.exceptions import NewConnectionError
@@ -58,31 +58,39 @@ class TwilioMessages:
         try:
             message = self._client.messages.create(**fields)
         except TwilioRestException as error:
+            if error.status >= 500:
+                # A 5xx (often from Twilio's edge) may come after the message was created: ask
+                # Twilio on the redelivery rather than send again.
+                raise SendOutcomeUnknown(f"Twilio answered the send with HTTP {error.status}") from None
             raise _refusal(error) from None
         except requests.RequestException as error:
             raise _no_answer(error) from None
         return SendReceipt(provider_message_id=message.sid, accepted_at=message.date_created or datetime.now(UTC))
 
-    def find_sent(self, outgoing: Outgoing, since: datetime) -> SendReceipt | None:
-        """The message this send would have created, if Twilio has one.
+    def find_sent(self, outgoing: Outgoing, since: datetime) -> list[SendReceipt]:
+        """The messages this send could have created, newest first.
 
         No date filter is sent: a message still queued has no DateSent yet and would be missed.
         The newest messages between the two addresses are read instead and compared by creation
-        time (and by body, for SMS; a template's rendered text is not ours to compare).
+        time (and by body, for SMS; a template's rendered text is not ours to compare, so every
+        template message of the window is a candidate and the caller decides).
         """
         try:
             messages = self._client.messages.list(to=outgoing.to, from_=outgoing.sender, limit=LOOKUP_PAGE)
         except TwilioRestException as error:
             raise _refusal(error) from None
+        except TwilioException as error:
+            # A list page that fails comes as a plain TwilioException carrying the HTTP response.
+            raise _page_refusal(error) from None
         except requests.RequestException as error:
             raise ProviderUnavailable(f"Twilio's message list did not answer: {type(error).__name__}") from None
-        for message in messages:
-            created = message.date_created
-            if created is None or created < since - CLOCK_SKEW:
-                continue
-            if outgoing.content_sid or message.body == outgoing.text:
-                return SendReceipt(provider_message_id=message.sid, accepted_at=created)
-        return None
+        return [
+            SendReceipt(provider_message_id=message.sid, accepted_at=message.date_created)
+            for message in messages
+            if message.date_created is not None
+            and message.date_created >= since - CLOCK_SKEW
+            and (outgoing.content_sid or message.body == outgoing.text)
+        ]
 
 
 def _refusal(error: TwilioRestException) -> ProcessingFailure:
@@ -90,6 +98,17 @@ def _refusal(error: TwilioRestException) -> ProcessingFailure:
     if error.status in (401, 403) or error.code in _CREDENTIAL_CODES:
         return ProviderCredentialsRejected(reason)
     if error.status == 429 or error.status >= 500 or error.code in _RETRYABLE_CODES:
+        return ProviderUnavailable(reason)
+    return ProviderRejected(reason)
+
+
+def _page_refusal(error: TwilioException) -> ProcessingFailure:
+    response = error.args[1] if len(error.args) > 1 else None
+    status = getattr(response, "status_code", 0) or 0
+    reason = f"Twilio answered the message list with HTTP {status or 'unknown'}"
+    if status in (401, 403):
+        return ProviderCredentialsRejected(reason)
+    if status == 429 or status >= 500 or not status:
         return ProviderUnavailable(reason)
     return ProviderRejected(reason)
 
