@@ -145,6 +145,7 @@ class LocalStack:
             "CHANNEL": channel.value,
             "CONVERSATIONS_TABLE_NAME": self.resources.table_name(tables.CONVERSATIONS.logical_name),
             "QUEUE_URL": self.resources.queues[channel].queue_url,
+            "DEAD_LETTER_QUEUE_URL": self.resources.queues[channel].dlq_url,
             "HEARTBEAT_INTERVAL_SECONDS": str(processor.heartbeat_interval_seconds),
             "VISIBILITY_TIMEOUT_SECONDS": str(self.settings.queues.visibility_timeout_seconds),
             "RETRY_BACKOFF_SECONDS": str(self.options.retry_backoff_seconds),

@@ -6,6 +6,7 @@ Field rules live here so that the router, the API Gateway model and the operator
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -37,10 +38,14 @@ def _normalise_email(value: str) -> str:
         raise PydanticCustomError("email", "{reason}", {"reason": str(error)}) from error
 
 
+_ISO_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
 def _iso_text_only(value: Any) -> Any:
-    # pydantic would also take a bare number as epoch seconds; the contract is ISO 8601 text.
-    if not isinstance(value, str):
-        raise PydanticCustomError("timestamp_type", "the timestamp must be an ISO 8601 string")
+    # pydantic would also take a number, or digits in a string, as epoch seconds; the contract is
+    # ISO 8601 text.
+    if not isinstance(value, str) or not _ISO_DATE_TIME.match(value):
+        raise PydanticCustomError("timestamp_format", "the timestamp must be ISO 8601 text with a time zone")
     return value
 
 

@@ -159,6 +159,8 @@ def _create(client: openai.OpenAI, config: ResponsesConfig, contract: OutputCont
     except openai.APIConnectionError:
         raise AiUnavailable("OpenAI could not be reached") from None
     except openai.APIStatusError as error:
+        if error.status_code == 408:  # the request timed out at OpenAI: nothing wrong with it
+            raise AiUnavailable("OpenAI timed the request out (HTTP 408)") from None
         raise AiRejected(f"OpenAI rejected the request: HTTP {error.status_code} {_error_code(error)}") from None
 
 

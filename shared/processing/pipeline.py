@@ -52,6 +52,7 @@ class RecordOutcome:
     retry: bool  # report the SQS record as a batch item failure
     status: ConversationStatus | None  # the record's status afterwards, when known
     reason: str | None = None
+    dead_letter: bool = False  # move the message to the DLQ now: no delivery can ever process it
 
 
 def iso(moment: datetime) -> str:
@@ -112,12 +113,12 @@ class Pipeline:
         try:
             message = parse_message(body, attributes, self.adapter)
         except MalformedMessage as failure:
-            # Permanent: the same bytes will never parse; deleting beats three pointless retries.
+            # Permanent: the same bytes will never parse, so no retry; the DLQ keeps them as evidence.
             self.logger.error(
-                "malformed message dropped", extra={"sqs_message_id": message_id, "reason": failure.reason}
+                "malformed message moved to the DLQ", extra={"sqs_message_id": message_id, "reason": failure.reason}
             )
             self._count(metric_names.MALFORMED_MESSAGES)
-            return RecordOutcome(retry=False, status=None, reason=failure.reason)
+            return RecordOutcome(retry=False, status=None, reason=failure.reason, dead_letter=True)
         self.logger.thread_safe_append_keys(
             conversation_id=message.conversation_id,
             request_id=message.request_data.request_id,

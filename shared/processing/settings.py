@@ -12,7 +12,9 @@ from shared.channels import Channel
 # OpenAI 30 s x (1 + 1 SDK retry), a second generation only after a schema-invalid answer, and
 # one provider call of 10 s. The SDK retry covers a blip; SQS retries cover the rest.
 DEFAULT_AI_TIMEOUT_SECONDS = 30.0
-DEFAULT_AI_MAX_RETRIES = 1
+# SQS is the retry loop: an SDK retry inside the invocation would double the worst case of the AI
+# step (two output attempts x 30 s = 60 s, well inside the 120 s function timeout with the send).
+DEFAULT_AI_MAX_RETRIES = 0
 DEFAULT_PROVIDER_TIMEOUT_SECONDS = 10.0
 # A message whose processing failed transiently is retried after this (doubling per receive), not
 # after the whole visibility timeout, so a 429 costs the person seconds rather than 12 minutes.
@@ -29,6 +31,8 @@ class ProcessorSettings(BaseModel):
     channel: Channel
     conversations_table_name: str = Field(min_length=3)
     queue_url: str = Field(min_length=1)
+    # Where a message that can never be processed goes at once (its queue's DLQ), kept as evidence.
+    dead_letter_queue_url: str | None = None
     heartbeat_interval_seconds: float = Field(gt=0)
     visibility_timeout_seconds: int = Field(gt=0)
     processor_version: str = Field(min_length=1)
@@ -67,6 +71,7 @@ class ProcessorSettings(BaseModel):
             "channel": "CHANNEL",
             "conversations_table_name": "CONVERSATIONS_TABLE_NAME",
             "queue_url": "QUEUE_URL",
+            "dead_letter_queue_url": "DEAD_LETTER_QUEUE_URL",
             "heartbeat_interval_seconds": "HEARTBEAT_INTERVAL_SECONDS",
             "visibility_timeout_seconds": "VISIBILITY_TIMEOUT_SECONDS",
             "processor_version": "PROCESSOR_VERSION",

@@ -57,6 +57,7 @@ class ChannelProcessor(Construct):
                 "CHANNEL": channel.value,
                 "CONVERSATIONS_TABLE_NAME": conversations.table_name,
                 "QUEUE_URL": queue.queue.queue_url,
+                "DEAD_LETTER_QUEUE_URL": queue.dead_letter_queue.queue_url,
                 "HEARTBEAT_INTERVAL_SECONDS": str(processor.heartbeat_interval_seconds),
                 "VISIBILITY_TIMEOUT_SECONDS": str(settings.queues.visibility_timeout_seconds),
                 # The hash of the processor's sources (handler + shared/ + pins): names the exact code.
@@ -66,6 +67,8 @@ class ChannelProcessor(Construct):
         role = self.function.role
         # Receive, delete and change the visibility (heartbeat, retry delay) of its own queue only.
         queue.queue.grant_consume_messages(role)
+        # A message that can never be processed is moved to the DLQ at once, not retried.
+        queue.dead_letter_queue.grant_send_messages(role)
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="ConversationRecords",

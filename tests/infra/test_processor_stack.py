@@ -125,17 +125,24 @@ def test_a_processor_consumes_only_its_own_queue_and_uses_only_the_conversations
     statements = _statements(synthesised.template("processors"), channel, synthesised.settings.name)
 
     sqs = [s for s in statements if any(a.startswith("sqs:") for a in _actions(s))]
-    assert {a for s in sqs for a in _actions(s)} == {
+    consume = [s for s in sqs if "sqs:ReceiveMessage" in _actions(s)]
+    assert {a for s in consume for a in _actions(s)} == {
         "sqs:ReceiveMessage",
         "sqs:ChangeMessageVisibility",
         "sqs:GetQueueUrl",
         "sqs:DeleteMessage",
         "sqs:GetQueueAttributes",
     }
+    consumed = json.dumps([s["Resource"] for s in consume])
+    assert f"{channel.value.capitalize()}Queue" in consumed and "DeadLetterQueue" not in consumed
+    # The only other SQS right: putting a message that can never be processed on its own DLQ.
+    dead_lettering = [s for s in sqs if s not in consume]
+    assert {a for s in dead_lettering for a in _actions(s)} <= {
+        "sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"
+    }  # fmt: skip
+    assert "DeadLetterQueue" in json.dumps([s["Resource"] for s in dead_lettering])
     sqs_resources = json.dumps([s["Resource"] for s in sqs])
-    assert f"{channel.value.capitalize()}Queue" in sqs_resources
     assert all(f"{o.value.capitalize()}Queue" not in sqs_resources for o in set(CHANNELS) - {channel})
-    assert "DeadLetterQueue" not in sqs_resources
 
     dynamodb = [s for s in statements if any(a.startswith("dynamodb:") for a in _actions(s))]
     assert {a for s in dynamodb for a in _actions(s)} == {

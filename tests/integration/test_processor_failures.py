@@ -181,8 +181,8 @@ def test_openai_throttling_is_retried_through_sqs_and_the_redelivery_sends(
     channel, processor_for, context_message, sandbox
 ):
     processor = processor_for(channel)
-    # One 429 for the call and one for the SDK's own retry: the invocation gives up on the record.
-    sandbox.openai.script(Outcome.status(429), Outcome.status(429))
+    # No SDK retry inside the invocation: SQS is the retry loop.
+    sandbox.openai.script(Outcome.status(429))
     message = context_message(channel)
 
     first = processor.deliver(message)
@@ -200,6 +200,7 @@ def test_openai_throttling_is_retried_through_sqs_and_the_redelivery_sends(
     assert record["conversation_status"] == "initial_message_sent"
     assert "last_error" not in record
     assert len(processor.provider_outbox) == 1
+    assert len(sandbox.openai.requests) == 2
 
 
 @pytest.mark.parametrize("channel", list(Channel))
@@ -246,16 +247,22 @@ def test_a_provider_that_breaks_its_contract_fails_the_record_as_unknown(
 
 
 @pytest.mark.parametrize("channel", list(Channel))
-def test_a_malformed_message_is_logged_with_its_id_and_dropped(channel, processor_for):
+def test_a_malformed_message_is_logged_with_its_id_and_moved_to_the_dlq_at_once(channel, processor_for):
     processor = processor_for(channel)
 
     result = processor.deliver('{"conversation_id": "only this"}')
 
-    assert result.failed == [] and result.deleted == result.received
+    assert result.failed == [] and result.deleted == result.received  # not retried
     assert processor.all_records() == []
-    [line] = [line for line in processor.logs() if line["message"] == "malformed message dropped"]
+    [line] = [line for line in processor.logs() if line["message"] == "malformed message moved to the DLQ"]
     assert line["sqs_message_id"] == result.received[0]
     assert "channel: missing" in line["reason"]
+    sqs = processor.aws.client("sqs")
+    [kept] = sqs.receive_message(QueueUrl=processor.aws.queues[channel].dlq_url, MessageAttributeNames=["All"])[
+        "Messages"
+    ]
+    assert kept["Body"] == '{"conversation_id": "only this"}'
+    assert "channel: missing" in kept["MessageAttributes"]["failure_reason"]["StringValue"]
 
 
 def test_a_message_for_another_channel_is_malformed_here(processor_for, context_message):

@@ -55,6 +55,7 @@ INVALID_CASES = [
     ("no timestamp", _without("request_data.initial_request_timestamp"), "MISSING_INITIAL_REQUEST_TIMESTAMP"),
     ("timestamp not a date", _set("request_data.initial_request_timestamp", "yesterday"), "INVALID_TIMESTAMP"),
     ("timestamp as epoch", _set("request_data.initial_request_timestamp", 1764000000), "INVALID_TIMESTAMP"),
+    ("timestamp as epoch text", _set("request_data.initial_request_timestamp", "1700000000"), "INVALID_TIMESTAMP"),
     (
         "timestamp without zone",
         _set("request_data.initial_request_timestamp", "2026-11-24T09:30:00"),
