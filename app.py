@@ -54,6 +54,9 @@ def build(app: cdk.App, settings: EnvironmentSettings) -> Engine:
         channel_queues=queues.channel_queues,
         env=env,
     )
+    # Processors first: a router that writes a newer context message must never reach queues
+    # whose consumers cannot read it yet (cdk deploy --all follows dependencies).
+    api.add_dependency(processors)
     for stack in (data, queues, api, processors):
         cdk.Tags.of(stack).add("project", "ai-multi-comms")
         cdk.Tags.of(stack).add("environment", settings.name)

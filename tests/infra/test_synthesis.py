@@ -37,6 +37,11 @@ def test_cdk_nag_fails_synthesis_on_an_unacknowledged_finding(tmp_path):
         app.synth()
 
 
+def test_processors_deploy_before_the_api_that_feeds_them(dev):
+    engine = dev.engine
+    assert engine.processors in engine.api.dependencies
+
+
 def test_an_acknowledgment_needs_a_reason():
     with pytest.raises(ValueError, match="real reason"):
         acknowledge(cdk.Stack(cdk.App(), "S"), "AwsSolutions-SQS3", "because")
