@@ -10,6 +10,7 @@ import argparse
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import boto3
 from pydantic import ValidationError
@@ -19,14 +20,21 @@ from shared.models.company import CompanyRecord
 from stacks.names import physical_name
 
 
-def prepared_record(path: Path, *, api_key_ids: list[str], now: datetime) -> dict:
-    """The record as it will be stored; raises ValidationError when the router could not use it."""
+def prepared_record(
+    path: Path, *, api_key_ids: list[str], now: datetime, existing: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The record as it will be stored; raises ValidationError when the router could not use it.
+
+    Once a record exists, the table is the truth of which keys are bound to it (keys are bound
+    and revoked there): the file's ``api_key_ids`` only seed a new record, and ``api_key_ids``
+    given here are added to whatever is bound now.
+    """
     record = json_codec.loads(path.read_text())
-    if api_key_ids:
-        record["api_key_ids"] = sorted(set(record.get("api_key_ids", [])) | set(api_key_ids))
-    record["api_key_ids"] = [key for key in record.get("api_key_ids", []) if not key.startswith("<")]
-    record.setdefault("created_at", now.isoformat().replace("+00:00", "Z"))
-    record["updated_at"] = now.isoformat().replace("+00:00", "Z")
+    bound = existing.get("api_key_ids", []) if existing else record.get("api_key_ids", [])
+    record["api_key_ids"] = sorted({key for key in [*bound, *api_key_ids] if not key.startswith("<")})
+    stamp = now.isoformat().replace("+00:00", "Z")
+    record["created_at"] = (existing or {}).get("created_at") or record.get("created_at") or stamp
+    record["updated_at"] = stamp
     CompanyRecord.model_validate(record)
     return record
 
@@ -37,12 +45,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env", default="dev")
     parser.add_argument("--api-key-id", action="append", default=[], help="API Gateway key id to bind (repeatable)")
     args = parser.parse_args(argv)
+    table = boto3.resource("dynamodb").Table(physical_name("company-data", args.env))
+    ids = json_codec.loads(args.record.read_text())
+    existing = table.get_item(
+        Key={"company_id": ids["company_id"], "project_id": ids["project_id"]}, ConsistentRead=True
+    ).get("Item")
     try:
-        record = prepared_record(args.record, api_key_ids=args.api_key_id, now=datetime.now(UTC))
+        record = prepared_record(args.record, api_key_ids=args.api_key_id, now=datetime.now(UTC), existing=existing)
     except ValidationError as error:
         print(f"error: the record is invalid:\n{error}", file=sys.stderr)
         return 2
-    table = boto3.resource("dynamodb").Table(physical_name("company-data", args.env))
     table.put_item(Item=record)
     print(f"put {record['company_id']}/{record['project_id']} into {table.name} (keys: {record['api_key_ids']})")
     return 0
