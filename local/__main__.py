@@ -22,9 +22,16 @@ def main(argv: list[str] | None = None) -> int:
         f"(default {DEFAULT_PORT_BASE}, or $LOCAL_PORT_BASE)",
     )
     parser.add_argument("--state-dir", type=Path, default=None, help="where env and logs go (default .local)")
+    parser.add_argument(
+        "--processor-instances",
+        type=int,
+        default=2,
+        help="processes per channel processor, each one invocation at a time (0: the environment's "
+        "max_concurrency, as deployed; default 2)",
+    )
     args = parser.parse_args(argv)
 
-    options = LocalStackOptions(port_base=args.port_base)
+    options = LocalStackOptions(port_base=args.port_base, processor_instances=args.processor_instances or None)
     if args.state_dir is not None:
         options.state_dir = args.state_dir
     stopping = threading.Event()

@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as state_dir:
-        stack = LocalStack(LocalStackOptions(port_base=0, state_dir=Path(state_dir))).start()
+        stack = LocalStack(LocalStackOptions(port_base=0, state_dir=Path(state_dir), processor_instances=None)).start()
         try:
             stack.sandboxes.openai.set_latency(args.ai_latency)
             results = run(stack, per_channel=args.per_channel, rate_per_second=args.rate)

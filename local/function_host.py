@@ -13,6 +13,7 @@ import importlib.util
 import json
 import os
 import sys
+import threading
 import time
 import traceback
 import uuid
@@ -65,6 +66,10 @@ def serve(folder: Path, port: int, ready_file: Path | None) -> None:
     memory = int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512"))
     timeout = int(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "60"))
 
+    # One invocation at a time, as in a Lambda execution environment; concurrency comes from
+    # more processes (local.invoker.FunctionPool), each with its own module state.
+    one_at_a_time = threading.Lock()
+
     class Invoke(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             if self.path != INVOKE_PATH:
@@ -73,7 +78,9 @@ def serve(folder: Path, port: int, ready_file: Path | None) -> None:
             event = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
             context = LambdaContext(function_name, memory, timeout)
             try:
-                self._reply(200, handler(event, context))
+                with one_at_a_time:
+                    result = handler(event, context)
+                self._reply(200, result)
             except Exception as error:  # the runtime's own boundary: report like Lambda does
                 traceback.print_exc()
                 self._reply(200, {"errorType": type(error).__name__, "errorMessage": str(error)}, failed=True)

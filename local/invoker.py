@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import subprocess
 import sys
 import tempfile
@@ -73,3 +74,28 @@ class FunctionProcess:
                 self.process.wait(timeout=5)
         if self._log is not subprocess.DEVNULL:
             self._log.close()
+
+
+class FunctionPool:
+    """Several processes of one function: invocations go to a free one, like Lambda's scaling."""
+
+    def __init__(self, folder: str, environment: dict[str, str], *, size: int, log_file: Path | None = None):
+        self.folder = folder
+        self.processes = [FunctionProcess(folder, environment, log_file=log_file) for _ in range(size)]
+        self._free: queue.Queue[FunctionProcess] = queue.Queue()
+
+    def wait_ready(self, timeout: float = 60.0) -> FunctionPool:
+        for process in self.processes:
+            self._free.put(process.wait_ready(timeout))
+        return self
+
+    def invoke(self, event: dict[str, Any], timeout: float = 300.0) -> dict[str, Any]:
+        process = self._free.get()
+        try:
+            return process.invoke(event, timeout)
+        finally:
+            self._free.put(process)
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.stop()
