@@ -8,7 +8,7 @@ CDK := npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup test lint synth diff deploy local show smoke bench clean
+.PHONY: setup test lint synth diff deploy local show smoke bench redrive clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -45,6 +45,10 @@ smoke: setup
 ## bench: latency of the engine on the local stack (results go to docs/benchmarks.md)
 bench: setup
 	$(PY) -m local.benchmark
+
+## redrive: CHANNEL=whatsapp|sms|email ENV=dev — dead letters back to their queue (credentials, or a running make local)
+redrive: setup
+	$(PY) -m tools.redrive --channel $(CHANNEL) --env $(ENV)
 
 ## synth: ENV=dev|prod, with cdk-nag; bundles the Lambda assets (cached in .build/)
 synth: setup

@@ -1,0 +1,61 @@
+"""Moves a channel's dead letters back to its queue once their cause is fixed:
+``python -m tools.redrive --channel sms --env dev [--max 100]`` (``make redrive CHANNEL=sms``).
+
+The processors resume each conversation from its record's last durable status, so a redriven
+message never sends twice. Uses the usual AWS credentials, or ``AWS_ENDPOINT_URL`` locally.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+import boto3
+
+from shared.channels import Channel
+from stacks.names import dlq_name, queue_name
+
+
+def redrive(sqs: Any, *, dlq_url: str, queue_url: str, limit: int) -> int:
+    """Copy up to ``limit`` messages (body and attributes) to the queue, deleting each from the
+    DLQ only after its copy is accepted; returns how many moved."""
+    moved = 0
+    while moved < limit:
+        messages = sqs.receive_message(
+            QueueUrl=dlq_url,
+            MaxNumberOfMessages=min(10, limit - moved),
+            MessageAttributeNames=["All"],
+            VisibilityTimeout=60,
+            WaitTimeSeconds=1,
+        ).get("Messages", [])
+        if not messages:
+            return moved
+        for message in messages:
+            attributes = {
+                name: {key: value for key, value in attribute.items() if key in ("DataType", "StringValue")}
+                for name, attribute in message.get("MessageAttributes", {}).items()
+                if name != "failure_reason"
+            }
+            sqs.send_message(QueueUrl=queue_url, MessageBody=message["Body"], MessageAttributes=attributes)
+            sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
+            moved += 1
+    return moved
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.redrive", description=__doc__)
+    parser.add_argument("--channel", required=True, choices=[c.value for c in Channel])
+    parser.add_argument("--env", default="dev")
+    parser.add_argument("--max", type=int, default=100, help="at most this many messages (default 100)")
+    args = parser.parse_args(argv)
+    sqs = boto3.client("sqs")
+    dlq_url = sqs.get_queue_url(QueueName=dlq_name(args.channel, args.env))["QueueUrl"]
+    queue_url = sqs.get_queue_url(QueueName=queue_name(args.channel, args.env))["QueueUrl"]
+    moved = redrive(sqs, dlq_url=dlq_url, queue_url=queue_url, limit=args.max)
+    print(f"moved {moved} message(s) from {dlq_name(args.channel, args.env)} to {queue_name(args.channel, args.env)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
