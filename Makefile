@@ -46,7 +46,7 @@ smoke: setup
 bench: setup
 	$(PY) -m local.benchmark
 
-## redrive: CHANNEL=whatsapp|sms|email ENV=dev — dead letters back to their queue (credentials, or a running make local)
+## redrive: CHANNEL=whatsapp|sms|email ENV=dev — dead letters back to their queue (AWS credentials; locally: set -a; . .local/env)
 redrive: setup
 	$(PY) -m tools.redrive --channel $(CHANNEL) --env $(ENV)
 
