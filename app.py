@@ -2,7 +2,8 @@
 """The CDK app: one set of stacks per environment (``cdk synth -c env=dev|prod``).
 
 DataStack (tables) ─┐
-QueueStack (queues) ┴─> ApiStack (router) and ProcessorStack (one processor per channel)
+QueueStack (queues) ┴─> ProcessorStack (a processor per channel, the critical-alerts topic)
+                    └─> ApiStack (the router; deployed after the processors, alarms to their topic)
 """
 
 from __future__ import annotations
@@ -37,15 +38,6 @@ def build(app: cdk.App, settings: EnvironmentSettings) -> Engine:
     )
     data = DataStack(app, stack_id("Data", settings.name), settings=settings, env=env)
     queues = QueueStack(app, stack_id("Queues", settings.name), settings=settings, env=env)
-    api = ApiStack(
-        app,
-        stack_id("Api", settings.name),
-        settings=settings,
-        company_data=data.company_data,
-        rate_limits=data.rate_limits,
-        channel_queues={channel: queue.queue for channel, queue in queues.channel_queues.items()},
-        env=env,
-    )
     processors = ProcessorStack(
         app,
         stack_id("Processors", settings.name),
@@ -54,9 +46,19 @@ def build(app: cdk.App, settings: EnvironmentSettings) -> Engine:
         channel_queues=queues.channel_queues,
         env=env,
     )
+    api = ApiStack(
+        app,
+        stack_id("Api", settings.name),
+        settings=settings,
+        company_data=data.company_data,
+        rate_limits=data.rate_limits,
+        channel_queues={channel: queue.queue for channel, queue in queues.channel_queues.items()},
+        alerts=processors.monitoring.topic,
+        env=env,
+    )
     # Processors first: a router that writes a newer context message must never reach queues
     # whose consumers cannot read it yet (cdk deploy --all follows dependencies).
-    api.add_dependency(processors)
+    api.add_stack_dependency(processors)
     for stack in (data, queues, api, processors):
         cdk.Tags.of(stack).add("project", "ai-multi-comms")
         cdk.Tags.of(stack).add("environment", settings.name)

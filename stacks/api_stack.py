@@ -9,6 +9,7 @@ from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -17,6 +18,7 @@ from shared.routing import cors
 from shared.routing.gateway_contract import RESOURCE_PATH
 from stacks.bundling import asset_hash
 from stacks.constructs.api_contract import add_gateway_responses, add_method_not_allowed, add_request_model
+from stacks.constructs.monitoring import critical_alarm
 from stacks.constructs.python_function import LAMBDAS, PythonFunction, log_retention
 from stacks.nag import acknowledge
 from stacks.names import physical_name
@@ -58,6 +60,7 @@ class ApiStack(Stack):
         company_data: dynamodb.ITable,
         rate_limits: dynamodb.ITable,
         channel_queues: Mapping[Channel, sqs.IQueue],
+        alerts: sns.ITopic,
         **kwargs,
     ):
         super().__init__(scope, construct_id, **kwargs)
@@ -88,6 +91,7 @@ class ApiStack(Stack):
         )
         add_method_not_allowed(resource)
         add_gateway_responses(self.api)
+        self._alarms(settings, alerts)
         # Keys are tenants' data: operators create a key per tenant and add it to this plan.
         self.usage_plan = self.api.add_usage_plan(
             "UsagePlan",
@@ -163,6 +167,26 @@ class ApiStack(Stack):
                 # Data tracing logs whole requests and responses (personal data): settings decide.
                 data_trace_enabled=settings.api.data_trace_enabled,
             ),
+        )
+
+    def _alarms(self, settings: EnvironmentSettings, alerts: sns.ITopic) -> None:
+        period = Duration.minutes(5)
+        critical_alarm(
+            self,
+            name="api-5xx",
+            env=settings.name,
+            metric=self.api.metric_server_error(period=period, statistic="Sum"),
+            description="The API answered 5xx (router errors, timeouts, DATABASE_ERROR, QUEUE_ERROR): "
+            "clients' requests were not queued. See the router's log by request id.",
+            topic=alerts,
+        )
+        critical_alarm(
+            self,
+            name="router-errors",
+            env=settings.name,
+            metric=self.router.function.metric_errors(period=period, statistic="Sum"),
+            description="The router Lambda itself failed (crash or timeout); API Gateway answered 502/504.",
+            topic=alerts,
         )
 
     def _acknowledge(self, resource: apigw.Resource) -> None:

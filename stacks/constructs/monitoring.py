@@ -102,19 +102,28 @@ class Monitoring(Construct):
         return topic
 
     def _alarm(self, name: str, metric: cloudwatch.IMetric, description: str) -> None:
-        alarm = cloudwatch.Alarm(
-            self,
-            _pascal(name),
-            alarm_name=physical_name(name, self._env),
-            alarm_description=description,
-            metric=metric,
-            threshold=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        self.alarms.append(
+            critical_alarm(self, name=name, env=self._env, metric=metric, description=description, topic=self.topic)
         )
-        alarm.add_alarm_action(actions.SnsAction(self.topic))
-        self.alarms.append(alarm)
+
+
+def critical_alarm(
+    scope: Construct, *, name: str, env: str, metric: cloudwatch.IMetric, description: str, topic: sns.ITopic
+) -> cloudwatch.Alarm:
+    """An alarm on ``metric`` >= 1 in one period (missing data is fine) that e-mails the topic."""
+    alarm = cloudwatch.Alarm(
+        scope,
+        _pascal(name),
+        alarm_name=physical_name(name, env),
+        alarm_description=description,
+        metric=metric,
+        threshold=1,
+        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluation_periods=1,
+        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+    )
+    alarm.add_alarm_action(actions.SnsAction(topic))
+    return alarm
 
 
 def _kebab(name: str) -> str:

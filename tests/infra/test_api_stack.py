@@ -235,3 +235,15 @@ def test_only_api_gateway_may_invoke_the_router_and_only_for_post(synthesised):
     assert source.endswith("/<ref>/POST/initiate-conversation")  # this stage only, this method only
     stage_id, _ = _one(template, "AWS::ApiGateway::Stage")
     assert {"Ref": stage_id} in parts
+
+
+def test_api_5xx_and_router_failures_alert_the_critical_topic(synthesised):
+    env = synthesised.settings.name
+    alarms = synthesised.template("api").find_resources("AWS::CloudWatch::Alarm")
+    by_name = {a["Properties"]["AlarmName"]: a["Properties"] for a in alarms.values()}
+    assert set(by_name) == {f"ai-multi-comms-api-5xx-{env}", f"ai-multi-comms-router-errors-{env}"}
+    assert by_name[f"ai-multi-comms-api-5xx-{env}"]["MetricName"] == "5XXError"
+    assert by_name[f"ai-multi-comms-router-errors-{env}"]["MetricName"] == "Errors"
+    for alarm in by_name.values():
+        assert alarm["Threshold"] == 1
+        assert "MonitoringCriticalAlerts" in json.dumps(alarm["AlarmActions"])
