@@ -75,7 +75,19 @@ def build_asset(function_dir: Path) -> Path:
                 raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    _prune(function_dir.name, keep=out)
     return out
+
+
+def _prune(function: str, *, keep: Path, builds: int = 3) -> None:
+    """Keep the newest few builds of a function (each is tens of MB); the cache only saves time."""
+    older = sorted(
+        (path for path in BUILD_ROOT.glob(f"{function}-*") if path.is_dir() and path != keep),
+        key=lambda path: path.stat().st_mtime,
+        reverse=True,
+    )
+    for path in older[builds - 1 :]:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _pip_install(requirements: Path, target: Path) -> None:
