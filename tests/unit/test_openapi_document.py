@@ -1,0 +1,57 @@
+"""The OpenAPI document lists every error code the API can answer, and the committed copy is current."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from shared import api_errors
+from shared.models.request import InitiateRequest
+from shared.request_errors import _FIELD_CODES, SECTIONS
+from shared.routing.gateway_contract import GATEWAY_ERRORS, METHOD_NOT_ALLOWED
+from tools import openapi
+
+
+def _concrete_api_errors() -> list[type[api_errors.ApiError]]:
+    found, pending = [], [api_errors.ApiError]
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        found.append(cls)
+    return found
+
+
+def test_every_named_api_error_is_documented_with_its_status():
+    documented = set(openapi.ERROR_CODES)
+    for cls in _concrete_api_errors():
+        assert (cls.status_code, cls.error_code) in documented or cls.error_code == api_errors.ApiError.error_code, cls
+
+
+def test_every_answer_of_api_gateway_itself_is_documented():
+    for error in (*GATEWAY_ERRORS, METHOD_NOT_ALLOWED):
+        assert (error.status, error.error_code) in openapi.ERROR_CODES, error.response_type
+
+
+def test_every_code_field_validation_can_produce_is_documented():
+    codes = {code for _, code in openapi.ERROR_CODES}
+    for section in SECTIONS:
+        assert {f"MISSING_{section.upper()}", f"INVALID_{section.upper()}_TYPE"} <= codes
+        model = InitiateRequest.model_fields[section].annotation
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            continue
+        for name, field in model.model_fields.items():
+            missing, invalid = _FIELD_CODES.get(
+                (section, name), (f"MISSING_{name.upper()}", f"INVALID_{name.upper()}_FORMAT")
+            )
+            assert invalid in codes, (section, name)
+            if field.is_required():
+                assert missing in codes, (section, name)
+
+
+def test_the_committed_document_is_the_one_the_code_builds():
+    assert openapi.main(["--check"]) == 0, "docs/openapi.json is stale: run python -m tools.openapi"
+
+
+def test_the_request_schema_is_the_routers_model():
+    document = openapi.build_document()
+    schema = document["components"]["schemas"]["InitiateRequest"]
+    assert set(schema["required"]) == set(SECTIONS)

@@ -1,0 +1,183 @@
+"""The API's OpenAPI 3.1 document (`docs/openapi.json`), built from the code that answers requests.
+
+The request schema is the router's own pydantic model; the error codes are listed once, below, with
+what a client should do about each. Tests check that every code the router, the validation and API
+Gateway can answer is listed here, and that the committed document is what this module builds.
+
+    .venv/bin/python -m tools.openapi            # rewrite docs/openapi.json
+    .venv/bin/python -m tools.openapi --check    # exit 1 when the committed document is stale
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from shared.models.request import InitiateRequest
+from shared.routing import cors
+from shared.routing.gateway_contract import RESOURCE_PATH
+
+DOCUMENT = Path(__file__).resolve().parent.parent / "docs" / "openapi.json"
+
+# (HTTP status, error_code) -> what it means for the client. One line per code the API can answer;
+# status None: API Gateway's catch-all 4xx/5xx, whose status is the one API Gateway chose.
+ERROR_CODES: dict[tuple[int | None, str], str] = {
+    (400, "INVALID_REQUEST"): "The body is not a JSON object, not UTF-8, or not valid JSON.",
+    (400, "MISSING_IDENTIFIERS"): "company_data.company_id or project_id is missing.",
+    (400, "INVALID_COMPANY_ID_FORMAT"): "company_id does not match [A-Za-z0-9][A-Za-z0-9_.-]{0,63}.",
+    (400, "INVALID_PROJECT_ID_FORMAT"): "project_id does not match [A-Za-z0-9][A-Za-z0-9_.-]{0,63}.",
+    (400, "MISSING_COMPANY_DATA"): "The company_data section is missing.",
+    (400, "MISSING_RECIPIENT_DATA"): "The recipient_data section is missing.",
+    (400, "MISSING_PROJECT_DATA"): "The project_data section is missing.",
+    (400, "MISSING_REQUEST_DATA"): "The request_data section is missing.",
+    (400, "INVALID_COMPANY_DATA_TYPE"): "company_data is not an object.",
+    (400, "INVALID_RECIPIENT_DATA_TYPE"): "recipient_data is not an object.",
+    (400, "INVALID_PROJECT_DATA_TYPE"): "project_data is not an object.",
+    (400, "INVALID_REQUEST_DATA_TYPE"): "request_data is not an object.",
+    (400, "INVALID_RECIPIENT_FIRST_NAME_FORMAT"): "recipient_first_name is not text of at most 100 characters.",
+    (400, "INVALID_RECIPIENT_LAST_NAME_FORMAT"): "recipient_last_name is not text of at most 100 characters.",
+    (400, "MISSING_RECIPIENT_TEL"): "The channel is whatsapp or sms and recipient_tel is missing.",
+    (400, "INVALID_RECIPIENT_TEL"): "recipient_tel is not an E.164 number (+ and 8-15 digits).",
+    (400, "MISSING_RECIPIENT_EMAIL"): "The channel is email and recipient_email is missing.",
+    (400, "INVALID_RECIPIENT_EMAIL"): "recipient_email is not a valid address.",
+    (400, "MISSING_COMMS_CONSENT"): "recipient_data.comms_consent is missing.",
+    (400, "INVALID_COMMS_CONSENT_TYPE"): "comms_consent is not a JSON boolean.",
+    (400, "COMMS_CONSENT_REQUIRED"): "comms_consent is false: the engine contacts only people who consented.",
+    (400, "MISSING_REQUEST_ID"): "request_data.request_id is missing.",
+    (400, "INVALID_REQUEST_ID"): "request_id is not a UUID v4.",
+    (400, "MISSING_CHANNEL_METHOD"): "request_data.channel_method is missing.",
+    (400, "UNSUPPORTED_CHANNEL"): "channel_method is not whatsapp, sms or email.",
+    (400, "MISSING_INITIAL_REQUEST_TIMESTAMP"): "request_data.initial_request_timestamp is missing.",
+    (400, "INVALID_TIMESTAMP"): "initial_request_timestamp is not ISO 8601 text with a time zone.",
+    (403, "INVALID_API_KEY"): "No x-api-key header, or a key API Gateway does not know (API Gateway answers).",
+    (403, "API_KEY_NOT_AUTHORIZED"): "The key is valid but not bound to this company/project.",
+    (403, "PROJECT_INACTIVE"): "The project's status is not active.",
+    (403, "CHANNEL_NOT_ALLOWED"): "The project does not allow the requested channel.",
+    (404, "COMPANY_NOT_FOUND"): "No company/project record with these ids.",
+    (404, "NOT_FOUND"): "No such resource (API Gateway answers).",
+    (405, "METHOD_NOT_ALLOWED"): f"Only POST (and the OPTIONS preflight) on {RESOURCE_PATH}.",
+    (413, "PAYLOAD_TOO_LARGE"): "The body exceeds 64 KiB, or with the project's configuration exceeds 128 KiB.",
+    (429, "RATE_LIMIT_EXCEEDED"): "A project limit or the key's usage plan refused the request: wait Retry-After s.",
+    (500, "CONFIGURATION_ERROR"): "The project's record cannot serve the request; the operator must fix it.",
+    (500, "DATABASE_ERROR"): "The configuration could not be read; retry later.",
+    (500, "QUEUE_ERROR"): "The request could not be queued; nothing was sent; retry later.",
+    (500, "INTERNAL_ERROR"): "An unexpected failure; nothing was queued; retry later.",
+    (None, "REQUEST_REJECTED"): "Any other refusal by API Gateway (its own 4xx).",
+    (None, "INTERNAL_ERROR"): "API Gateway's own 5xx (the router timed out or crashed: 502/504); retry later.",
+}
+
+
+def build_document() -> dict[str, Any]:
+    request_schema = InitiateRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas: dict[str, Any] = dict(request_schema.pop("$defs", {}))
+    schemas["InitiateRequest"] = request_schema
+    schemas["Accepted"] = {
+        "type": "object",
+        "required": ["status", "request_id", "conversation_id", "message", "queue_timestamp"],
+        "properties": {
+            "status": {"type": "string", "enum": ["success"]},
+            "request_id": {"type": "string", "format": "uuid"},
+            "conversation_id": {"type": "string", "description": "{company_id}#{project_id}#{request_id}#{sender}"},
+            "message": {"type": "string"},
+            "queue_timestamp": {"type": "string", "format": "date-time"},
+        },
+    }
+    schemas["Error"] = {
+        "type": "object",
+        "required": ["status", "error_code", "message", "request_id"],
+        "properties": {
+            "status": {"type": "string", "enum": ["error"]},
+            "error_code": {"type": "string"},
+            "message": {"type": "string"},
+            "request_id": {"type": ["string", "null"], "description": "The client's, when valid."},
+        },
+    }
+    responses: dict[str, Any] = {
+        "200": {
+            "description": "Accepted and queued; a replay of the same request answers the same.",
+            "headers": _headers(),
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Accepted"}}},
+        }
+    }
+    for status in sorted({status for status, _ in ERROR_CODES if status is not None}):
+        responses[str(status)] = _error_response(status)
+    responses["default"] = _error_response(None)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "AI Multi-Comms Engine",
+            "version": "1",
+            "description": "Opens a conversation with one person on WhatsApp, SMS or email; the first message is "
+            "written by an LLM from the request's data. Every response carries the CORS headers.",
+        },
+        "paths": {
+            RESOURCE_PATH: {
+                "post": {
+                    "operationId": "initiateConversation",
+                    "security": [{"ApiKey": []}],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/InitiateRequest"}}},
+                    },
+                    "responses": responses,
+                },
+                "options": {
+                    "operationId": "preflight",
+                    "responses": {"204": {"description": "CORS preflight", "headers": _headers()}},
+                },
+            }
+        },
+        "components": {
+            "securitySchemes": {"ApiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"}},
+            "schemas": schemas,
+        },
+    }
+
+
+def _error_response(status: int | None) -> dict[str, Any]:
+    codes = {code: meaning for (code_status, code), meaning in ERROR_CODES.items() if code_status == status}
+    listed = "\n".join(f"- `{code}`: {meaning}" for code, meaning in sorted(codes.items()))
+    return {
+        "description": f"error_code is one of:\n{listed}",
+        "headers": _headers(),
+        "content": {
+            "application/json": {
+                "schema": {
+                    "allOf": [
+                        {"$ref": "#/components/schemas/Error"},
+                        {"type": "object", "properties": {"error_code": {"type": "string", "enum": sorted(codes)}}},
+                    ]
+                }
+            }
+        },
+    }
+
+
+def _headers() -> dict[str, Any]:
+    return {name: {"schema": {"type": "string"}} for name in sorted(cors.response_headers())}
+
+
+def render() -> str:
+    return json.dumps(build_document(), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="fail when docs/openapi.json is not up to date")
+    args = parser.parse_args(argv)
+    text = render()
+    if args.check:
+        if not DOCUMENT.exists() or DOCUMENT.read_text() != text:
+            print(f"{DOCUMENT} is stale: run python -m tools.openapi", file=sys.stderr)
+            return 1
+        return 0
+    DOCUMENT.write_text(text)
+    print(f"wrote {DOCUMENT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
