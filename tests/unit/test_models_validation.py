@@ -156,3 +156,15 @@ def test_company_record_accepts_dynamodb_decimals(company_record_example):
 
     company_record_example["rate_limits"]["requests_per_minute"] = Decimal("60")
     assert CompanyRecord.model_validate(company_record_example).rate_limits.requests_per_minute == 60
+
+
+def test_a_stored_record_with_the_removed_concurrent_conversations_limit_loads_and_drops_it(company_record_example):
+    # Existing tenants' records still carry the key (issue 9: the limit was never enforced and is
+    # removed): the record loads, and the key neither survives in the model nor travels onwards.
+    company_record_example["rate_limits"]["concurrent_conversations"] = 30
+    limits = CompanyRecord.model_validate(company_record_example).rate_limits
+    assert limits.model_dump() == {"requests_per_minute": 60, "requests_per_day": 2000, "max_message_length": 1600}
+
+
+def test_the_sample_record_no_longer_names_concurrent_conversations(company_record_example):
+    assert "concurrent_conversations" not in company_record_example["rate_limits"]
