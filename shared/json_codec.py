@@ -1,8 +1,9 @@
 """JSON that keeps DynamoDB numbers exact.
 
 DynamoDB hands numbers back as ``Decimal`` (up to 38 digits). ``json`` would either refuse them or
-round them through ``float``; here every ``Decimal`` is written with its own digits and read back as
-``Decimal``, so a record can go record -> queue message -> record without changing a digit.
+round them through ``float``; here every ``Decimal`` is written with its own digits and exponent
+and read back as ``Decimal``, so a record can go record -> queue message -> record without
+changing a digit.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ def dumps(value: Any) -> str:
         if isinstance(obj, Decimal):
             if not obj.is_finite():
                 raise ValueError(f"{obj} has no JSON form")
-            exact.append(format(obj, "f") if obj == obj.to_integral_value() else str(obj))
+            exact.append(_number_text(obj))
             return f"{token}{len(exact) - 1}"
         if isinstance(obj, datetime):
             return obj.isoformat()
@@ -32,6 +33,21 @@ def dumps(value: Any) -> str:
     for index in range(len(exact) - 1, -1, -1):
         text = text.replace(f'"{token}{index}"', exact[index])
     return text
+
+
+# Integers with a positive exponent (``1E+2``) are written out in digits up to this length, so
+# counts stay plain integers; beyond it the exponent form is kept: ``1E+999999999999999999`` must
+# never be expanded (it would take all the memory there is).
+_MAX_PLAIN_DIGITS = 40
+
+
+def _number_text(number: Decimal) -> str:
+    exponent = number.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite
+    if exponent > 0 and number.adjusted() < _MAX_PLAIN_DIGITS:
+        return format(number, "f")
+    # str() writes digits and exponent as stored ("60", "-2.50", "1E-30"), never expanding them.
+    return str(number)
 
 
 def loads(text: str | bytes) -> Any:

@@ -24,6 +24,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from shared.channels import Channel
+from shared.dynamodb_values import Unstorable, check_storable
 from shared.identifiers import E164_PATTERN, ID_PATTERN, UUID4_PATTERN
 
 
@@ -55,11 +56,26 @@ def _aware_timestamp(value: datetime) -> datetime:
     return value
 
 
+INVALID_PROJECT_DATA = "INVALID_PROJECT_DATA"
+
+
+def _storable_project_data(value: dict[str, Any]) -> dict[str, Any]:
+    # The processors copy project_data into the conversation record: a value DynamoDB cannot hold
+    # must be refused here, not fail every write of the record later.
+    try:
+        check_storable(value, root="project_data")
+    except Unstorable as error:
+        context = {"where": error.path, "reason": error.reason}
+        raise PydanticCustomError(INVALID_PROJECT_DATA, "{where} {reason}", context) from None
+    return value
+
+
 Identifier = Annotated[str, Field(pattern=ID_PATTERN)]
 PhoneNumber = Annotated[str, Field(pattern=E164_PATTERN, description="E.164, e.g. +447700900123")]
 EmailAddress = Annotated[
     str, Field(max_length=254), AfterValidator(_normalise_email), WithJsonSchema({"type": "string"})
 ]
+ProjectData = Annotated[dict[str, Any], AfterValidator(_storable_project_data)]
 ChannelMethod = Annotated[
     Channel,
     BeforeValidator(_lower_channel),
@@ -103,7 +119,7 @@ class InitiateRequest(BaseModel):
 
     company_data: CompanyData
     recipient_data: RecipientData
-    project_data: dict[str, Any]
+    project_data: ProjectData
     request_data: RequestData
 
     @model_validator(mode="after")
