@@ -15,7 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 
-def dumps(value: Any) -> str:
+def dumps(value: Any, *, sort_keys: bool = False) -> str:
+    """Compact JSON; ``sort_keys`` gives one canonical text for equal documents (fingerprints)."""
     token = f"__decimal_{secrets.token_hex(8)}_"
     exact: list[str] = []
 
@@ -29,7 +30,7 @@ def dumps(value: Any) -> str:
             return obj.isoformat()
         raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
 
-    text = json.dumps(value, default=default, separators=(",", ":"), ensure_ascii=False)
+    text = json.dumps(value, default=default, separators=(",", ":"), ensure_ascii=False, sort_keys=sort_keys)
     for index in range(len(exact) - 1, -1, -1):
         text = text.replace(f'"{token}{index}"', exact[index])
     return text

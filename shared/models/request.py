@@ -75,6 +75,9 @@ PhoneNumber = Annotated[str, Field(pattern=E164_PATTERN, description="E.164, e.g
 EmailAddress = Annotated[
     str, Field(max_length=254), AfterValidator(_normalise_email), WithJsonSchema({"type": "string"})
 ]
+# The recipient's whole address is lower-cased, local part included: it keys the conversation
+# record and the reply index, so one person must have one spelling (docs/decisions.md, issue 9).
+RecipientEmail = Annotated[EmailAddress, AfterValidator(str.lower)]
 ProjectData = Annotated[dict[str, Any], AfterValidator(_storable_project_data)]
 ChannelMethod = Annotated[
     Channel,
@@ -97,7 +100,7 @@ class RecipientData(BaseModel):
     recipient_first_name: Annotated[str, Field(max_length=100)] | None = None
     recipient_last_name: Annotated[str, Field(max_length=100)] | None = None
     recipient_tel: PhoneNumber | None = None
-    recipient_email: EmailAddress | None = None
+    recipient_email: RecipientEmail | None = None
     comms_consent: StrictBool
 
 

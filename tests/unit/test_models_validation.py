@@ -168,3 +168,18 @@ def test_a_stored_record_with_the_removed_concurrent_conversations_limit_loads_a
 
 def test_the_sample_record_no_longer_names_concurrent_conversations(company_record_example):
     assert "concurrent_conversations" not in company_record_example["rate_limits"]
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("Victim.Person@Example.COM", "victim.person@example.com"),
+        ("victim.person@example.com", "victim.person@example.com"),
+        ("Jösé.Müller@Exämple.com", "jösé.müller@exämple.com"),
+    ],
+)
+def test_the_recipient_email_is_lower_cased_whole_so_one_person_has_one_key(initiate_request_example, sent, kept):
+    initiate_request_example["recipient_data"]["recipient_email"] = sent
+    initiate_request_example["request_data"]["channel_method"] = "email"
+    request = parse_initiate_request(initiate_request_example)
+    assert request.recipient_data.recipient_email == request.recipient_address == kept
