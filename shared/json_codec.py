@@ -33,7 +33,12 @@ def dumps(value: Any, *, sort_keys: bool = False) -> str:
     text = json.dumps(value, default=default, separators=(",", ":"), ensure_ascii=False, sort_keys=sort_keys)
     for index in range(len(exact) - 1, -1, -1):
         text = text.replace(f'"{token}{index}"', exact[index])
-    return text
+    return text.translate(_ESCAPED)
+
+
+# SQS refuses U+FFFE, U+FFFF and surrogates in a message body, and a lone surrogate has no UTF-8
+# form. JSON syntax is ASCII, so such a code point can only be inside a string: write it as an escape.
+_ESCAPED = {code: f"\\u{code:04x}" for code in (*range(0xD800, 0xE000), 0xFFFE, 0xFFFF)}
 
 
 # Integers with a positive exponent (``1E+2``) are written out in digits up to this length, so

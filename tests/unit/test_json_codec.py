@@ -54,3 +54,15 @@ def test_a_huge_exponent_is_written_as_an_exponent_never_expanded_into_digits():
 
 def test_small_integral_exponents_are_still_written_as_plain_integers():
     assert json_codec.dumps([Decimal("6E+1"), Decimal("1E+39"), Decimal("1E+40")]) == f"[60,1{'0' * 39},1E+40]"
+
+
+def test_code_points_an_sqs_body_refuses_are_written_as_escapes():
+    # SQS accepts #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD #x10000-#x10FFFF; a raw U+FFFF in a queued
+    # body made SendMessage fail (500 QUEUE_ERROR for a client's text), a lone surrogate cannot be
+    # encoded as UTF-8 at all.
+    value = {"note": "a\ufffeb\uffffc", "lone": "\ud800", "fine": "jösé 😀 \u00a0", "k\uffff": 1}
+    text = json_codec.dumps(value)
+    assert not any(0xD800 <= ord(c) <= 0xDFFF or ord(c) in (0xFFFE, 0xFFFF) for c in text)
+    text.encode("utf-8")
+    assert "jösé 😀" in text  # everything else stays as it is
+    assert json_codec.loads(text) == value
