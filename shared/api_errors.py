@@ -47,6 +47,12 @@ class RateLimitExceeded(ApiError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class Conflict(ApiError):
+    """REQUEST_ID_REUSED, REQUEST_IN_PROGRESS."""
+
+    status_code = 409
+
+
 class ServerFault(ApiError):
     """CONFIGURATION_ERROR, DATABASE_ERROR, QUEUE_ERROR, INTERNAL_ERROR."""
 
@@ -82,3 +88,19 @@ class QueueError(ServerFault):
 
 class InternalError(ServerFault):
     error_code = "INTERNAL_ERROR"
+
+
+class RequestIdReused(Conflict):
+    """The request_id was already used for a different request of this project."""
+
+    error_code = "REQUEST_ID_REUSED"
+
+
+class RequestInProgress(Conflict):
+    """An identical request is being queued right now; the client should retry shortly."""
+
+    error_code = "REQUEST_IN_PROGRESS"
+
+    def __init__(self, message: str, *, retry_after_seconds: int):
+        super().__init__(message, headers={"Retry-After": str(retry_after_seconds)})
+        self.retry_after_seconds = retry_after_seconds

@@ -40,8 +40,9 @@ def _to_request_invalid(error: dict[str, Any]) -> RequestInvalid:
     location = tuple(str(part) for part in error["loc"])
     missing = error["type"] == "missing"
     where = ".".join(location)
-    if not location:
-        # Cross-field rules raise PydanticCustomError whose type is already the API code.
+    if error["type"].isupper():
+        # The model's own rules raise PydanticCustomError whose type is already the API code
+        # (pydantic's own error types are lower case); the message names the field's path.
         return RequestInvalid(error["msg"], error_code=error["type"])
     if len(location) == 1:
         section = location[0].upper()

@@ -96,8 +96,9 @@ CONVERSATIONS = TableSpec(
     ),
 )
 
-# Fixed-window request counters of the router's per-project limits; items expire by TTL, so the
-# table holds at most a day of counters and needs no backups.
+# Fixed-window request counters of the router's per-project limits, and its request-id
+# reservations (``request#…`` keys, shared/routing/request_ledger.py); items expire by TTL within
+# two days, so the table needs no backups.
 RATE_LIMITS = TableSpec(
     logical_name="rate-limits",
     partition_key=Key("limit_key"),

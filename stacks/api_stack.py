@@ -132,7 +132,8 @@ class ApiStack(Stack):
             },
         )
         # Least privilege: exactly the calls the router makes. TransactWriteItems is authorised
-        # per item as UpdateItem.
+        # per item as UpdateItem; the request-id reservations in the same table are conditional
+        # UpdateItems too (their old item comes back with a failed condition: no GetItem/PutItem).
         company_data.grant(router.role, "dynamodb:GetItem")
         rate_limits.grant(router.role, "dynamodb:UpdateItem")
         for channel in ALL_CHANNELS:

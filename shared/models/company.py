@@ -13,11 +13,12 @@ SecretId = str
 
 
 class RateLimits(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    # "ignore": stored records still carry ``concurrent_conversations``, a limit that was never
+    # enforced and is removed (docs/decisions.md, issue 9); it loads and is not forwarded.
+    model_config = ConfigDict(extra="ignore")
 
     requests_per_minute: PositiveInt
     requests_per_day: PositiveInt
-    concurrent_conversations: PositiveInt | None = None
     max_message_length: PositiveInt = 1600
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,7 +14,7 @@ from shared.models.company import (
     SmsConfig,
     WhatsAppConfig,
 )
-from shared.models.request import CompanyData, RecipientData, RequestData
+from shared.models.request import CompanyData, ProjectData, RecipientData, RequestData
 
 CONTEXT_SCHEMA_VERSION = "2"
 
@@ -52,7 +51,9 @@ class ContextMessage(BaseModel):
     channel: Channel
     company_data: CompanyData
     recipient_data: RecipientData
-    project_data: dict[str, Any]
+    # Checked again here: a message queued by an older router may hold a value the record cannot
+    # store, and then it is malformed (DLQ at once) rather than retried into the DLQ.
+    project_data: ProjectData
     request_data: RequestData
     project: ProjectSlice
     metadata: ContextMetadata

@@ -24,6 +24,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from shared.channels import Channel
+from shared.dynamodb_values import Unstorable, check_storable
 from shared.identifiers import E164_PATTERN, ID_PATTERN, UUID4_PATTERN
 
 
@@ -55,11 +56,29 @@ def _aware_timestamp(value: datetime) -> datetime:
     return value
 
 
+INVALID_PROJECT_DATA = "INVALID_PROJECT_DATA"
+
+
+def _storable_project_data(value: dict[str, Any]) -> dict[str, Any]:
+    # The processors copy project_data into the conversation record: a value DynamoDB cannot hold
+    # must be refused here, not fail every write of the record later.
+    try:
+        check_storable(value, root="project_data")
+    except Unstorable as error:
+        context = {"where": error.path, "reason": error.reason}
+        raise PydanticCustomError(INVALID_PROJECT_DATA, "{where} {reason}", context) from None
+    return value
+
+
 Identifier = Annotated[str, Field(pattern=ID_PATTERN)]
 PhoneNumber = Annotated[str, Field(pattern=E164_PATTERN, description="E.164, e.g. +447700900123")]
 EmailAddress = Annotated[
     str, Field(max_length=254), AfterValidator(_normalise_email), WithJsonSchema({"type": "string"})
 ]
+# The recipient's whole address is lower-cased, local part included: it keys the conversation
+# record and the reply index, so one person must have one spelling (docs/decisions.md, issue 9).
+RecipientEmail = Annotated[EmailAddress, AfterValidator(str.lower)]
+ProjectData = Annotated[dict[str, Any], AfterValidator(_storable_project_data)]
 ChannelMethod = Annotated[
     Channel,
     BeforeValidator(_lower_channel),
@@ -81,7 +100,7 @@ class RecipientData(BaseModel):
     recipient_first_name: Annotated[str, Field(max_length=100)] | None = None
     recipient_last_name: Annotated[str, Field(max_length=100)] | None = None
     recipient_tel: PhoneNumber | None = None
-    recipient_email: EmailAddress | None = None
+    recipient_email: RecipientEmail | None = None
     comms_consent: StrictBool
 
 
@@ -103,7 +122,7 @@ class InitiateRequest(BaseModel):
 
     company_data: CompanyData
     recipient_data: RecipientData
-    project_data: dict[str, Any]
+    project_data: ProjectData
     request_data: RequestData
 
     @model_validator(mode="after")

@@ -4,8 +4,9 @@
 2. load the company/project record and check that the calling API key is bound to it;
 3. check the project is active and allows the channel;
 4. build the context message (and check it fits a queue message);
-5. count the request against the project's limits;
-6. queue it; if that fails, give the counted request back.
+5. reserve the request id: a replay of a queued request gets the first answer, nothing more;
+6. count the request against the project's limits;
+7. queue it and mark the reservation queued; if anything fails first, give back what was taken.
 Every failure is an ``ApiError`` answered with its status and code.
 """
 
@@ -28,6 +29,7 @@ from shared.routing.context_builder import build_context, queue_body
 from shared.routing.proxy_request import client_request_id, read_proxy_request
 from shared.routing.queue_sender import ChannelQueues
 from shared.routing.rate_limiter import ProjectRateLimiter
+from shared.routing.request_ledger import AlreadyQueued, RequestLedger
 from shared.routing.responses import error_response, success_response
 
 logger = Logger(child=True)
@@ -40,6 +42,7 @@ def utc_now() -> datetime:
 @dataclass
 class Router:
     directory: CompanyDirectory
+    ledger: RequestLedger
     limiter: ProjectRateLimiter
     queues: ChannelQueues
     router_version: str
@@ -68,12 +71,26 @@ class Router:
             request, record, router_version=self.router_version, queued_at=queued_at, correlation_id=correlation_id
         )
         body = queue_body(message)
-        reservation = self.limiter.reserve(company.company_id, company.project_id, record.rate_limits)
+        queue_timestamp = queued_at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        claim = self.ledger.reserve(request, conversation_id=message.conversation_id, queue_timestamp=queue_timestamp)
+        if isinstance(claim, AlreadyQueued):
+            logger.info("Replay of a queued request answered", extra={"conversation_id": claim.conversation_id})
+            return success_response(
+                request_id=request.request_data.request_id,
+                conversation_id=claim.conversation_id,
+                queue_timestamp=claim.queue_timestamp,
+            )
         try:
-            message_id = self.queues.send(message, body)
-        except ApiError:
-            self.limiter.release(reservation)
+            counted = self.limiter.reserve(company.company_id, company.project_id, record.rate_limits)
+            try:
+                message_id = self.queues.send(message, body)
+            except ApiError:
+                self.limiter.release(counted)
+                raise
+        except Exception:
+            self.ledger.release(claim)
             raise
+        self.ledger.mark_queued(claim)
         logger.info(
             "Request queued",
             extra={"conversation_id": message.conversation_id, "sqs_message_id": message_id},
@@ -81,7 +98,7 @@ class Router:
         return success_response(
             request_id=request.request_data.request_id,
             conversation_id=message.conversation_id,
-            queue_timestamp=queued_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            queue_timestamp=queue_timestamp,
         )
 
 

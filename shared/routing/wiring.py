@@ -11,6 +11,7 @@ from shared.channels import Channel
 from shared.routing.company_directory import CompanyDirectory
 from shared.routing.queue_sender import ChannelQueues
 from shared.routing.rate_limiter import ProjectRateLimiter
+from shared.routing.request_ledger import RequestLedger
 from shared.routing.router import Router
 
 # API Gateway waits 29 s and the router's timeout is 10 s: three attempts of a call that normally
@@ -38,6 +39,8 @@ def build_router(
     sqs = session.client("sqs", config=AWS_CLIENT_CONFIG)
     return Router(
         directory=CompanyDirectory(dynamodb, company_table),
+        # Request-id reservations share the rate-limits table (same TTL attribute, no new table).
+        ledger=RequestLedger(dynamodb, rate_limit_table),
         limiter=ProjectRateLimiter(dynamodb, rate_limit_table),
         queues=ChannelQueues(sqs, queue_urls),
         router_version=router_version,

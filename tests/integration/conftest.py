@@ -127,8 +127,18 @@ class RouterHarness:
         return {channel: self.messages(channel) for channel in ALL_CHANNELS}
 
     def counters(self) -> dict[str, int]:
+        """The request counters of the rate-limits table (not the request-id reservations)."""
         items = self.aws.client("dynamodb").scan(TableName=self.aws.table_name(RATE_LIMITS.logical_name))["Items"]
-        return {item["limit_key"]["S"]: int(item["request_count"]["N"]) for item in items}
+        return {item["limit_key"]["S"]: int(item["request_count"]["N"]) for item in items if "request_count" in item}
+
+    def reservations(self) -> dict[str, dict[str, Any]]:
+        """The request-id reservations of the rate-limits table, attribute -> plain value."""
+        items = self.aws.client("dynamodb").scan(TableName=self.aws.table_name(RATE_LIMITS.logical_name))["Items"]
+        return {
+            item["limit_key"]["S"]: {name: next(iter(value.values())) for name, value in item.items()}
+            for item in items
+            if "request_count" not in item
+        }
 
 
 @pytest.fixture

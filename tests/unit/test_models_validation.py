@@ -156,3 +156,30 @@ def test_company_record_accepts_dynamodb_decimals(company_record_example):
 
     company_record_example["rate_limits"]["requests_per_minute"] = Decimal("60")
     assert CompanyRecord.model_validate(company_record_example).rate_limits.requests_per_minute == 60
+
+
+def test_a_stored_record_with_the_removed_concurrent_conversations_limit_loads_and_drops_it(company_record_example):
+    # Existing tenants' records still carry the key (issue 9: the limit was never enforced and is
+    # removed): the record loads, and the key neither survives in the model nor travels onwards.
+    company_record_example["rate_limits"]["concurrent_conversations"] = 30
+    limits = CompanyRecord.model_validate(company_record_example).rate_limits
+    assert limits.model_dump() == {"requests_per_minute": 60, "requests_per_day": 2000, "max_message_length": 1600}
+
+
+def test_the_sample_record_no_longer_names_concurrent_conversations(company_record_example):
+    assert "concurrent_conversations" not in company_record_example["rate_limits"]
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("Victim.Person@Example.COM", "victim.person@example.com"),
+        ("victim.person@example.com", "victim.person@example.com"),
+        ("Jösé.Müller@Exämple.com", "jösé.müller@exämple.com"),
+    ],
+)
+def test_the_recipient_email_is_lower_cased_whole_so_one_person_has_one_key(initiate_request_example, sent, kept):
+    initiate_request_example["recipient_data"]["recipient_email"] = sent
+    initiate_request_example["request_data"]["channel_method"] = "email"
+    request = parse_initiate_request(initiate_request_example)
+    assert request.recipient_data.recipient_email == request.recipient_address == kept
