@@ -52,6 +52,8 @@ ERROR_CODES: dict[tuple[int | None, str], str] = {
     (400, "UNSUPPORTED_CHANNEL"): "channel_method is not whatsapp, sms or email.",
     (400, "MISSING_INITIAL_REQUEST_TIMESTAMP"): "request_data.initial_request_timestamp is missing.",
     (400, "INVALID_TIMESTAMP"): "initial_request_timestamp is not ISO 8601 text with a time zone.",
+    (400, "INVALID_PROJECT_DATA"): "A project_data value DynamoDB cannot store (digits, magnitude, nesting, size); "
+    "the message names its path.",
     (403, "INVALID_API_KEY"): "No x-api-key header, or a key API Gateway does not know (API Gateway answers).",
     (403, "API_KEY_NOT_AUTHORIZED"): "The key is valid but not bound to this company/project.",
     (403, "PROJECT_INACTIVE"): "The project's status is not active.",
@@ -59,6 +61,8 @@ ERROR_CODES: dict[tuple[int | None, str], str] = {
     (404, "COMPANY_NOT_FOUND"): "No company/project record with these ids.",
     (404, "NOT_FOUND"): "No such resource (API Gateway answers).",
     (405, "METHOD_NOT_ALLOWED"): f"Only POST (and the OPTIONS preflight) on {RESOURCE_PATH}.",
+    (409, "REQUEST_ID_REUSED"): "This request_id was used with a different body: send a new request_id.",
+    (409, "REQUEST_IN_PROGRESS"): "An identical request is being queued right now: retry after Retry-After s.",
     (413, "PAYLOAD_TOO_LARGE"): "The body exceeds 64 KiB, or with the project's configuration exceeds 128 KiB.",
     (429, "RATE_LIMIT_EXCEEDED"): "A project limit or the key's usage plan refused the request: wait Retry-After s.",
     (500, "CONFIGURATION_ERROR"): "The project's record cannot serve the request; the operator must fix it.",
