@@ -11,8 +11,10 @@ from local.sandboxes import Outcome
 from shared.channels import Channel
 from shared.processing.credentials import OpenAiCredentials, SecretReader, TwilioCredentials
 from shared.processing.errors import CredentialsMissing
+from shared.secret_names import credentials_secret_name
 from tests.fixtures.processors import (
     FAKE_SECRET_VALUES,
+    TWILIO_AUTH_TOKEN,
     accepted_credentials,
     provider_secret_name,
     provider_secret_value,
@@ -127,3 +129,26 @@ def test_no_log_line_record_or_queue_message_holds_a_credential_or_an_unmasked_a
     for address in ("+447700900123", "alex.morgan@example.com"):
         assert address not in logs
     assert processor.record(sent)["messages"][0]["content"] not in logs  # nor what was sent
+
+
+@pytest.mark.parametrize("channel", list(Channel))
+def test_a_message_naming_another_tenants_credentials_fails_without_reading_them(
+    channel, faulty_secrets, processor_for, context_message, aws, sandbox
+):
+    # Another tenant's credentials exist and would work: only the tenant check stands in the way.
+    provider = "sendgrid" if channel is Channel.EMAIL else "twilio"
+    other = credentials_secret_name(channel.value, "ci-other-002", "pi-other-002", provider, "dev")
+    aws.client("secretsmanager").create_secret(
+        Name=other, SecretString=provider_secret_value(channel, TWILIO_AUTH_TOKEN)
+    )
+    processor = processor_for(channel)
+    message = context_message(channel, **{f"project.channel_config.{channel.value}_credentials_id": other})
+
+    result = processor.deliver(message)
+
+    record = processor.record(message)
+    assert result.failed == [] and result.deleted == result.received  # permanent: not retried
+    assert record["conversation_status"] == "failed_secrets_fetch"
+    assert "ci-demo-001/pi-demo-001" in record["failure_reason"]
+    assert processor.provider_outbox == [] and sandbox.openai.requests == []
+    assert not any(other.encode() in body for _, body in faulty_secrets.requests)  # never even asked for
