@@ -152,3 +152,21 @@ def test_a_message_naming_another_tenants_credentials_fails_without_reading_them
     assert "ci-demo-001/pi-demo-001" in record["failure_reason"]
     assert processor.provider_outbox == [] and sandbox.openai.requests == []
     assert not any(other.encode() in body for _, body in faulty_secrets.requests)  # never even asked for
+
+
+@pytest.mark.parametrize("channel", list(Channel))
+def test_provider_credentials_named_as_the_openai_key_are_refused_without_reading_them(
+    channel, faulty_secrets, processor_for, context_message, company_record, sandbox
+):
+    processor = processor_for(channel)
+    own_credentials = provider_secret_name(company_record, channel)
+    message = context_message(channel, **{"project.ai_config.api_key_reference": own_credentials})
+
+    result = processor.deliver(message)
+
+    record = processor.record(message)
+    assert result.failed == [] and result.deleted == result.received
+    assert record["conversation_status"] == "failed_secrets_fetch"
+    assert f"openai-api-key/{channel.value}-dev" in record["failure_reason"]
+    assert processor.provider_outbox == [] and sandbox.openai.requests == []
+    assert not any(own_credentials.encode() in body for _, body in faulty_secrets.requests)
