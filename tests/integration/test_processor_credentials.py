@@ -11,7 +11,12 @@ from local.sandboxes import Outcome
 from shared.channels import Channel
 from shared.processing.credentials import OpenAiCredentials, SecretReader, TwilioCredentials
 from shared.processing.errors import CredentialsMissing
-from shared.secret_names import credentials_secret_name
+from shared.secret_names import (
+    credentials_secret_name,
+    credentials_secret_prefix,
+    openai_secret_name,
+    openai_secret_prefix,
+)
 from tests.fixtures.processors import (
     FAKE_SECRET_VALUES,
     TWILIO_AUTH_TOKEN,
@@ -20,7 +25,7 @@ from tests.fixtures.processors import (
     provider_secret_value,
 )
 
-OPENAI_SECRET = "ai-multi-comms/openai-api-key/sms-dev"
+OPENAI_SECRET = openai_secret_name("sms", "dev")
 
 
 @pytest.mark.parametrize("channel", list(Channel))
@@ -65,7 +70,7 @@ def test_rotated_provider_credentials_are_read_again_after_one_refusal(
 def test_secrets_are_served_from_the_cache_until_they_expire(aws, processor_secrets):
     manager = aws.client("secretsmanager")
     now = [0.0]
-    reader = SecretReader(manager, allowed_prefixes=("ai-multi-comms/openai-api-key/sms-",), clock=lambda: now[0])
+    reader = SecretReader(manager, allowed_prefixes=(openai_secret_prefix("sms"),), clock=lambda: now[0])
     first = reader.read(OPENAI_SECRET, OpenAiCredentials)
     manager.put_secret_value(SecretId=OPENAI_SECRET, SecretString='{"ai_api_key": "sk-new"}')
 
@@ -79,7 +84,7 @@ def test_secrets_are_served_from_the_cache_until_they_expire(aws, processor_secr
 
 
 def test_a_processor_may_not_read_another_channels_secret(aws, processor_secrets, company_record):
-    reader = SecretReader(aws.client("secretsmanager"), allowed_prefixes=("ai-multi-comms/whatsapp-credentials/",))
+    reader = SecretReader(aws.client("secretsmanager"), allowed_prefixes=(credentials_secret_prefix("whatsapp"),))
 
     with pytest.raises(CredentialsMissing, match="not one this channel's processor may read"):
         reader.read(company_record.channel_config.sms.sms_credentials_id, TwilioCredentials)
@@ -87,9 +92,9 @@ def test_a_processor_may_not_read_another_channels_secret(aws, processor_secrets
 
 def test_a_secret_of_the_wrong_shape_names_the_missing_field_but_not_the_values(aws):
     manager = aws.client("secretsmanager")
-    name = "ai-multi-comms/sms-credentials/acme/cv/twilio-dev"
+    name = credentials_secret_name("sms", "acme", "cv", "twilio", "dev")
     manager.create_secret(Name=name, SecretString=json.dumps({"twilio_account_sid": "AC1", "token": "s3cr3t-value"}))
-    reader = SecretReader(manager, allowed_prefixes=("ai-multi-comms/sms-credentials/",))
+    reader = SecretReader(manager, allowed_prefixes=(credentials_secret_prefix("sms"),))
 
     with pytest.raises(CredentialsMissing) as failure:
         reader.read(name, TwilioCredentials)
