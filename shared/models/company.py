@@ -31,7 +31,7 @@ class ContentTemplate(BaseModel):
     variables: dict[str, str] = Field(default_factory=dict)
 
 
-class ChannelSettings(BaseModel):
+class ChannelConfigBase(BaseModel):
     """What every channel's configuration knows: the company's address on the channel, where the
     provider credentials are, and what the message is made of. A new channel is a new subclass."""
 
@@ -73,7 +73,7 @@ class ChannelSettings(BaseModel):
         raise NotImplementedError
 
 
-class WhatsAppConfig(ChannelSettings):
+class WhatsAppConfig(ChannelConfigBase):
     channel: ClassVar[Channel] = Channel.WHATSAPP
     provider: ClassVar[str] = "twilio"
     sender_field: ClassVar[str] = "company_whatsapp_number"
@@ -97,7 +97,7 @@ class WhatsAppConfig(ChannelSettings):
         )
 
 
-class SmsConfig(ChannelSettings):
+class SmsConfig(ChannelConfigBase):
     channel: ClassVar[Channel] = Channel.SMS
     provider: ClassVar[str] = "twilio"
     sender_field: ClassVar[str] = "company_sms_number"
@@ -111,7 +111,7 @@ class SmsConfig(ChannelSettings):
         return (TextField("body", "The text of the SMS.", rate_limits.max_message_length),)
 
 
-class EmailConfig(ChannelSettings):
+class EmailConfig(ChannelConfigBase):
     channel: ClassVar[Channel] = Channel.EMAIL
     provider: ClassVar[str] = "sendgrid"
     sender_field: ClassVar[str] = "company_email"
@@ -133,7 +133,7 @@ def _variable_order(name: str) -> tuple[int, str]:
     return (int(name), "") if name.isdigit() else (1_000_000, name)
 
 
-CHANNEL_SETTINGS: dict[Channel, type[ChannelSettings]] = {
+CHANNEL_CONFIGS: dict[Channel, type[ChannelConfigBase]] = {
     config.channel: config for config in (WhatsAppConfig, SmsConfig, EmailConfig)
 }
 
@@ -145,7 +145,7 @@ class ChannelConfig(BaseModel):
     sms: SmsConfig | None = None
     email: EmailConfig | None = None
 
-    def for_channel(self, channel: Channel) -> ChannelSettings | None:
+    def for_channel(self, channel: Channel) -> ChannelConfigBase | None:
         return getattr(self, Channel(channel).value)
 
 

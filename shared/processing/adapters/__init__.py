@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 from shared.channels import Channel
-from shared.models.company import ChannelSettings
+from shared.models.company import ChannelConfigBase
 from shared.models.context import ContextMessage
 from shared.processing.errors import CredentialsMissing, MalformedMessage
 from shared.processing.senders import Outgoing, Sender
@@ -22,7 +22,7 @@ class ChannelAdapter(ABC):
     channel: ClassVar[Channel]
     credentials_shape: ClassVar[type]
 
-    def _config(self, message: ContextMessage) -> ChannelSettings:
+    def _config(self, message: ContextMessage) -> ChannelConfigBase:
         config = message.project.channel_config
         if config.channel is not self.channel:
             raise MalformedMessage(f"The message carries no {self.channel} channel configuration")
