@@ -12,6 +12,8 @@ from typing import Any
 from local.emulator import LocalResources
 from shared import json_codec, tables
 from shared.channels import ALL_CHANNELS
+from shared.models.company import CompanyRecord
+from shared.secret_names import openai_secret_name
 from stacks.names import physical_name
 from stacks.settings import EnvironmentSettings
 
@@ -72,30 +74,31 @@ def seed_sample_tenant(
     resources: LocalResources, api: LocalApi, provider_secrets: ProviderSecrets, record_path: Path = EXAMPLE_RECORD
 ) -> Tenant:
     record: dict[str, Any] = json_codec.loads(record_path.read_text())
-    key_id, key_value = create_tenant_key(resources, api, f"{record['company_id']}-{record['project_id']}")
+    company = CompanyRecord.model_validate(record)
+    # The same refusal as tools.put_company_record: a sample that names another tenant's secrets
+    # would teach the wrong convention.
+    problems = company.secret_problems(resources.env)
+    if problems:
+        raise ValueError(f"{record_path} names secrets that are not its own: {'; '.join(problems)}")
+    key_id, key_value = create_tenant_key(resources, api, f"{company.company_id}-{company.project_id}")
     record["api_key_ids"] = [key_id]
-    _create_secrets(resources, record, provider_secrets)
+    _create_secrets(resources, company, provider_secrets)
     resources.table(tables.COMPANY_DATA.logical_name).put_item(Item=record)
-    return Tenant(record["company_id"], record["project_id"], key_id, key_value)
+    return Tenant(company.company_id, company.project_id, key_id, key_value)
 
 
-def _create_secrets(resources: LocalResources, record: dict[str, Any], values: ProviderSecrets) -> None:
+def _create_secrets(resources: LocalResources, company: CompanyRecord, values: ProviderSecrets) -> None:
+    """The channels' shared OpenAI keys and the tenant's provider credentials, named by the convention."""
     manager = resources.client("secretsmanager")
+    twilio = {"twilio_account_sid": values.twilio_account_sid, "twilio_auth_token": values.twilio_auth_token}
+    provider_values = {"twilio": twilio, "sendgrid": {"sendgrid_api_key": values.sendgrid_api_key}}
     wanted: dict[str, dict[str, str]] = {}
     for channel in ALL_CHANNELS:
-        openai = record["ai_config"]["openai_config"].get(channel.value)
-        if openai:
-            wanted[openai["api_key_reference"]] = {"ai_api_key": values.openai_api_key}
-        config = record["channel_config"].get(channel.value)
-        if not config:
-            continue
-        secret_id = config[f"{channel.value}_credentials_id"]
-        if channel.value == "email":
-            wanted[secret_id] = {"sendgrid_api_key": values.sendgrid_api_key}
-        else:
-            wanted[secret_id] = {
-                "twilio_account_sid": values.twilio_account_sid,
-                "twilio_auth_token": values.twilio_auth_token,
-            }
+        if channel in company.ai_config.openai_config:
+            wanted[openai_secret_name(channel.value, resources.env)] = {"ai_api_key": values.openai_api_key}
+        config = company.channel_config.for_channel(channel)
+        if config is not None:
+            name = config.credentials_secret_name(company.company_id, company.project_id, resources.env)
+            wanted[name] = provider_values[config.provider]
     for name, value in wanted.items():
         manager.create_secret(Name=name, SecretString=json.dumps(value))

@@ -21,6 +21,8 @@ from local.providers import ProviderChoice, choose_providers
 from local.seed import Tenant, create_api, seed_sample_tenant
 from shared import tables
 from shared.channels import ALL_CHANNELS, Channel
+from shared.processing.settings import ProcessorSettings
+from shared.routing.settings import RouterSettings
 from stacks.names import physical_name
 from stacks.settings import EnvironmentSettings, load_settings
 
@@ -133,7 +135,6 @@ class LocalStack:
             "AWS_DEFAULT_REGION": REGION,
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
-            "ENVIRONMENT": self.settings.name,
             "POWERTOOLS_SERVICE_NAME": service_name,
             "POWERTOOLS_METRICS_NAMESPACE": "AiMultiComms",
             "POWERTOOLS_LOG_LEVEL": self.settings.log_level,
@@ -141,40 +142,47 @@ class LocalStack:
             "AWS_LAMBDA_FUNCTION_NAME": physical_name(service_name, self.settings.name),
         }
 
+    # The functions' own variables are rendered from their settings models, as the CDK app does.
     def router_environment(self) -> dict[str, str]:
+        settings = RouterSettings(
+            environment=self.settings.name,
+            company_table_name=self.resources.table_name(tables.COMPANY_DATA.logical_name),
+            rate_limit_table_name=self.resources.table_name(tables.RATE_LIMITS.logical_name),
+            whatsapp_queue_url=self.resources.queues[Channel.WHATSAPP].queue_url,
+            sms_queue_url=self.resources.queues[Channel.SMS].queue_url,
+            email_queue_url=self.resources.queues[Channel.EMAIL].queue_url,
+            router_version=LOCAL_VERSION,
+        )
         return {
             **self._aws_environment("channel-router"),
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.settings.router.memory_mb),
             "AWS_LAMBDA_FUNCTION_TIMEOUT": str(self.settings.router.timeout_seconds),
-            "COMPANY_TABLE_NAME": self.resources.table_name(tables.COMPANY_DATA.logical_name),
-            "RATE_LIMIT_TABLE_NAME": self.resources.table_name(tables.RATE_LIMITS.logical_name),
-            **{f"{c.value.upper()}_QUEUE_URL": self.resources.queues[c].queue_url for c in ALL_CHANNELS},
-            "ROUTER_VERSION": LOCAL_VERSION,
+            **settings.to_environment(),
         }
 
     def processor_environment(self, channel: Channel) -> dict[str, str]:
         processor = self.settings.processor
-        environment = {
+        sandboxes = self._sandboxes
+        settings = ProcessorSettings(
+            channel=channel,
+            environment=self.settings.name,
+            conversations_table_name=self.resources.table_name(tables.CONVERSATIONS.logical_name),
+            queue_url=self.resources.queues[channel].queue_url,
+            dead_letter_queue_url=self.resources.queues[channel].dlq_url,
+            heartbeat_interval_seconds=processor.heartbeat_interval_seconds,
+            visibility_timeout_seconds=self.settings.queues.visibility_timeout_seconds,
+            retry_backoff_seconds=self.options.retry_backoff_seconds,
+            processor_version=LOCAL_VERSION,
+            openai_base_url=None if sandboxes is None or self.providers.real_openai else sandboxes.openai.url,
+            twilio_api_base_url=None if sandboxes is None or self.providers.real_twilio else sandboxes.twilio.url,
+            sendgrid_api_host=None if sandboxes is None or self.providers.real_sendgrid else sandboxes.sendgrid.url,
+        )
+        return {
             **self._aws_environment(f"{channel.value}-processor"),
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(processor.memory_mb),
             "AWS_LAMBDA_FUNCTION_TIMEOUT": str(processor.timeout_seconds),
-            "CHANNEL": channel.value,
-            "CONVERSATIONS_TABLE_NAME": self.resources.table_name(tables.CONVERSATIONS.logical_name),
-            "QUEUE_URL": self.resources.queues[channel].queue_url,
-            "DEAD_LETTER_QUEUE_URL": self.resources.queues[channel].dlq_url,
-            "HEARTBEAT_INTERVAL_SECONDS": str(processor.heartbeat_interval_seconds),
-            "VISIBILITY_TIMEOUT_SECONDS": str(self.settings.queues.visibility_timeout_seconds),
-            "RETRY_BACKOFF_SECONDS": str(self.options.retry_backoff_seconds),
-            "PROCESSOR_VERSION": LOCAL_VERSION,
+            **settings.to_environment(),
         }
-        if self._sandboxes is not None:
-            if not self.providers.real_openai:
-                environment["OPENAI_BASE_URL"] = self._sandboxes.openai.url
-            if not self.providers.real_twilio:
-                environment["TWILIO_API_BASE_URL"] = self._sandboxes.twilio.url
-            if not self.providers.real_sendgrid:
-                environment["SENDGRID_API_HOST"] = self._sandboxes.sendgrid.url
-        return environment
 
     def _start_functions(self) -> None:
         logs = self.options.state_dir / "logs"

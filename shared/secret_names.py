@@ -1,5 +1,6 @@
 """Names of the engine's secrets (DESIGN §6), shared by the processors (which check what they are
-asked to read) and the CDK app (which scopes IAM to the same names)."""
+asked to read), the router and the operator tools (which check what a company record names), and
+the CDK app (which scopes IAM to the same names)."""
 
 from __future__ import annotations
 
@@ -16,5 +17,38 @@ def openai_secret_prefix(channel: str) -> str:
 
 
 def credentials_secret_prefix(channel: str) -> str:
-    """Provider credentials: ``ai-multi-comms/<channel>-credentials/<company>/<project>/<provider>-<env>``."""
+    """Provider credentials: ``ai-multi-comms/<channel>-credentials/<company_id>/<project_id>/<provider>-<env>``."""
     return f"{PREFIX}/{channel}-credentials/"
+
+
+def credentials_secret_name(channel: str, company_id: str, project_id: str, provider: str, env: str) -> str:
+    """The name of one project's provider credentials on one channel in one environment.
+
+    The tenant is in the name so that a record can only name its own credentials: identifiers
+    cannot hold ``/``, so no other tenant's name can equal this one.
+    """
+    return f"{credentials_secret_prefix(channel)}{company_id}/{project_id}/{provider}-{env}"
+
+
+def credentials_secret_problem(
+    secret_id: str, *, channel: str, company_id: str, project_id: str, provider: str, env: str
+) -> str | None:
+    """Why ``secret_id`` is not the ``channel`` credentials of ``company_id``/``project_id`` in
+    ``env``, or None when it is. The one rule the operator tool, the router and the processors apply.
+    """
+    expected = credentials_secret_name(channel, company_id, project_id, provider, env)
+    if secret_id == expected:
+        return None
+    return (
+        f"{secret_id!r} is not the {channel} credentials of {company_id}/{project_id} in {env}; "
+        f"those are named {expected!r}"
+    )
+
+
+def openai_secret_problem(secret_id: str, *, channel: str, env: str) -> str | None:
+    """Why ``secret_id`` is not the shared OpenAI key of ``channel`` in ``env`` (e.g. a tenant's
+    provider credentials named as the OpenAI key), or None when it is."""
+    expected = openai_secret_name(channel, env)
+    if secret_id == expected:
+        return None
+    return f"{secret_id!r} is not the OpenAI key of the {channel} channel in {env}; that is named {expected!r}"

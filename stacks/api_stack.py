@@ -16,6 +16,7 @@ from constructs import Construct
 from shared.channels import ALL_CHANNELS, Channel
 from shared.routing import cors
 from shared.routing.gateway_contract import RESOURCE_PATH
+from shared.routing.settings import RouterSettings
 from stacks.bundling import asset_hash
 from stacks.constructs.api_contract import add_gateway_responses, add_method_not_allowed, add_request_model
 from stacks.constructs.monitoring import critical_alarm
@@ -123,13 +124,16 @@ class ApiStack(Stack):
             memory_mb=settings.router.memory_mb,
             timeout_seconds=settings.router.timeout_seconds,
             description="Validates, authorises and rate-limits a request, then queues its context",
-            environment={
-                "COMPANY_TABLE_NAME": company_data.table_name,
-                "RATE_LIMIT_TABLE_NAME": rate_limits.table_name,
-                **{f"{channel.value.upper()}_QUEUE_URL": channel_queues[channel].queue_url for channel in ALL_CHANNELS},
+            environment=RouterSettings(
+                environment=settings.name,
+                company_table_name=company_data.table_name,
+                rate_limit_table_name=rate_limits.table_name,
+                whatsapp_queue_url=channel_queues[Channel.WHATSAPP].queue_url,
+                sms_queue_url=channel_queues[Channel.SMS].queue_url,
+                email_queue_url=channel_queues[Channel.EMAIL].queue_url,
                 # The hash of the router's sources (handler + shared/ + pins): names the exact code.
-                "ROUTER_VERSION": asset_hash(LAMBDAS / ROUTER_FOLDER)[:12],
-            },
+                router_version=asset_hash(LAMBDAS / ROUTER_FOLDER)[:12],
+            ).to_environment(),
         )
         # Least privilege: exactly the calls the router makes. TransactWriteItems is authorised
         # per item as UpdateItem; the request-id reservations in the same table are conditional

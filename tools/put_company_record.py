@@ -20,10 +20,15 @@ from shared.models.company import CompanyRecord
 from stacks.names import physical_name
 
 
+class RecordRefused(ValueError):
+    """The record is valid but names secrets that are not its project's own in the environment."""
+
+
 def prepared_record(
-    path: Path, *, api_key_ids: list[str], now: datetime, existing: dict[str, Any] | None = None
+    path: Path, *, api_key_ids: list[str], now: datetime, env: str, existing: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """The record as it will be stored; raises ValidationError when the router could not use it.
+    """The record as it will be stored; raises ValidationError when the router could not use it,
+    and RecordRefused when it names another tenant's (or no tenant's) credentials in ``env``.
 
     Once a record exists, the table is the truth of which keys are bound to it (keys are bound
     and revoked there): the file's ``api_key_ids`` only seed a new record, and ``api_key_ids``
@@ -35,7 +40,9 @@ def prepared_record(
     stamp = now.isoformat().replace("+00:00", "Z")
     record["created_at"] = (existing or {}).get("created_at") or record.get("created_at") or stamp
     record["updated_at"] = stamp
-    CompanyRecord.model_validate(record)
+    problems = CompanyRecord.model_validate(record).secret_problems(env)
+    if problems:
+        raise RecordRefused("the record names secrets that are not its own:\n" + "\n".join(problems))
     return record
 
 
@@ -51,9 +58,14 @@ def main(argv: list[str] | None = None) -> int:
         Key={"company_id": ids["company_id"], "project_id": ids["project_id"]}, ConsistentRead=True
     ).get("Item")
     try:
-        record = prepared_record(args.record, api_key_ids=args.api_key_id, now=datetime.now(UTC), existing=existing)
+        record = prepared_record(
+            args.record, api_key_ids=args.api_key_id, now=datetime.now(UTC), env=args.env, existing=existing
+        )
     except ValidationError as error:
         print(f"error: the record is invalid:\n{error}", file=sys.stderr)
+        return 2
+    except RecordRefused as error:
+        print(f"error: {error}", file=sys.stderr)
         return 2
     table.put_item(Item=record)
     print(f"put {record['company_id']}/{record['project_id']} into {table.name} (keys: {record['api_key_ids']})")

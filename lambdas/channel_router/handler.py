@@ -6,43 +6,21 @@ catch-all that turns an unexpected failure into a 500 without detail.
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field
 
 from shared.api_errors import InternalError
-from shared.channels import Channel
 from shared.log_masking import describe_error, masked_traceback
 from shared.routing.responses import error_response
 from shared.routing.router import Router
+from shared.routing.settings import RouterSettings
 from shared.routing.wiring import build_router
 
 logger = Logger()
-
-
-class RouterSettings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    company_table_name: str = Field(alias="COMPANY_TABLE_NAME", min_length=1)
-    rate_limit_table_name: str = Field(alias="RATE_LIMIT_TABLE_NAME", min_length=1)
-    whatsapp_queue_url: str = Field(alias="WHATSAPP_QUEUE_URL", min_length=1)
-    sms_queue_url: str = Field(alias="SMS_QUEUE_URL", min_length=1)
-    email_queue_url: str = Field(alias="EMAIL_QUEUE_URL", min_length=1)
-    router_version: str = Field(alias="ROUTER_VERSION", default="unversioned")
-    # Read by boto3 itself; part of the settings so a different emulator gets a new router.
-    aws_endpoint_url: str | None = Field(alias="AWS_ENDPOINT_URL", default=None)
-
-    @classmethod
-    def from_environment(cls) -> RouterSettings:
-        # Only this model's variables: a validation error must never quote the rest of the
-        # environment (the Lambda runtime keeps session credentials there).
-        names = {field.alias for field in cls.model_fields.values()}
-        return cls.model_validate({name: value for name, value in os.environ.items() if name in names})
 
 
 @lru_cache(maxsize=1)
@@ -51,12 +29,9 @@ def router_for(settings: RouterSettings) -> Router:
     return build_router(
         company_table=settings.company_table_name,
         rate_limit_table=settings.rate_limit_table_name,
-        queue_urls={
-            Channel.WHATSAPP: settings.whatsapp_queue_url,
-            Channel.SMS: settings.sms_queue_url,
-            Channel.EMAIL: settings.email_queue_url,
-        },
+        queue_urls=settings.queue_urls,
         router_version=settings.router_version,
+        environment=settings.environment,
     )
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Iterable
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
-from shared.channels import Channel
+from shared.channels import ALL_CHANNELS, Channel
+from shared.models.output_fields import EMAIL_BODY_MAX, EMAIL_SUBJECT_MAX, WHATSAPP_VARIABLE_MAX, TextField
 from shared.models.request import EmailAddress, Identifier, PhoneNumber
+from shared.secret_names import credentials_secret_name, credentials_secret_problem, openai_secret_problem
 
 SecretId = str
 
@@ -29,26 +32,111 @@ class ContentTemplate(BaseModel):
     variables: dict[str, str] = Field(default_factory=dict)
 
 
-class WhatsAppConfig(BaseModel):
+class ChannelConfigBase(BaseModel):
+    """What every channel's configuration knows: the company's address on the channel, where the
+    provider credentials are, and what the message is made of. A new channel is a new subclass."""
+
     model_config = ConfigDict(extra="allow")
+
+    channel: ClassVar[Channel]
+    provider: ClassVar[str]  # the provider part of the credentials' secret name
+    sender_field: ClassVar[str]
+    credentials_field: ClassVar[str]
+    output_name: ClassVar[str]  # the schema name the Responses API is given
+
+    @property
+    def sender_address(self) -> str:
+        """The company's address on this channel (as the record writes it)."""
+        return getattr(self, self.sender_field)
+
+    @property
+    def credentials_secret_id(self) -> str:
+        return getattr(self, self.credentials_field)
+
+    @classmethod
+    def credentials_secret_name(cls, company_id: str, project_id: str, env: str) -> str:
+        return credentials_secret_name(cls.channel.value, company_id, project_id, cls.provider, env)
+
+    def credentials_problem(self, company_id: str, project_id: str, env: str) -> str | None:
+        """Why the credentials this configuration names are not its project's own, or None."""
+        problem = credentials_secret_problem(
+            self.credentials_secret_id,
+            channel=self.channel.value,
+            company_id=company_id,
+            project_id=project_id,
+            provider=self.provider,
+            env=env,
+        )
+        return None if problem is None else f"channel_config.{self.channel.value}.{self.credentials_field}: {problem}"
+
+    def output_fields(self, rate_limits: RateLimits) -> tuple[TextField, ...]:
+        """The fields the AI writes for this channel; ValueError when the configuration names none."""
+        raise NotImplementedError
+
+
+class WhatsAppConfig(ChannelConfigBase):
+    channel: ClassVar[Channel] = Channel.WHATSAPP
+    provider: ClassVar[str] = "twilio"
+    sender_field: ClassVar[str] = "company_whatsapp_number"
+    credentials_field: ClassVar[str] = "whatsapp_credentials_id"
+    output_name: ClassVar[str] = "whatsapp_template_variables"
 
     company_whatsapp_number: PhoneNumber
     whatsapp_credentials_id: SecretId
     content_template: ContentTemplate = Field(default_factory=ContentTemplate)
 
+    def output_fields(self, rate_limits: RateLimits) -> tuple[TextField, ...]:
+        variables = self.content_template.variables
+        if not variables:
+            raise ValueError(
+                "channel_config.whatsapp.content_template.variables is empty: name each variable of the "
+                "approved template (e.g. {'1': 'recipient first name'}) so the AI knows what to write"
+            )
+        return tuple(
+            TextField(name, description, WHATSAPP_VARIABLE_MAX, single_line=True)
+            for name, description in sorted(variables.items(), key=lambda item: _variable_order(item[0]))
+        )
 
-class SmsConfig(BaseModel):
-    model_config = ConfigDict(extra="allow")
+
+class SmsConfig(ChannelConfigBase):
+    channel: ClassVar[Channel] = Channel.SMS
+    provider: ClassVar[str] = "twilio"
+    sender_field: ClassVar[str] = "company_sms_number"
+    credentials_field: ClassVar[str] = "sms_credentials_id"
+    output_name: ClassVar[str] = "sms_message"
 
     company_sms_number: PhoneNumber
     sms_credentials_id: SecretId
 
+    def output_fields(self, rate_limits: RateLimits) -> tuple[TextField, ...]:
+        return (TextField("body", "The text of the SMS.", rate_limits.max_message_length),)
 
-class EmailConfig(BaseModel):
-    model_config = ConfigDict(extra="allow")
+
+class EmailConfig(ChannelConfigBase):
+    channel: ClassVar[Channel] = Channel.EMAIL
+    provider: ClassVar[str] = "sendgrid"
+    sender_field: ClassVar[str] = "company_email"
+    credentials_field: ClassVar[str] = "email_credentials_id"
+    output_name: ClassVar[str] = "email_message"
 
     company_email: EmailAddress
     email_credentials_id: SecretId
+
+    def output_fields(self, rate_limits: RateLimits) -> tuple[TextField, ...]:
+        return (
+            TextField("subject", "The email's subject line.", EMAIL_SUBJECT_MAX, single_line=True),
+            TextField("body", "The email's plain-text body.", EMAIL_BODY_MAX),
+        )
+
+
+def _variable_order(name: str) -> tuple[int, str]:
+    # Twilio numbers template variables "1", "2", ...; "10" comes after "9".
+    return (int(name), "") if name.isdigit() else (1_000_000, name)
+
+
+CHANNEL_CONFIGS: dict[Channel, type[ChannelConfigBase]] = {
+    config.channel: config for config in (WhatsAppConfig, SmsConfig, EmailConfig)
+}
 
 
 class ChannelConfig(BaseModel):
@@ -58,7 +146,7 @@ class ChannelConfig(BaseModel):
     sms: SmsConfig | None = None
     email: EmailConfig | None = None
 
-    def for_channel(self, channel: Channel) -> WhatsAppConfig | SmsConfig | EmailConfig | None:
+    def for_channel(self, channel: Channel) -> ChannelConfigBase | None:
         return getattr(self, Channel(channel).value)
 
 
@@ -76,6 +164,12 @@ class OpenAiChannelConfig(BaseModel):
     api_key_reference: SecretId
     model: str | None = None
     template_sender: TemplateSender | None = None
+
+    def key_problem(self, channel: Channel, env: str) -> str | None:
+        """Why ``api_key_reference`` is not the channel's shared OpenAI key (a tenant's provider
+        credentials, say), or None."""
+        problem = openai_secret_problem(self.api_key_reference, channel=channel.value, env=env)
+        return None if problem is None else f"ai_config.openai_config.{channel.value}.api_key_reference: {problem}"
 
     @property
     def legacy_assistant_fields(self) -> list[str]:
@@ -112,6 +206,19 @@ class CompanyRecord(BaseModel):
     @property
     def is_active(self) -> bool:
         return self.project_status == "active"
+
+    def secret_problems(self, env: str, channels: Iterable[Channel] | None = None) -> list[str]:
+        """Every secret id of ``channels`` (all configured ones by default) that is not this
+        project's own in ``env``, each with the field that names it."""
+        problems: list[str] = []
+        for channel in ALL_CHANNELS if channels is None else channels:
+            config = self.channel_config.for_channel(channel)
+            if config is not None:
+                problems.append(config.credentials_problem(self.company_id, self.project_id, env))
+            openai = self.ai_config.openai_config.get(channel)
+            if openai is not None:
+                problems.append(openai.key_problem(channel, env))
+        return [problem for problem in problems if problem is not None]
 
     @property
     def representatives(self) -> list[str]:

@@ -11,23 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from shared.channels import Channel
-from shared.models.company import EmailConfig, SmsConfig, WhatsAppConfig
 from shared.models.context import ContextMessage
+from shared.models.output_fields import TextField
 from shared.processing.errors import AiConfigurationInvalid
-
-# Meta rejects template variables with line breaks or tabs, and longer than 1024 characters.
-WHATSAPP_VARIABLE_MAX = 1024
-EMAIL_SUBJECT_MAX = 150
-EMAIL_BODY_MAX = 20_000
-
-
-@dataclass(frozen=True)
-class TextField:
-    name: str
-    description: str
-    max_length: int
-    single_line: bool = False
 
 
 class OutputInvalid(ValueError):
@@ -75,35 +61,14 @@ def _describe(field: TextField) -> str:
 
 
 def contract_for(message: ContextMessage) -> OutputContract:
+    """The contract of the fields the message's channel configuration declares."""
     config = message.project.channel_config
-    if message.channel is Channel.WHATSAPP and isinstance(config, WhatsAppConfig):
-        variables = config.content_template.variables
-        if not variables:
-            raise AiConfigurationInvalid(
-                "channel_config.whatsapp.content_template.variables is empty: name each variable of the "
-                "approved template (e.g. {'1': 'recipient first name'}) so the AI knows what to write"
-            )
-        return OutputContract(
-            name="whatsapp_template_variables",
-            fields=tuple(
-                TextField(name, description, WHATSAPP_VARIABLE_MAX, single_line=True)
-                for name, description in sorted(variables.items(), key=lambda item: _variable_order(item[0]))
-            ),
+    if config.channel is not message.channel:
+        raise AiConfigurationInvalid(
+            f"The message's channel configuration does not match the {message.channel} channel"
         )
-    if message.channel is Channel.SMS and isinstance(config, SmsConfig):
-        limit = message.project.rate_limits.max_message_length
-        return OutputContract(name="sms_message", fields=(TextField("body", "The text of the SMS.", limit),))
-    if message.channel is Channel.EMAIL and isinstance(config, EmailConfig):
-        return OutputContract(
-            name="email_message",
-            fields=(
-                TextField("subject", "The email's subject line.", EMAIL_SUBJECT_MAX, single_line=True),
-                TextField("body", "The email's plain-text body.", EMAIL_BODY_MAX),
-            ),
-        )
-    raise AiConfigurationInvalid(f"The message's channel configuration does not match the {message.channel} channel")
-
-
-def _variable_order(name: str) -> tuple[int, str]:
-    # Twilio numbers template variables "1", "2", ...; "10" comes after "9".
-    return (int(name), "") if name.isdigit() else (1_000_000, name)
+    try:
+        fields = config.output_fields(message.project.rate_limits)
+    except ValueError as error:
+        raise AiConfigurationInvalid(str(error)) from None
+    return OutputContract(name=config.output_name, fields=fields)

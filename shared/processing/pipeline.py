@@ -162,7 +162,7 @@ class Pipeline:
     def _write_message(self, message: ContextMessage, record: ConversationRecord) -> ConversationRecord:
         responses_config(message.project.ai_config, message.channel.value)  # legacy configs stop here
         contract = contract_for(message)
-        ai_key = self.secrets.read(message.project.ai_config.api_key_reference, OpenAiCredentials)
+        ai_key = self.secrets.read(self.adapter.openai_secret_id(message, self.settings.environment), OpenAiCredentials)
         # The provider's credentials are checked before AI tokens are spent on a message that cannot go out.
         provider = self._provider_credentials(message)
         self.adapter.check_ready(message, provider.value)
@@ -342,7 +342,8 @@ class Pipeline:
         )
 
     def _provider_credentials(self, message: ContextMessage) -> Fetched[Any]:
-        return self.secrets.read(self.adapter.credentials_secret_id(message), self.adapter.credentials_shape)
+        secret_id = self.adapter.credentials_secret_id(message, self.settings.environment)
+        return self.secrets.read(secret_id, self.adapter.credentials_shape)
 
     def _sender(self, credentials: Any) -> Sender:
         return self.adapter.sender(credentials, self.settings)

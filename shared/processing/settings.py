@@ -1,12 +1,13 @@
-"""The settings of a channel processor function, read once from its environment variables."""
+"""The settings of a channel processor function: its environment contract (``FunctionEnvironment``)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from shared.channels import Channel
+from shared.function_environment import FunctionEnvironment
 
 # Time budget of one record inside the 120 s function timeout (docs/decisions.md, issue 4):
 # OpenAI 30 s x (1 + 1 SDK retry), a second generation only after a schema-invalid answer, and
@@ -25,24 +26,26 @@ class SettingsInvalid(Exception):
     """An environment variable of the function is missing or malformed."""
 
 
-class ProcessorSettings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    channel: Channel
-    conversations_table_name: str = Field(min_length=3)
-    queue_url: str = Field(min_length=1)
+class ProcessorSettings(FunctionEnvironment):
+    channel: Channel = Field(alias="CHANNEL")
+    # The deployment environment (dev, prod): names the secrets this processor may read.
+    environment: str = Field(alias="ENVIRONMENT", min_length=1)
+    conversations_table_name: str = Field(alias="CONVERSATIONS_TABLE_NAME", min_length=3)
+    queue_url: str = Field(alias="QUEUE_URL", min_length=1)
     # Where a message that can never be processed goes at once (its queue's DLQ), kept as evidence.
-    dead_letter_queue_url: str | None = None
-    heartbeat_interval_seconds: float = Field(gt=0)
-    visibility_timeout_seconds: int = Field(gt=0)
-    processor_version: str = Field(min_length=1)
-    openai_base_url: str | None = None
-    twilio_api_base_url: str | None = None
-    sendgrid_api_host: str | None = None
-    ai_timeout_seconds: float = Field(default=DEFAULT_AI_TIMEOUT_SECONDS, gt=0)
-    ai_max_retries: int = Field(default=DEFAULT_AI_MAX_RETRIES, ge=0, le=5)
-    provider_timeout_seconds: float = Field(default=DEFAULT_PROVIDER_TIMEOUT_SECONDS, gt=0)
-    retry_backoff_seconds: int = Field(default=DEFAULT_RETRY_BACKOFF_SECONDS, ge=0)
+    dead_letter_queue_url: str | None = Field(alias="DEAD_LETTER_QUEUE_URL", default=None)
+    heartbeat_interval_seconds: float = Field(alias="HEARTBEAT_INTERVAL_SECONDS", gt=0)
+    visibility_timeout_seconds: int = Field(alias="VISIBILITY_TIMEOUT_SECONDS", gt=0)
+    processor_version: str = Field(alias="PROCESSOR_VERSION", min_length=1)
+    openai_base_url: str | None = Field(alias="OPENAI_BASE_URL", default=None)
+    twilio_api_base_url: str | None = Field(alias="TWILIO_API_BASE_URL", default=None)
+    sendgrid_api_host: str | None = Field(alias="SENDGRID_API_HOST", default=None)
+    ai_timeout_seconds: float = Field(alias="AI_TIMEOUT_SECONDS", default=DEFAULT_AI_TIMEOUT_SECONDS, gt=0)
+    ai_max_retries: int = Field(alias="AI_MAX_RETRIES", default=DEFAULT_AI_MAX_RETRIES, ge=0, le=5)
+    provider_timeout_seconds: float = Field(
+        alias="PROVIDER_TIMEOUT_SECONDS", default=DEFAULT_PROVIDER_TIMEOUT_SECONDS, gt=0
+    )
+    retry_backoff_seconds: int = Field(alias="RETRY_BACKOFF_SECONDS", default=DEFAULT_RETRY_BACKOFF_SECONDS, ge=0)
 
     @model_validator(mode="after")
     def _heartbeat_beats_the_timeout(self) -> ProcessorSettings:
@@ -67,28 +70,11 @@ class ProcessorSettings(BaseModel):
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], *, channel: Channel) -> ProcessorSettings:
         """Read the function's variables; ``CHANNEL`` must name the channel the handler serves."""
-        names = {
-            "channel": "CHANNEL",
-            "conversations_table_name": "CONVERSATIONS_TABLE_NAME",
-            "queue_url": "QUEUE_URL",
-            "dead_letter_queue_url": "DEAD_LETTER_QUEUE_URL",
-            "heartbeat_interval_seconds": "HEARTBEAT_INTERVAL_SECONDS",
-            "visibility_timeout_seconds": "VISIBILITY_TIMEOUT_SECONDS",
-            "processor_version": "PROCESSOR_VERSION",
-            "openai_base_url": "OPENAI_BASE_URL",
-            "twilio_api_base_url": "TWILIO_API_BASE_URL",
-            "sendgrid_api_host": "SENDGRID_API_HOST",
-            "ai_timeout_seconds": "AI_TIMEOUT_SECONDS",
-            "provider_timeout_seconds": "PROVIDER_TIMEOUT_SECONDS",
-            "retry_backoff_seconds": "RETRY_BACKOFF_SECONDS",
-        }
-        values = {field: environ[var] for field, var in names.items() if environ.get(var)}
         try:
-            settings = cls.model_validate(values)
+            settings = cls.from_variables(environ)
         except ValidationError as error:
             problems = "; ".join(
-                f"{names.get(str(e['loc'][0]), e['loc'][0]) if e['loc'] else 'settings'}: {e['msg']}"
-                for e in error.errors()
+                f"{e['loc'][0] if e['loc'] else 'settings'}: {e['msg']}" for e in error.errors(include_input=False)
             )
             raise SettingsInvalid(problems) from None
         if settings.channel is not channel:

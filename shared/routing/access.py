@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.api_errors import ApiKeyNotAuthorized, ChannelNotAllowed, ProjectInactive
+from shared.api_errors import ApiKeyNotAuthorized, ChannelNotAllowed, ConfigurationError, ProjectInactive
 from shared.channels import Channel
 from shared.models.company import CompanyRecord
 
@@ -25,3 +25,18 @@ def require_open_for(record: CompanyRecord, channel: Channel) -> None:
         raise ProjectInactive("The project is not active")
     if channel not in record.allowed_channels:
         raise ChannelNotAllowed(f"The project does not allow the {channel.value} channel")
+
+
+class SecretsOutsideTenant(ValueError):
+    """The record names a secret that is not its project's own: the operator reads which in the log."""
+
+
+def require_own_secrets(record: CompanyRecord, channel: Channel, env: str) -> None:
+    """The channel's provider credentials must be this project's and its OpenAI key the channel's
+    shared one; else nothing is queued, as for any other broken configuration (a copy-pasted
+    secret id would send through another tenant's account)."""
+    problems = record.secret_problems(env, channels=[channel])
+    if problems:
+        raise ConfigurationError(
+            f"The project's {channel.value} configuration names secrets that are not its own"
+        ) from SecretsOutsideTenant("; ".join(problems))

@@ -12,14 +12,7 @@ from shared import json_codec
 from shared.api_errors import ConfigurationError, PayloadTooLarge
 from shared.channels import Channel
 from shared.identifiers import conversation_id
-from shared.models.company import (
-    ChannelConfig,
-    CompanyRecord,
-    EmailConfig,
-    OpenAiChannelConfig,
-    SmsConfig,
-    WhatsAppConfig,
-)
+from shared.models.company import ChannelConfig, CompanyRecord, OpenAiChannelConfig
 from shared.models.context import ContextMessage, ContextMetadata, ProjectSlice
 from shared.models.request import InitiateRequest
 
@@ -47,7 +40,7 @@ def build_context(
             project_id=request.company_data.project_id,
             request_id=request.request_data.request_id,
             channel=channel,
-            sender=sender_address(channel_config),
+            sender=channel_config.sender_address,
         ),
         channel=channel,
         company_data=request.company_data,
@@ -77,14 +70,6 @@ def queue_body(message: ContextMessage) -> str:
     return body
 
 
-def sender_address(config: WhatsAppConfig | SmsConfig | EmailConfig) -> str:
-    if isinstance(config, WhatsAppConfig):
-        return config.company_whatsapp_number
-    if isinstance(config, SmsConfig):
-        return config.company_sms_number
-    return config.company_email
-
-
 def _ai_config(record: CompanyRecord, channel: Channel) -> OpenAiChannelConfig:
     config = record.ai_config.openai_config.get(channel)
     if config is None:
@@ -101,7 +86,7 @@ def _ai_config(record: CompanyRecord, channel: Channel) -> OpenAiChannelConfig:
 def _contact_channels(record: CompanyRecord) -> dict[str, str]:
     configs: ChannelConfig = record.channel_config
     return {
-        channel.value: sender_address(config)
+        channel.value: config.sender_address
         for channel in record.allowed_channels
         if (config := configs.for_channel(channel)) is not None
     }

@@ -2,7 +2,7 @@
 
 1. read the event (size limit, base64, JSON) and validate the request (``shared.request_errors``);
 2. load the company/project record and check that the calling API key is bound to it;
-3. check the project is active and allows the channel;
+3. check the project is active, allows the channel and names only its own secrets for it;
 4. build the context message (and check it fits a queue message);
 5. reserve the request id: a replay of a queued request gets the first answer, nothing more;
 6. count the request against the project's limits;
@@ -23,7 +23,7 @@ from shared.api_errors import ApiError, ServerFault
 from shared.log_masking import describe_error, mask_address
 from shared.models.request import InitiateRequest
 from shared.request_errors import parse_initiate_request
-from shared.routing.access import require_bound_api_key, require_open_for
+from shared.routing.access import require_bound_api_key, require_open_for, require_own_secrets
 from shared.routing.company_directory import CompanyDirectory, company_record
 from shared.routing.context_builder import build_context, queue_body
 from shared.routing.proxy_request import client_request_id, read_proxy_request
@@ -46,6 +46,7 @@ class Router:
     limiter: ProjectRateLimiter
     queues: ChannelQueues
     router_version: str
+    environment: str  # the deployment environment, whose secrets a project's record may name
     clock: Callable[[], datetime] = utc_now
 
     def route(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -66,6 +67,7 @@ class Router:
         require_bound_api_key(item, api_key_id)
         record = company_record(item)
         require_open_for(record, request.channel)
+        require_own_secrets(record, request.channel, self.environment)
         queued_at = self.clock()
         message = build_context(
             request, record, router_version=self.router_version, queued_at=queued_at, correlation_id=correlation_id

@@ -32,6 +32,7 @@ def build_router(
     rate_limit_table: str,
     queue_urls: Mapping[Channel, str],
     router_version: str,
+    environment: str,
     region: str | None = None,
 ) -> Router:
     session = boto3.session.Session(region_name=region)
@@ -44,4 +45,5 @@ def build_router(
         limiter=ProjectRateLimiter(dynamodb, rate_limit_table),
         queues=ChannelQueues(sqs, queue_urls),
         router_version=router_version,
+        environment=environment,
     )

@@ -11,6 +11,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from shared.channels import Channel
+from shared.processing.settings import ProcessorSettings
 from shared.tables import CONVERSATIONS
 from stacks.bundling import asset_hash
 from stacks.constructs.channel_queue import ChannelQueue
@@ -53,16 +54,17 @@ class ChannelProcessor(Construct):
             memory_mb=processor.memory_mb,
             timeout_seconds=processor.timeout_seconds,
             description=f"Writes the first {channel.value} message with OpenAI and sends it exactly once",
-            environment={
-                "CHANNEL": channel.value,
-                "CONVERSATIONS_TABLE_NAME": conversations.table_name,
-                "QUEUE_URL": queue.queue.queue_url,
-                "DEAD_LETTER_QUEUE_URL": queue.dead_letter_queue.queue_url,
-                "HEARTBEAT_INTERVAL_SECONDS": str(processor.heartbeat_interval_seconds),
-                "VISIBILITY_TIMEOUT_SECONDS": str(settings.queues.visibility_timeout_seconds),
+            environment=ProcessorSettings(
+                channel=channel,
+                environment=settings.name,
+                conversations_table_name=conversations.table_name,
+                queue_url=queue.queue.queue_url,
+                dead_letter_queue_url=queue.dead_letter_queue.queue_url,
+                heartbeat_interval_seconds=processor.heartbeat_interval_seconds,
+                visibility_timeout_seconds=settings.queues.visibility_timeout_seconds,
                 # The hash of the processor's sources (handler + shared/ + pins): names the exact code.
-                "PROCESSOR_VERSION": asset_hash(LAMBDAS / folder)[:12],
-            },
+                processor_version=asset_hash(LAMBDAS / folder)[:12],
+            ).to_environment(),
         )
         role = self.function.role
         # Receive, delete and change the visibility (heartbeat, retry delay) of its own queue only.
@@ -152,7 +154,7 @@ class ChannelProcessor(Construct):
                 self.function.role,
                 f"AwsSolutions-IAM5[Resource::arn:{partition}:secretsmanager:{region}:<AWS::AccountId>:"
                 f"secret:{pattern}]",
-                f"The wildcard is the company/project part of ai-multi-comms/{channel.value}-credentials/"
-                f"<company>/<project>/<provider>-{settings.name} (DESIGN §6): one role reads every project's "
+                f"The wildcard is the company_id/project_id part of ai-multi-comms/{channel.value}-credentials/"
+                f"<company_id>/<project_id>/<provider>-{settings.name} (DESIGN §6): one role reads every project's "
                 f"{channel.value} credentials in its environment and no other channel's; GetSecretValue only.",
             )

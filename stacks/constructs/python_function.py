@@ -69,8 +69,8 @@ class PythonFunction(Construct):
             timeout=Duration.seconds(timeout_seconds),
             role=self.role,
             log_group=self.log_group,
+            # ``environment`` is the function's settings model rendered (shared.function_environment).
             environment={
-                "ENVIRONMENT": settings.name,
                 "POWERTOOLS_SERVICE_NAME": name,
                 "POWERTOOLS_METRICS_NAMESPACE": "AiMultiComms",
                 "POWERTOOLS_LOG_LEVEL": settings.log_level,

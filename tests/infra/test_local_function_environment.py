@@ -1,4 +1,5 @@
-"""The local stack gives each function every environment variable the deployed function gets."""
+"""The local stack gives each function every environment variable the deployed function gets, and
+both take the function's own variables from its settings model (the one contract)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import pytest
 from local.providers import choose_providers
 from local.stack import LocalStack
 from shared.channels import ALL_CHANNELS, Channel
+from shared.processing.settings import ProcessorSettings
+from shared.routing.settings import RouterSettings
 from stacks.settings import load_settings
 
 
@@ -36,3 +39,18 @@ def test_each_local_processor_gets_every_variable_of_the_deployed_one(dev, local
     local = local_stack_definition.processor_environment(channel)
     assert deployed <= set(local)
     assert local["CHANNEL"] == channel.value
+
+
+def _own(variables: set[str]) -> set[str]:
+    # PythonFunction adds Powertools' variables to every function; the rest is the function's own.
+    return {name for name in variables if not name.startswith("POWERTOOLS_")}
+
+
+def test_every_variable_the_deployed_functions_get_is_one_their_settings_declare(dev):
+    router = _deployed_environment(dev.template("api"), "ai-multi-comms-channel-router-dev")
+    assert _own(router) <= RouterSettings.variable_names()
+    assert "ENVIRONMENT" in router
+    for channel in ALL_CHANNELS:
+        processor = _deployed_environment(dev.template("processors"), f"ai-multi-comms-{channel.value}-processor-dev")
+        assert _own(processor) <= ProcessorSettings.variable_names()
+        assert "ENVIRONMENT" in processor

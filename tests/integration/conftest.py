@@ -17,6 +17,7 @@ from boto3.dynamodb.types import TypeSerializer
 from local.emulator import LocalResources
 from local.rest_proxy_event import rest_proxy_event
 from shared.channels import ALL_CHANNELS, Channel
+from shared.routing.settings import RouterSettings
 from shared.tables import COMPANY_DATA, RATE_LIMITS
 from tests.conftest import ROOT
 
@@ -145,11 +146,17 @@ class RouterHarness:
 def router(aws: LocalResources, monkeypatch: pytest.MonkeyPatch, company_record_example) -> RouterHarness:
     """The router handler with its environment set to the emulator; the example company is seeded
     with ``API_KEY_ID`` bound to it (the key of "company A")."""
-    monkeypatch.setenv("COMPANY_TABLE_NAME", aws.table_name(COMPANY_DATA.logical_name))
-    monkeypatch.setenv("RATE_LIMIT_TABLE_NAME", aws.table_name(RATE_LIMITS.logical_name))
-    for channel in ALL_CHANNELS:
-        monkeypatch.setenv(f"{channel.value.upper()}_QUEUE_URL", aws.queues[channel].queue_url)
-    monkeypatch.setenv("ROUTER_VERSION", "test-router-1")
+    settings = RouterSettings(
+        environment="dev",
+        company_table_name=aws.table_name(COMPANY_DATA.logical_name),
+        rate_limit_table_name=aws.table_name(RATE_LIMITS.logical_name),
+        whatsapp_queue_url=aws.queues[Channel.WHATSAPP].queue_url,
+        sms_queue_url=aws.queues[Channel.SMS].queue_url,
+        email_queue_url=aws.queues[Channel.EMAIL].queue_url,
+        router_version="test-router-1",
+    )
+    for name, value in settings.to_environment().items():
+        monkeypatch.setenv(name, value)
     module = _load_router_handler()
     module.router_for.cache_clear()
     harness = RouterHarness(aws=aws, module=module)

@@ -11,14 +11,21 @@ from local.sandboxes import Outcome
 from shared.channels import Channel
 from shared.processing.credentials import OpenAiCredentials, SecretReader, TwilioCredentials
 from shared.processing.errors import CredentialsMissing
+from shared.secret_names import (
+    credentials_secret_name,
+    credentials_secret_prefix,
+    openai_secret_name,
+    openai_secret_prefix,
+)
 from tests.fixtures.processors import (
     FAKE_SECRET_VALUES,
+    TWILIO_AUTH_TOKEN,
     accepted_credentials,
     provider_secret_name,
     provider_secret_value,
 )
 
-OPENAI_SECRET = "ai-multi-comms/openai-api-key/sms-dev"
+OPENAI_SECRET = openai_secret_name("sms", "dev")
 
 
 @pytest.mark.parametrize("channel", list(Channel))
@@ -63,7 +70,7 @@ def test_rotated_provider_credentials_are_read_again_after_one_refusal(
 def test_secrets_are_served_from_the_cache_until_they_expire(aws, processor_secrets):
     manager = aws.client("secretsmanager")
     now = [0.0]
-    reader = SecretReader(manager, allowed_prefixes=("ai-multi-comms/openai-api-key/sms-",), clock=lambda: now[0])
+    reader = SecretReader(manager, allowed_prefixes=(openai_secret_prefix("sms"),), clock=lambda: now[0])
     first = reader.read(OPENAI_SECRET, OpenAiCredentials)
     manager.put_secret_value(SecretId=OPENAI_SECRET, SecretString='{"ai_api_key": "sk-new"}')
 
@@ -77,7 +84,7 @@ def test_secrets_are_served_from_the_cache_until_they_expire(aws, processor_secr
 
 
 def test_a_processor_may_not_read_another_channels_secret(aws, processor_secrets, company_record):
-    reader = SecretReader(aws.client("secretsmanager"), allowed_prefixes=("ai-multi-comms/whatsapp-credentials/",))
+    reader = SecretReader(aws.client("secretsmanager"), allowed_prefixes=(credentials_secret_prefix("whatsapp"),))
 
     with pytest.raises(CredentialsMissing, match="not one this channel's processor may read"):
         reader.read(company_record.channel_config.sms.sms_credentials_id, TwilioCredentials)
@@ -85,9 +92,9 @@ def test_a_processor_may_not_read_another_channels_secret(aws, processor_secrets
 
 def test_a_secret_of_the_wrong_shape_names_the_missing_field_but_not_the_values(aws):
     manager = aws.client("secretsmanager")
-    name = "ai-multi-comms/sms-credentials/acme/cv/twilio-dev"
+    name = credentials_secret_name("sms", "acme", "cv", "twilio", "dev")
     manager.create_secret(Name=name, SecretString=json.dumps({"twilio_account_sid": "AC1", "token": "s3cr3t-value"}))
-    reader = SecretReader(manager, allowed_prefixes=("ai-multi-comms/sms-credentials/",))
+    reader = SecretReader(manager, allowed_prefixes=(credentials_secret_prefix("sms"),))
 
     with pytest.raises(CredentialsMissing) as failure:
         reader.read(name, TwilioCredentials)
@@ -127,3 +134,44 @@ def test_no_log_line_record_or_queue_message_holds_a_credential_or_an_unmasked_a
     for address in ("+447700900123", "alex.morgan@example.com"):
         assert address not in logs
     assert processor.record(sent)["messages"][0]["content"] not in logs  # nor what was sent
+
+
+@pytest.mark.parametrize("channel", list(Channel))
+def test_a_message_naming_another_tenants_credentials_fails_without_reading_them(
+    channel, faulty_secrets, processor_for, context_message, aws, sandbox
+):
+    # Another tenant's credentials exist and would work: only the tenant check stands in the way.
+    provider = "sendgrid" if channel is Channel.EMAIL else "twilio"
+    other = credentials_secret_name(channel.value, "ci-other-002", "pi-other-002", provider, "dev")
+    aws.client("secretsmanager").create_secret(
+        Name=other, SecretString=provider_secret_value(channel, TWILIO_AUTH_TOKEN)
+    )
+    processor = processor_for(channel)
+    message = context_message(channel, **{f"project.channel_config.{channel.value}_credentials_id": other})
+
+    result = processor.deliver(message)
+
+    record = processor.record(message)
+    assert result.failed == [] and result.deleted == result.received  # permanent: not retried
+    assert record["conversation_status"] == "failed_secrets_fetch"
+    assert "ci-demo-001/pi-demo-001" in record["failure_reason"]
+    assert processor.provider_outbox == [] and sandbox.openai.requests == []
+    assert not any(other.encode() in body for _, body in faulty_secrets.requests)  # never even asked for
+
+
+@pytest.mark.parametrize("channel", list(Channel))
+def test_provider_credentials_named_as_the_openai_key_are_refused_without_reading_them(
+    channel, faulty_secrets, processor_for, context_message, company_record, sandbox
+):
+    processor = processor_for(channel)
+    own_credentials = provider_secret_name(company_record, channel)
+    message = context_message(channel, **{"project.ai_config.api_key_reference": own_credentials})
+
+    result = processor.deliver(message)
+
+    record = processor.record(message)
+    assert result.failed == [] and result.deleted == result.received
+    assert record["conversation_status"] == "failed_secrets_fetch"
+    assert f"openai-api-key/{channel.value}-dev" in record["failure_reason"]
+    assert processor.provider_outbox == [] and sandbox.openai.requests == []
+    assert not any(own_credentials.encode() in body for _, body in faulty_secrets.requests)

@@ -1,3 +1,5 @@
+import json
+
 from tests.conftest import EXAMPLES
 from tools.put_company_record import main
 
@@ -10,3 +12,19 @@ def test_putting_a_record_twice_binds_both_keys_and_keeps_its_creation_time(aws)
     assert first["api_key_ids"] == ["k1"]
     assert second["api_key_ids"] == ["k1", "k2"]
     assert second["created_at"] == first["created_at"]
+
+
+def test_a_record_naming_another_tenants_credentials_is_not_put(aws, tmp_path, capsys):
+    record = json.loads((EXAMPLES / "company_record.example.json").read_text())
+    record["channel_config"]["email"]["email_credentials_id"] = (
+        "ai-multi-comms/email-credentials/ci-other-002/pi-other-002/sendgrid-dev"
+    )
+    path = tmp_path / "record.json"
+    path.write_text(json.dumps(record))
+
+    assert main([str(path), "--env", "dev"]) == 2
+
+    assert "channel_config.email.email_credentials_id" in capsys.readouterr().err
+    assert "Item" not in aws.table("company-data").get_item(
+        Key={"company_id": "ci-demo-001", "project_id": "pi-demo-001"}
+    )

@@ -17,6 +17,7 @@ from shared.channels import ALL_CHANNELS, Channel
 from shared.models.context import ContextMessage
 from shared.routing.proxy_request import MAX_BODY_BYTES
 from shared.tables import RATE_LIMITS
+from tests.fixtures.tenants import record_for_tenant
 from tests.integration.conftest import API_KEY, API_KEY_ID, OTHER_API_KEY_ID
 
 REQUEST_ID = "3f8b2c1e-4d5a-4b6c-9e7f-0a1b2c3d4e5f"
@@ -258,9 +259,7 @@ def test_a_channel_the_project_does_not_allow_is_403(router, initiate_request_ex
 
 def _company_b(record: dict) -> dict:
     return {
-        **copy.deepcopy(record),
-        "company_id": "ci-other-002",
-        "project_id": "pi-other-002",
+        **record_for_tenant(record, "ci-other-002", "pi-other-002"),
         "company_name": "Other Co",
         "api_key_ids": [OTHER_API_KEY_ID],
     }
@@ -398,6 +397,50 @@ def test_a_broken_project_configuration_is_500_configuration_error_without_detai
     reply = router.post(initiate_request_example)
     _error(reply, 500, "CONFIGURATION_ERROR")
     assert "validation error" not in reply.body["message"].lower()
+    _assert_nothing_queued(router)
+
+
+@pytest.mark.parametrize(
+    ("field", "secret_id"),
+    [
+        (
+            "channel_config.whatsapp.whatsapp_credentials_id",
+            "ai-multi-comms/whatsapp-credentials/ci-other-002/pi-other-002/twilio-dev",
+        ),
+        (
+            "channel_config.whatsapp.whatsapp_credentials_id",
+            "ai-multi-comms/whatsapp-credentials/ci-demo-001/pi-other-002/twilio-dev",
+        ),
+        (
+            "channel_config.whatsapp.whatsapp_credentials_id",
+            "ai-multi-comms/whatsapp-credentials/cucumber-recruitment/clarify-cv/twilio-dev",
+        ),
+        (
+            "channel_config.whatsapp.whatsapp_credentials_id",
+            "ai-multi-comms/whatsapp-credentials/ci-demo-001/pi-demo-001/twilio-prod",
+        ),
+        (
+            "ai_config.openai_config.whatsapp.api_key_reference",
+            "ai-multi-comms/whatsapp-credentials/ci-demo-001/pi-demo-001/twilio-dev",
+        ),
+    ],
+    ids=["another-company", "another-project", "no-tenant", "another-env", "credentials-as-openai-key"],
+)
+def test_a_secret_id_outside_the_tenant_is_500_configuration_error_and_nothing_is_queued(
+    router, initiate_request_example, company_record_example, field, secret_id
+):
+    record = {**copy.deepcopy(company_record_example), "api_key_ids": [API_KEY_ID]}
+    *parents, leaf = field.split(".")
+    target = record
+    for part in parents:
+        target = target[part]
+    target[leaf] = secret_id
+    router.put_company(record)
+
+    reply = router.post(initiate_request_example)
+
+    _error(reply, 500, "CONFIGURATION_ERROR")
+    assert secret_id not in reply.body["message"]  # the cause is the operator's to read in the log
     _assert_nothing_queued(router)
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from shared.channels import Channel
+from shared.models.output_fields import TextField
 from shared.processing.errors import AiConfigurationInvalid
-from shared.processing.output_contracts import OutputContract, OutputInvalid, TextField, contract_for
+from shared.processing.output_contracts import OutputContract, OutputInvalid, contract_for
 from tests.unit.processing_messages import context_message
 
 

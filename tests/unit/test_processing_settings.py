@@ -10,6 +10,7 @@ from shared.processing.settings import ProcessorSettings, SettingsInvalid
 
 ENVIRON = {
     "CHANNEL": "sms",
+    "ENVIRONMENT": "dev",
     "CONVERSATIONS_TABLE_NAME": "ai-multi-comms-conversations-dev",
     "QUEUE_URL": "https://sqs.eu-north-1.amazonaws.com/1/ai-multi-comms-sms-queue-dev",
     "HEARTBEAT_INTERVAL_SECONDS": "60",
@@ -45,6 +46,21 @@ def test_the_retry_delay_doubles_per_receive_and_never_exceeds_the_visibility_ti
     settings = ProcessorSettings.from_environ(ENVIRON, channel=Channel.SMS)
 
     assert [settings.retry_delay(n) for n in (1, 2, 3, 10)] == [30, 60, 120, 720]
+
+
+def test_the_environment_a_settings_model_renders_reads_back_as_the_same_settings():
+    settings = ProcessorSettings.from_environ(ENVIRON, channel=Channel.SMS)
+    rendered = settings.to_environment()
+
+    assert rendered == ENVIRON  # only what was set: the defaults stay in the code, once
+    assert ProcessorSettings.from_environ(rendered, channel=Channel.SMS) == settings
+
+
+def test_the_processor_reads_no_variable_its_settings_do_not_declare():
+    settings = ProcessorSettings.from_environ({**ENVIRON, "AWS_SECRET_ACCESS_KEY": "x"}, channel=Channel.SMS)
+
+    assert "AWS_SECRET_ACCESS_KEY" not in settings.to_environment()
+    assert "ENVIRONMENT" in ProcessorSettings.variable_names()
 
 
 def test_the_email_html_is_the_escaped_plain_text_in_paragraphs():

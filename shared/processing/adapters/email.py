@@ -6,7 +6,6 @@ import html
 from typing import ClassVar
 
 from shared.channels import Channel
-from shared.models.company import EmailConfig
 from shared.models.context import ContextMessage
 from shared.processing.adapters import ChannelAdapter
 from shared.processing.credentials import SendGridCredentials
@@ -20,24 +19,12 @@ class EmailChannel(ChannelAdapter):
     channel: ClassVar[Channel] = Channel.EMAIL
     credentials_shape: ClassVar[type] = SendGridCredentials
 
-    def _config(self, message: ContextMessage) -> EmailConfig:
-        config = message.project.channel_config
-        if not isinstance(config, EmailConfig):
-            raise MalformedMessage("The message carries no email channel configuration")
-        return config
-
     @staticmethod
     def _email(message: ContextMessage) -> str:
         email = message.recipient_data.recipient_email
         if email is None:
             raise MalformedMessage("An email message needs recipient_email")
         return email
-
-    def credentials_secret_id(self, message: ContextMessage) -> str:
-        return self._config(message).email_credentials_id
-
-    def sender_address(self, message: ContextMessage) -> str:
-        return self._config(message).company_email
 
     def reply_index_attributes(self, message: ContextMessage) -> dict[str, str]:
         return {"gsi_company_email": self.sender_address(message), "gsi_recipient_email": self._email(message)}

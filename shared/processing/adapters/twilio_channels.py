@@ -6,7 +6,7 @@ import json
 from typing import ClassVar
 
 from shared.channels import Channel
-from shared.models.company import SmsConfig, WhatsAppConfig
+from shared.models.company import WhatsAppConfig
 from shared.models.context import ContextMessage
 from shared.processing.adapters import ChannelAdapter
 from shared.processing.credentials import TwilioCredentials
@@ -35,24 +35,14 @@ class _TwilioChannel(ChannelAdapter):
 class WhatsAppChannel(_TwilioChannel):
     channel: ClassVar[Channel] = Channel.WHATSAPP
 
-    def _config(self, message: ContextMessage) -> WhatsAppConfig:
-        config = message.project.channel_config
-        if not isinstance(config, WhatsAppConfig):
-            raise MalformedMessage("The message carries no WhatsApp channel configuration")
-        return config
-
-    def credentials_secret_id(self, message: ContextMessage) -> str:
-        return self._config(message).whatsapp_credentials_id
-
-    def sender_address(self, message: ContextMessage) -> str:
-        return self._config(message).company_whatsapp_number
-
     def reply_index_attributes(self, message: ContextMessage) -> dict[str, str]:
         return {"gsi_company_whatsapp_number": self.sender_address(message), "gsi_recipient_tel": self._tel(message)}
 
     def content_sid(self, message: ContextMessage, credentials: TwilioCredentials) -> str:
+        config = self._config(message)
+        assert isinstance(config, WhatsAppConfig)  # _config checked the channel
         # The project's template wins over the older copy in the Twilio secret (seed/secrets.example.md).
-        sid = self._config(message).content_template.content_sid or credentials.twilio_template_sid
+        sid = config.content_template.content_sid or credentials.twilio_template_sid
         if not sid:
             raise ProviderRejected(
                 "No WhatsApp Content template: set channel_config.whatsapp.content_template.content_sid "
@@ -79,18 +69,6 @@ class WhatsAppChannel(_TwilioChannel):
 
 class SmsChannel(_TwilioChannel):
     channel: ClassVar[Channel] = Channel.SMS
-
-    def _config(self, message: ContextMessage) -> SmsConfig:
-        config = message.project.channel_config
-        if not isinstance(config, SmsConfig):
-            raise MalformedMessage("The message carries no SMS channel configuration")
-        return config
-
-    def credentials_secret_id(self, message: ContextMessage) -> str:
-        return self._config(message).sms_credentials_id
-
-    def sender_address(self, message: ContextMessage) -> str:
-        return self._config(message).company_sms_number
 
     def reply_index_attributes(self, message: ContextMessage) -> dict[str, str]:
         return {"gsi_company_sms_number": self.sender_address(message), "gsi_recipient_tel": self._tel(message)}
