@@ -18,6 +18,7 @@ from shared.channels import ALL_CHANNELS, Channel
 from shared.request_errors import parse_initiate_request
 from shared.routing.request_ledger import KEEP_SECONDS, TAKEOVER_AFTER_SECONDS, request_fingerprint
 from shared.tables import RATE_LIMITS
+from tests.fixtures.tenants import record_for_tenant
 
 REQUEST_ID = "3f8b2c1e-4d5a-4b6c-9e7f-0a1b2c3d4e5f"
 RESERVATION_KEY = f"request#ci-demo-001#pi-demo-001#{REQUEST_ID}"
@@ -75,7 +76,8 @@ def test_the_same_id_with_a_different_body_is_409_request_id_reused(router, init
 
 
 def test_the_same_id_in_another_project_is_another_request(router, initiate_request_example, company_record_example):
-    router.put_company({**company_record_example, "project_id": "pi-demo-002", "api_key_ids": ["q7zkx0mwv3"]})
+    other_project = record_for_tenant(company_record_example, company_record_example["company_id"], "pi-demo-002")
+    router.put_company({**other_project, "api_key_ids": ["q7zkx0mwv3"]})
     other = copy.deepcopy(initiate_request_example)
     other["company_data"]["project_id"] = "pi-demo-002"
 
