@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveInt
 
 from shared.channels import Channel
 from shared.models.request import EmailAddress, Identifier, PhoneNumber
 
 SecretId = str
+
+_DOMAIN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{2,59})")
+
+
+def _link_domain(value: str) -> str:
+    """A registrable domain name, lower case and in IDNA ASCII form (``bücher.example`` ->
+    ``xn--bcher-kva.example``): no scheme, path, port or wildcard (subdomains are allowed anyway)."""
+    domain = value.strip().rstrip(".").lower()
+    try:
+        domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ValueError(f"{value!r} is not a domain name") from None
+    if not _DOMAIN.fullmatch(domain):
+        raise ValueError(f"{value!r} is not a domain name like 'careers.example.com' (no scheme, path or '*')")
+    return domain
+
+
+LinkDomain = Annotated[str, AfterValidator(_link_domain)]
 
 
 class RateLimits(BaseModel):
@@ -105,6 +124,9 @@ class CompanyRecord(BaseModel):
     rate_limits: RateLimits
     channel_config: ChannelConfig
     ai_config: AiConfig
+    # The only link domains (and their subdomains) an AI-written message may contain; see
+    # shared/processing/content_policy.py. Empty: no links at all.
+    allowed_link_domains: list[LinkDomain] = Field(default_factory=list, max_length=50)
     created_at: str | None = None
     updated_at: str | None = None
 
