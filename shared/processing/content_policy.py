@@ -35,10 +35,15 @@ _MIN_PHONE_DIGITS = 7
 _MIN_BARE_PHONE_DIGITS = 10
 # The shortest national number matched against an allowed international one.
 _MIN_NATIONAL_DIGITS = 8
-# Dates and year ranges look like separated digit groups; they are taken out before phones are sought.
-_DATES = re.compile(
-    r"(?<!\d)(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}|(?:19|20)\d{2}\s?[-\u2013]\s?(?:19|20)?\d{2})(?!\d)"
+# Dates and year ranges are digit groups too; a candidate that is one (or one and an hour, as in
+# "25.11.2026 10:30") is not a phone. Day and month must be possible, so "19-00-555 0100" is a number.
+_DAY = r"(?:[12]\d|3[01]|0?[1-9])(?!\d)"
+_MONTH = r"(?:1[0-2]|0?[1-9])(?!\d)"
+_YEAR = r"(?:19|20)\d{2}(?!\d)"
+_DATE = re.compile(
+    rf"{_YEAR}[-./]{_MONTH}[-./]{_DAY}|{_DAY}[-./]{_DAY}[-./](?:{_YEAR}|\d{{2}})|{_YEAR}\s?[-\u2013]\s?(?:{_YEAR}|\d{{2}})"
 )
+_HOUR_AFTER_DATE = re.compile(r"[\s.\-\u2010-\u2015]*\d{1,2}")
 
 _LABEL = r"[^\W_](?:[\w-]{0,61}[^\W_])?"
 # A top-level domain: letters (any script) or an IDNA "xn--" label; never digits only.
@@ -47,7 +52,7 @@ _HOST = rf"(?:{_LABEL}\.)+{_TLD}"
 _EMAIL = re.compile(rf"[\w.!#$%&'*+/=?^`{{|}}~-]+@({_HOST})", re.IGNORECASE)
 _SCHEME_URL = re.compile(r"(?:[a-z][a-z0-9+.-]*://|(?<![\w@.-])www\.)[^\s<>\"']+", re.IGNORECASE)
 _BARE_HOST = re.compile(
-    rf"(?<![\w@.-])(?:{_HOST}|\d{{1,3}}(?:\.\d{{1,3}}){{3}})(?::\d+)?(?:[/?#][^\s<>\"']*)?", re.IGNORECASE
+    rf"(?<![\w@.-])(?:{_HOST}|\d{{1,3}}(?:\.\d{{1,3}}){{3}}(?!\d))(?::\d+)?(?:[/?#][^\s<>\"']*)?", re.IGNORECASE
 )
 _TRAILING = ".,;:!?)]}'\""
 
@@ -108,7 +113,6 @@ def find_contacts(text: str) -> Found:
     text = _EMAIL.sub(" ", text)
     hosts |= {host for match in _BARE_HOST.finditer(text) if (host := _host(match.group(0)))}
     text = _BARE_HOST.sub(" ", text)
-    text = _DATES.sub(" ", text)
     phones = {digits for match in _PHONE.finditer(text) if (digits := _phone_digits(match.group(0)))}
     return Found(hosts=frozenset(hosts), phones=frozenset(phones), emails=frozenset(emails))
 
@@ -164,6 +168,10 @@ def _idna(domain: str) -> str:
 
 
 def _phone_digits(candidate: str) -> str | None:
+    candidate = candidate.strip()
+    date = _DATE.match(candidate)
+    if date and (date.end() == len(candidate) or _HOUR_AFTER_DATE.fullmatch(candidate, date.end())):
+        return None
     # No upper bound: digits run together with a number must not hide it. "+44 (0) 20 ..." writes
     # the national trunk prefix beside the country code; it is not dialled.
     digits = _digits(
