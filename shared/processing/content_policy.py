@@ -43,6 +43,7 @@ _YEAR = r"(?:19|20)\d{2}(?!\d)"
 _DATE = re.compile(
     rf"{_YEAR}[-./]{_MONTH}[-./]{_DAY}|{_DAY}[-./]{_DAY}[-./](?:{_YEAR}|\d{{2}})|{_YEAR}\s?[-\u2013]\s?(?:{_YEAR}|\d{{2}})"
 )
+_TRUNK_ZERO = re.compile(r"(?<=\d)\s?\(\s?0\s?\)")
 _HOUR_AFTER_DATE = re.compile(r"[\s.\-\u2010-\u2015]*\d{1,2}")
 
 _LABEL = r"[^\W_](?:[\w-]{0,61}[^\W_])?"
@@ -174,11 +175,9 @@ def _phone_digits(candidate: str) -> str | None:
         return None
     # No upper bound: digits run together with a number must not hide it. "+44 (0) 20 ..." writes
     # the national trunk prefix beside the country code; it is not dialled.
-    digits = _digits(
-        re.sub(r"(?<=\d)\s?\(\s?0\s?\)", "", candidate) if candidate.lstrip().startswith("+") else candidate
-    )
-    bare = candidate.strip().isdigit()
-    return digits if len(digits) >= (_MIN_BARE_PHONE_DIGITS if bare else _MIN_PHONE_DIGITS) else None
+    digits = _digits(_TRUNK_ZERO.sub("", candidate) if candidate.startswith("+") else candidate)
+    minimum = _MIN_BARE_PHONE_DIGITS if candidate.isdigit() else _MIN_PHONE_DIGITS
+    return digits if len(digits) >= minimum else None
 
 
 def _digits(value: str) -> str:
