@@ -115,7 +115,8 @@ def test_the_projects_contacts_and_the_recipients_own_address_are_allowed():
     check_content(
         {
             "body": "Hi Alex, reply here, call +44 7700 900002 or 07700 900002, write to "
-            "talent@cucumber-recruitment.example or dan@partner.example, ring Dan on +44 20 7946 0958 or +44 (0) 20 7946 0958, see "
+            "talent@cucumber-recruitment.example or dan@partner.example, ring Dan on +44 20 7946 0958 "
+            "or +44 (0) 20 7946 0958, see "
             "https://careers.cucumber-recruitment.example/j/1042 or cucumber-recruitment.example. "
             "We have your number as +447700900123."
         },
