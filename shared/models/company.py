@@ -133,7 +133,3 @@ class CompanyRecord(BaseModel):
     @property
     def is_active(self) -> bool:
         return self.project_status == "active"
-
-    @property
-    def representatives(self) -> list[str]:
-        return [name for _, name in sorted(self.company_rep.items()) if name]
