@@ -121,7 +121,7 @@ def test_the_seed_company_record_is_valid(company_record_example):
     record = CompanyRecord.model_validate(company_record_example)
     assert record.is_active
     assert record.allowed_channels == [Channel.WHATSAPP, Channel.SMS, Channel.EMAIL]
-    assert record.representatives == ["Carol"]
+    assert record.company_rep["company_rep_1"] == "Carol"
     whatsapp_ai = record.ai_config.openai_config[Channel.WHATSAPP]
     assert not whatsapp_ai.is_legacy_only
     assert record.channel_config.for_channel(Channel.WHATSAPP).content_template.variables["1"]
