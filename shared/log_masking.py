@@ -7,7 +7,9 @@ import traceback
 
 from pydantic import ValidationError
 
-_EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9-])[A-Za-z0-9.-]*(\.[A-Za-z]{2,})")
+# Letters of any script (\w is Unicode): internationalised addresses (jösé@exämple.com) are addresses too.
+_LOCAL = r"[\w.%+'!#$&*/=?^`{|}~-]"
+_EMAIL = re.compile(rf"({_LOCAL}){_LOCAL}*@([^\W_])[\w.-]*(\.[^\W\d_]{{2,}})")
 # A number with a leading + (E.164, maybe spaced), or a bare run of 10-15 digits; not dates or ids.
 _PHONE = re.compile(r"\+\d[\d\s().-]{6,}\d|(?<![\w-])\d{10,15}(?![\w-])")
 

@@ -18,7 +18,7 @@ from shared.routing import cors
 from shared.routing.gateway_contract import RESOURCE_PATH
 from shared.routing.settings import RouterSettings
 from stacks.bundling import asset_hash
-from stacks.constructs.api_contract import add_gateway_responses, add_method_not_allowed, add_request_model
+from stacks.constructs.api_contract import add_gateway_responses, add_method_not_allowed, request_models
 from stacks.constructs.monitoring import critical_alarm
 from stacks.constructs.python_function import LAMBDAS, PythonFunction, log_retention
 from stacks.nag import acknowledge
@@ -88,7 +88,7 @@ class ApiStack(Stack):
                 # that a required header or query parameter added later is enforced too.
                 validate_request_parameters=True,
             ),
-            request_models={"application/json": add_request_model(self.api)},
+            request_models=request_models(self.api),
         )
         add_method_not_allowed(resource)
         add_gateway_responses(self.api)
@@ -169,8 +169,10 @@ class ApiStack(Stack):
                 access_log_format=apigw.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FORMAT)),
                 logging_level=apigw.MethodLoggingLevel.INFO,
                 metrics_enabled=True,
-                # Data tracing logs whole requests and responses (personal data): settings decide.
-                data_trace_enabled=settings.api.data_trace_enabled,
+                # Off in every environment: data tracing logs whole requests and responses, names,
+                # phone numbers and emails included. The access log and the router's masked log
+                # lines (by request id) are what debugging uses.
+                data_trace_enabled=False,
             ),
         )
 
@@ -217,6 +219,11 @@ class ApiStack(Stack):
         acknowledge(
             self.api,
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
-            "API Gateway's account-level logging role uses the AWS managed policy made for exactly "
-            "this purpose; it only pushes API Gateway's own logs.",
+            "The AWS managed policy AmazonAPIGatewayPushToCloudWatchLogs allows logs:CreateLogGroup, "
+            "logs:CreateLogStream, logs:DescribeLogGroups, logs:DescribeLogStreams, logs:PutLogEvents, "
+            'logs:GetLogEvents and logs:FilterLogEvents on "*" (every log group of the account and region). '
+            "Acceptable because only apigateway.amazonaws.com can assume the role, and it is the one "
+            "account-level role API Gateway uses for the execution logs of every REST API in the account "
+            "and region, whose log groups it names and creates itself (API-Gateway-Execution-Logs_<api id>/"
+            "<stage>), so no narrower resource can be written in advance; the engine itself never uses it.",
         )

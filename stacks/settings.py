@@ -22,8 +22,8 @@ class _Settings(BaseModel):
 class ApiSettings(_Settings):
     throttle_rate_limit: float = Field(gt=0)
     throttle_burst_limit: int = Field(gt=0)
-    # Data tracing writes request and response bodies (personal data) to CloudWatch.
-    data_trace_enabled: bool
+    # No data-tracing setting: it would write whole request and response bodies (personal data)
+    # to CloudWatch, so it is off in every environment (ApiStack) and cdk.json cannot turn it on.
 
 
 class RouterSettings(_Settings):

@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
 
-from local.sandboxes.outcomes import KINDS, InvalidOutcome, Outcome
+from local.sandboxes.outcomes import KINDS, MODEL_KINDS, InvalidOutcome, Outcome
 
 HOST = "127.0.0.1"
 CONTROL_PREFIX = "/_sandbox/"
@@ -67,7 +67,7 @@ class Sandbox:
 
     name = "sandbox"
     url_suffix = ""
-    supported_outcomes: frozenset[str] = frozenset(KINDS) - {"invalid_output"}
+    supported_outcomes: frozenset[str] = frozenset(KINDS) - MODEL_KINDS
 
     def __init__(self, *, port: int = 0, latency: float = 0.0) -> None:
         self._port = port
@@ -98,6 +98,9 @@ class Sandbox:
 
     def invalid_output_reply(self, request: RecordedRequest) -> Reply:
         raise InvalidOutcome(f"{self.name} cannot produce invalid_output")
+
+    def output_reply(self, request: RecordedRequest, content: Any) -> Reply:
+        raise InvalidOutcome(f"{self.name} cannot produce output")
 
     # -- lifecycle --------------------------------------------------------------------------------
     def start(self) -> Self:
@@ -230,6 +233,8 @@ class Sandbox:
             return reply
         if outcome.kind == "provider_error":
             return self.provider_error_reply(outcome.code or 0)
+        if outcome.kind == "output":
+            return self.output_reply(request, outcome.body)
         return self.invalid_output_reply(request)
 
     def _control(self, request: RecordedRequest) -> Reply:

@@ -82,6 +82,9 @@ class FakeOpenAI(Sandbox):
     def invalid_output_reply(self, request: RecordedRequest) -> Reply:
         return self._response(request, "Sorry, I cannot produce JSON for that.")
 
+    def output_reply(self, request: RecordedRequest, content: Any) -> Reply:
+        return self._response(request, content if isinstance(content, str) else json.dumps(content, ensure_ascii=False))
+
     def _create(self, request: RecordedRequest, _match: re.Match[str]) -> Reply:
         body = request.body if isinstance(request.body, dict) else {}
         if not isinstance(body.get("model"), str) or not body["model"]:

@@ -9,8 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Kind = Literal["status", "timeout", "accept_then_timeout", "provider_error", "invalid_output"]
-KINDS: tuple[Kind, ...] = ("status", "timeout", "accept_then_timeout", "provider_error", "invalid_output")
+Kind = Literal["status", "timeout", "accept_then_timeout", "provider_error", "invalid_output", "output"]
+KINDS: tuple[Kind, ...] = ("status", "timeout", "accept_then_timeout", "provider_error", "invalid_output", "output")
+# Outcomes only a model can produce (the OpenAI sandbox).
+MODEL_KINDS = frozenset({"invalid_output", "output"})
 _NEEDS_CODE = {"status", "provider_error"}
 _NEEDS_SECONDS = {"timeout", "accept_then_timeout"}
 
@@ -33,6 +35,8 @@ class Outcome:
             raise InvalidOutcome(f"outcome {self.kind!r} needs an integer 'code'")
         if self.kind in _NEEDS_SECONDS and not (isinstance(self.seconds, int | float) and self.seconds >= 0):
             raise InvalidOutcome(f"outcome {self.kind!r} needs non-negative 'seconds'")
+        if self.kind == "output" and not isinstance(self.body, str | dict):
+            raise InvalidOutcome("outcome 'output' needs a 'body': the output text, or an object to send as JSON")
 
     @classmethod
     def status(cls, code: int, body: Any = None) -> Outcome:
@@ -58,6 +62,12 @@ class Outcome:
     def invalid_output(cls) -> Outcome:
         """OpenAI only: a 200 whose output text is not JSON valid against the requested schema."""
         return cls("invalid_output")
+
+    @classmethod
+    def output(cls, content: str | dict[str, Any]) -> Outcome:
+        """OpenAI only: a completed response whose output text is ``content`` (an object as its JSON),
+        whatever the request asked; e.g. what a prompt injection made the model write."""
+        return cls("output", body=content)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"kind": self.kind}

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveInt
 
 from shared.channels import ALL_CHANNELS, Channel
 from shared.models.output_fields import EMAIL_BODY_MAX, EMAIL_SUBJECT_MAX, WHATSAPP_VARIABLE_MAX, TextField
@@ -13,6 +14,24 @@ from shared.models.request import EmailAddress, Identifier, PhoneNumber
 from shared.secret_names import credentials_secret_name, credentials_secret_problem, openai_secret_problem
 
 SecretId = str
+
+_DOMAIN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{2,59})")
+
+
+def _link_domain(value: str) -> str:
+    """A registrable domain name, lower case and in IDNA ASCII form (``bücher.example`` ->
+    ``xn--bcher-kva.example``): no scheme, path, port or wildcard (subdomains are allowed anyway)."""
+    domain = value.strip().rstrip(".").lower()
+    try:
+        domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ValueError(f"{value!r} is not a domain name") from None
+    if not _DOMAIN.fullmatch(domain):
+        raise ValueError(f"{value!r} is not a domain name like 'careers.example.com' (no scheme, path or '*')")
+    return domain
+
+
+LinkDomain = Annotated[str, AfterValidator(_link_domain)]
 
 
 class RateLimits(BaseModel):
@@ -200,6 +219,9 @@ class CompanyRecord(BaseModel):
     rate_limits: RateLimits
     channel_config: ChannelConfig
     ai_config: AiConfig
+    # The only link domains (and their subdomains) an AI-written message may contain; see
+    # shared/processing/content_policy.py. Empty: no links at all.
+    allowed_link_domains: list[LinkDomain] = Field(default_factory=list, max_length=50)
     created_at: str | None = None
     updated_at: str | None = None
 
@@ -219,7 +241,3 @@ class CompanyRecord(BaseModel):
             if openai is not None:
                 problems.append(openai.key_problem(channel, env))
         return [problem for problem in problems if problem is not None]
-
-    @property
-    def representatives(self) -> list[str]:
-        return [name for _, name in sorted(self.company_rep.items()) if name]

@@ -34,6 +34,9 @@ class ProjectSlice(BaseModel):
         default_factory=dict,
         description="The company's sender address on each allowed channel, for the AI's context",
     )
+    allowed_link_domains: list[str] = Field(
+        default_factory=list, description="The project's link domains, the only ones a message may contain"
+    )
 
 
 class ContextMetadata(BaseModel):

@@ -17,6 +17,8 @@ class ConversationStatus(StrEnum):
     INITIAL_MESSAGE_SENT = "initial_message_sent"
     FAILED_SECRETS_FETCH = "failed_secrets_fetch"
     FAILED_TO_PROCESS_AI = "failed_to_process_ai"
+    # The AI's message pointed to a link, number or address the project did not supply: not sent.
+    FAILED_CONTENT_CHECK = "failed_content_check"
     FAILED_TO_SEND_MESSAGE = "failed_to_send_message"
     FAILED_UNKNOWN = "failed_unknown"
     SEND_UNCONFIRMED = "send_unconfirmed"
@@ -100,6 +102,7 @@ TRANSITIONS: dict[ConversationStatus, frozenset[ConversationStatus]] = {
             ConversationStatus.AI_GENERATED,
             ConversationStatus.FAILED_SECRETS_FETCH,
             ConversationStatus.FAILED_TO_PROCESS_AI,
+            ConversationStatus.FAILED_CONTENT_CHECK,
             ConversationStatus.FAILED_TO_SEND_MESSAGE,
             ConversationStatus.FAILED_UNKNOWN,
         }

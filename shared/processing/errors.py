@@ -72,6 +72,10 @@ class AiOutputInvalid(ProcessingFailure):
     """The model's output did not satisfy the channel's output contract, on every attempt."""
 
 
+class ContentCheckFailed(ProcessingFailure):
+    """The AI's message names a link, phone number or email address the project did not supply."""
+
+
 class ProviderUnavailable(ProcessingFailure):
     """The provider answered that it did not take the message but may later (429, 5xx), or was unreachable."""
 
@@ -104,6 +108,8 @@ DISPOSITIONS: dict[type[ProcessingFailure], Disposition] = {
     AiRejected: Disposition(status=_S.FAILED_TO_PROCESS_AI, retry=False),
     AiCredentialsRejected: Disposition(status=_S.FAILED_TO_PROCESS_AI, retry=False),
     AiOutputInvalid: Disposition(status=_S.FAILED_TO_PROCESS_AI, retry=False),
+    # Not retried: the same request would steer the model the same way.
+    ContentCheckFailed: Disposition(status=_S.FAILED_CONTENT_CHECK, retry=False),
     ProviderUnavailable: Disposition(status=None, retry=True),
     ProviderRejected: Disposition(status=_S.FAILED_TO_SEND_MESSAGE, retry=False),
     ProviderCredentialsRejected: Disposition(status=_S.FAILED_TO_SEND_MESSAGE, retry=False),

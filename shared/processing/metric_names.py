@@ -12,3 +12,5 @@ PERMANENT_FAILURES = "PermanentFailures"
 TRANSIENT_FAILURES = "TransientFailures"
 MALFORMED_MESSAGES = "MalformedMessages"
 UNEXPECTED_FAILURES = "UnexpectedFailures"
+# Generated messages refused because they named a link, number or address the project did not supply.
+CONTENT_CHECK_FAILURES = "ContentCheckFailures"

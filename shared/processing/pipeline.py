@@ -25,10 +25,12 @@ from shared.models.conversation import ConversationRecord, ConversationStatus, M
 from shared.processing import metric_names
 from shared.processing.adapters import ChannelAdapter
 from shared.processing.ai_writer import AiWriter, responses_config
+from shared.processing.content_policy import allowed_contacts, check_content
 from shared.processing.conversation_repository import ConversationKey, ConversationRepository, key_of
 from shared.processing.credentials import Fetched, OpenAiCredentials, SecretReader
 from shared.processing.errors import (
     AiCredentialsRejected,
+    ContentCheckFailed,
     MalformedMessage,
     ProcessingFailure,
     ProviderCredentialsRejected,
@@ -171,6 +173,11 @@ class Pipeline:
             return self.ai.write(message, contract, api_key=credentials.ai_api_key.get_secret_value())
 
         draft = self._once_more_with_fresh_credentials(ai_key, AiCredentialsRejected, write)
+        try:  # before the content is stored, so no later step can send it
+            check_content(draft.content, allowed_contacts(message))
+        except ContentCheckFailed:
+            self._count(metric_names.CONTENT_CHECK_FAILURES)
+            raise
         self.logger.info("message written", extra={"ai_response_id": draft.response_id, "model": draft.model})
         return self.repository.transition(
             key_of(record),

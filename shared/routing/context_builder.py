@@ -55,6 +55,7 @@ def build_context(
             channel_config=channel_config,
             ai_config=ai_config,
             contact_channels=_contact_channels(record),
+            allowed_link_domains=record.allowed_link_domains,
         ),
         metadata=ContextMetadata(router_version=router_version, queued_at=queued_at, correlation_id=correlation_id),
     )

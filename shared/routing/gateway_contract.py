@@ -17,6 +17,11 @@ from shared.routing.responses import error_envelope
 
 DRAFT4 = "http://json-schema.org/draft-04/schema#"
 RESOURCE_PATH = "/initiate-conversation"
+# API Gateway validates a body only against the model mapped to the request's Content-Type and
+# lets every other content type through unchecked; "$default" maps the model to every content
+# type. The router reads any body as JSON whatever its Content-Type, so every body is checked, by
+# the deployed gateway and by the local one alike.
+MODEL_CONTENT_TYPE = "$default"
 
 
 def request_body_schema() -> dict[str, Any]:

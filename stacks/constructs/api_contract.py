@@ -9,7 +9,13 @@ from typing import Any
 
 from aws_cdk import aws_apigateway as apigw
 
-from shared.routing.gateway_contract import GATEWAY_ERRORS, METHOD_NOT_ALLOWED, GatewayError, request_body_schema
+from shared.routing.gateway_contract import (
+    GATEWAY_ERRORS,
+    METHOD_NOT_ALLOWED,
+    MODEL_CONTENT_TYPE,
+    GatewayError,
+    request_body_schema,
+)
 
 _SCHEMA_TYPES = {"object": apigw.JsonSchemaType.OBJECT, "string": apigw.JsonSchemaType.STRING}
 
@@ -31,10 +37,15 @@ def json_schema(schema: dict[str, Any]) -> apigw.JsonSchema:
     )
 
 
+def request_models(api: apigw.RestApi) -> dict[str, apigw.IModel]:
+    """The method's ``request_models``: the request model for every body API Gateway should check."""
+    return {MODEL_CONTENT_TYPE: add_request_model(api)}
+
+
 def add_request_model(api: apigw.RestApi) -> apigw.Model:
     return api.add_model(
         "InitiateRequestModel",
-        content_type="application/json",
+        content_type=MODEL_CONTENT_TYPE,
         model_name="InitiateRequest",
         schema=json_schema(request_body_schema()),
     )

@@ -1,12 +1,13 @@
 """Critical alerts of the processors: an encrypted, TLS-only SNS topic mailed to the operators, and
 alarms on what needs a person: messages in a DLQ, processor errors, sends that could not be
-confirmed (possibly sent, never resent) and failures nobody named (bugs)."""
+confirmed (possibly sent, never resent), failures nobody named (bugs) and generated messages
+refused by the content check (someone may be steering the model)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_iam as iam
@@ -57,6 +58,12 @@ class Monitoring(Construct):
             for metric, what in (
                 (metric_names.SEND_UNCONFIRMED, "a send may have reached the person but was never confirmed"),
                 (metric_names.UNEXPECTED_FAILURES, "a record failed in a way the code does not name (failed_unknown)"),
+                (
+                    metric_names.CONTENT_CHECK_FAILURES,
+                    "the AI wrote a link, phone number or email address the project did not supply (a prompt "
+                    "injection in the request, or allowed_link_domains missing a domain); nothing was sent "
+                    "(failed_content_check)",
+                ),
             ):
                 self._alarm(
                     f"{channel.value}-{_kebab(metric)}",
@@ -82,12 +89,19 @@ class Monitoring(Construct):
             if settings.protection.removal_policy == "retain"
             else RemovalPolicy.DESTROY,
         )
+        stack = Stack.of(self)
         key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="CloudWatchAlarmsPublish",
                 principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
                 actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 resources=["*"],  # in a key policy, "*" is this key
+                # Only for this account's alarms in this region: CloudWatch acting for another
+                # account (the confused deputy) cannot use the key.
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {"aws:SourceArn": alarm_arn_pattern(stack)},
+                },
             )
         )
         topic = sns.Topic(
@@ -105,6 +119,13 @@ class Monitoring(Construct):
         self.alarms.append(
             critical_alarm(self, name=name, env=self._env, metric=metric, description=description, topic=self.topic)
         )
+
+
+def alarm_arn_pattern(stack: Stack) -> str:
+    """``arn:<partition>:cloudwatch:<region>:<account>:alarm:*``: every alarm of the stack's account and region."""
+    return stack.format_arn(
+        service="cloudwatch", resource="alarm", resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME
+    )
 
 
 def critical_alarm(

@@ -90,15 +90,17 @@ def test_gateway_errors_answer_in_the_engine_envelope_with_cors_headers(synthesi
     assert responses["THROTTLED"]["ResponseParameters"]["gatewayresponse.header.Retry-After"] == "'1'"
 
 
-def test_post_bodies_are_validated_against_the_model_generated_from_the_request_model(synthesised):
+def test_post_bodies_of_every_content_type_are_validated_against_the_model_from_the_request_model(synthesised):
     template = synthesised.template("api")
-    model_id, model = _one(template, "AWS::ApiGateway::Model", {"ContentType": "application/json"})
+    # "$default": API Gateway checks bodies of every Content-Type (text/plain too), as the local
+    # gateway does; a model mapped to application/json alone would let text/plain through unchecked.
+    model_id, model = _one(template, "AWS::ApiGateway::Model", {"ContentType": "$default"})
     assert model["Properties"]["Schema"] == request_body_schema()
     validator_id, _ = _one(
         template, "AWS::ApiGateway::RequestValidator", {"ValidateRequestBody": True, "ValidateRequestParameters": True}
     )
     post = _method(template, "POST")
-    assert post["RequestModels"] == {"application/json": {"Ref": model_id}}
+    assert post["RequestModels"] == {"$default": {"Ref": model_id}}
     assert post["RequestValidatorId"] == {"Ref": validator_id}
 
 
@@ -133,7 +135,8 @@ def test_stage_writes_json_access_logs_with_the_request_id_and_execution_logs_an
     (settings,) = stage["Properties"]["MethodSettings"]
     assert settings["LoggingLevel"] == "INFO"
     assert settings["MetricsEnabled"] is True
-    assert settings["DataTraceEnabled"] is synthesised.settings.api.data_trace_enabled
+    # Never data tracing (whole bodies, personal data, in the execution log), in dev as in prod.
+    assert settings["DataTraceEnabled"] is False
     # Execution logs need API Gateway's account-level CloudWatch role.
     template.resource_count_is("AWS::ApiGateway::Account", 1)
 
@@ -247,3 +250,30 @@ def test_api_5xx_and_router_failures_alert_the_critical_topic(synthesised):
     for alarm in by_name.values():
         assert alarm["Threshold"] == 1
         assert "MonitoringCriticalAlerts" in json.dumps(alarm["AlarmActions"])
+
+
+def test_the_logging_roles_managed_policy_is_acknowledged_with_everything_it_grants(dev):
+    api = dev.engine.api.api
+    [acknowledged] = [entry.data for entry in api.node.metadata if entry.type == "aws:cdk:acknowledged-rules"]
+    [reason] = [reason for rule, reason in acknowledged.items() if "AmazonAPIGatewayPushToCloudWatchLogs" in rule]
+
+    # What the AWS managed policy allows, on every log group of the account and region.
+    for action in (
+        "logs:CreateLogGroup",
+        "logs:CreateLogStream",
+        "logs:DescribeLogGroups",
+        "logs:DescribeLogStreams",
+        "logs:PutLogEvents",
+        "logs:GetLogEvents",
+        "logs:FilterLogEvents",
+    ):
+        assert action in reason
+    assert 'on "*"' in reason and "apigateway.amazonaws.com" in reason and "account" in reason
+    template = dev.template("api")
+    [role] = [
+        role
+        for role in _resources(template, "AWS::IAM::Role").values()
+        if "AmazonAPIGatewayPushToCloudWatchLogs" in json.dumps(role["Properties"].get("ManagedPolicyArns"))
+    ]
+    [principal] = [s["Principal"] for s in role["Properties"]["AssumeRolePolicyDocument"]["Statement"]]
+    assert principal == {"Service": "apigateway.amazonaws.com"}

@@ -11,7 +11,6 @@ from aws_cdk.assertions import Match
 
 from shared.channels import Channel
 from shared.processing import metric_names
-from shared.tables import CONVERSATIONS
 
 CHANNELS = list(Channel)
 
@@ -153,8 +152,8 @@ def test_a_processor_consumes_only_its_own_queue_and_uses_only_the_conversations
     }
     text = json.dumps([s["Resource"] for s in dynamodb])
     assert "ConversationsTable" in text and "CompanyData" not in text and "RateLimits" not in text
-    for index in (*CONVERSATIONS.global_indexes, *CONVERSATIONS.local_indexes):
-        assert f"/index/{index.name}" in text
+    # No processor code queries an index (only the base table, by recipient): none is granted.
+    assert "/index/" not in text
 
 
 def test_the_openai_key_secrets_exist_empty_and_follow_the_environments_removal_policy(synthesised):
@@ -192,20 +191,26 @@ def test_critical_alerts_go_to_an_encrypted_tls_only_topic_mailed_to_the_operato
         },
     )
     template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
-    template.has_resource_properties(
-        "AWS::KMS::Key",
-        {
-            "KeyPolicy": {
-                "Statement": Match.array_with(
-                    [Match.object_like({"Principal": {"Service": "cloudwatch.amazonaws.com"}})]
-                )
+    [key] = _resources(template, "AWS::KMS::Key").values()
+    [cloudwatch] = [
+        statement
+        for statement in key["Properties"]["KeyPolicy"]["Statement"]
+        if statement["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    ]
+    region = synthesised.settings.region
+    assert cloudwatch["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+        # The partition and region are known at synthesis (the environment's region in cdk.json).
+        "ArnLike": {
+            "aws:SourceArn": {
+                "Fn::Join": ["", [f"arn:aws:cloudwatch:{region}:", {"Ref": "AWS::AccountId"}, ":alarm:*"]]
             }
         },
-    )
+    }
 
 
 @pytest.mark.parametrize("channel", CHANNELS)
-def test_dlq_depth_errors_and_unconfirmed_sends_of_each_channel_raise_an_alarm(synthesised, channel):
+def test_dlq_depth_errors_unconfirmed_sends_and_refused_content_of_each_channel_raise_an_alarm(synthesised, channel):
     template = synthesised.template("processors")
     env = synthesised.settings.name
     alarms = {
@@ -221,7 +226,10 @@ def test_dlq_depth_errors_and_unconfirmed_sends_of_each_channel_raise_an_alarm(s
     unconfirmed = alarms[f"ai-multi-comms-{channel.value}-send-unconfirmed-{env}"]
     assert (unconfirmed["Namespace"], unconfirmed["MetricName"]) == (metric_names.NAMESPACE, "SendUnconfirmed")
     assert unconfirmed["Dimensions"] == [{"Name": "service", "Value": f"{channel.value}-processor"}]
-    for alarm in (dlq, errors, unconfirmed):
+    content = alarms[f"ai-multi-comms-{channel.value}-content-check-failures-{env}"]
+    assert (content["Namespace"], content["MetricName"]) == (metric_names.NAMESPACE, "ContentCheckFailures")
+    assert content["Dimensions"] == [{"Name": "service", "Value": f"{channel.value}-processor"}]
+    for alarm in (dlq, errors, unconfirmed, content):
         assert alarm["Threshold"] == 1 and alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
         assert alarm["TreatMissingData"] == "notBreaching"
         assert alarm["AlarmActions"] == [{"Ref": topic_id}]

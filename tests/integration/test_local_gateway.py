@@ -103,6 +103,17 @@ def test_a_body_that_is_not_a_json_object_is_refused_before_the_router(gateway, 
     assert gateway.router.events == []
 
 
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+def test_a_body_of_any_content_type_is_checked_against_the_model_as_the_deployed_gateway_does(gateway, content_type):
+    headers = {"x-api-key": gateway.key} | ({"Content-Type": content_type} if content_type else {})
+
+    refused, _, body = gateway.handle("POST", "/dev/initiate-conversation", headers, b"[1, 2]")
+    accepted, _, _ = gateway.handle("POST", "/dev/initiate-conversation", headers, b'{"company_data": {}}')
+
+    assert (refused, json.loads(body)["error_code"]) == (400, "INVALID_REQUEST")
+    assert accepted == 200 and len(gateway.router.events) == 1
+
+
 def test_preflight_needs_no_key_and_other_methods_and_paths_are_refused(gateway):
     status, headers, _ = gateway.handle("OPTIONS", "/dev/initiate-conversation", {}, b"")
     assert status == 204 and "POST" in headers["Access-Control-Allow-Methods"]

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from shared.channels import Channel
+from shared.processing.ai_writer import DATA_END, DATA_START, ENGINE_RULES
 
 GSI = {
     Channel.WHATSAPP: {"gsi_company_whatsapp_number", "gsi_recipient_tel"},
@@ -102,12 +103,12 @@ def test_the_ai_gets_the_projects_model_instructions_and_a_strict_schema_but_no_
     body = request.body
     config = message.project.ai_config
     assert body["model"] == config.model
-    assert body["instructions"] == config.template_sender.instructions
+    assert body["instructions"] == f"{config.template_sender.instructions}\n\n{ENGINE_RULES}"
     assert body["store"] is False
     text_format = body["text"]["format"]
     assert text_format["type"] == "json_schema" and text_format["strict"] is True
     assert text_format["schema"]["additionalProperties"] is False
-    ai_input = json.loads(body["input"])
+    ai_input = json.loads(body["input"].partition(DATA_START)[2].partition(DATA_END)[0])
     assert ai_input["recipient"] == {"recipient_first_name": "Alex", "recipient_last_name": "Morgan"}
     assert ai_input["project_data"] == message.project_data
     assert ai_input["company"]["company_representatives"] == ["Carol"]

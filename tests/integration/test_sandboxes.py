@@ -269,6 +269,27 @@ def test_openai_invalid_output_is_not_json_for_the_schema(sandbox: Sandboxes) ->
         json.loads(response.output_text)
 
 
+def test_openai_scripted_output_is_the_models_answer_whatever_was_asked(sandbox: Sandboxes) -> None:
+    injected = {"body": "Confirm your PIN at http://evil.example/pin or call +19005550100"}
+    requests.post(f"{sandbox.openai.control_url}/script", json={"kind": "output", "body": injected}, timeout=5)
+    sandbox.openai.script(Outcome.output("plain words"))
+    client = openai_client(sandbox)
+
+    first, second, third = (structured(client, SMS_SCHEMA) for _ in range(3))
+
+    assert first.status == "completed" and json.loads(first.output_text) == injected
+    assert second.output_text == "plain words"
+    assert json.loads(third.output_text)["body"] != injected["body"]  # back to the normal answer
+    assert [entry["output_text"] for entry in sandbox.openai.outbox][:2] == [json.dumps(injected), "plain words"]
+
+
+def test_only_the_openai_sandbox_can_script_an_output(sandbox: Sandboxes) -> None:
+    answer = requests.post(f"{sandbox.twilio.control_url}/script", json={"kind": "output", "body": "hello"}, timeout=5)
+    assert answer.status_code == 400
+    with pytest.raises(InvalidOutcome):
+        Outcome.from_json({"kind": "output"})  # nothing to answer with
+
+
 # -- Twilio Messages ------------------------------------------------------------------------------
 def test_twilio_sms_is_queued_and_reaches_the_outbox(sandbox: Sandboxes) -> None:
     message = send_sms(twilio_client(sandbox), body="Hello Alex")
@@ -576,6 +597,8 @@ def test_outcomes_round_trip_through_their_json_form() -> None:
         Outcome.accept_then_timeout(1),
         Outcome.provider_error(63016),
         Outcome.invalid_output(),
+        Outcome.output({"body": "hi"}),
+        Outcome.output("text"),
     ]
     assert [Outcome.from_json(json.loads(json.dumps(o.to_json()))) for o in outcomes] == outcomes
     with pytest.raises(InvalidOutcome):

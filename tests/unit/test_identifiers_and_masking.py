@@ -38,3 +38,12 @@ def test_masking_free_text_leaves_dates_and_ids_readable():
     text = "Assistants API shut down on 2026-08-26; request 3f8b2c1e-4d5a-4b6c-9e7f-0a1b2c3d4e5f"
     assert mask_text(text) == text
     assert "7700900123" not in mask_text("sender 447700900123 refused")
+
+
+def test_internationalised_email_addresses_are_masked_in_free_text():
+    for address in ("jösé.müller@exämple.com", "用户@例子.广告", "ÉLODIE@société.fr", "o'brien+jobs@bücher.example"):
+        masked = mask_text(f"SendGrid refused {address} (invalid)")
+        local, _, domain = address.partition("@")
+        assert local not in masked and domain.rpartition(".")[0] not in masked, masked
+        assert masked.startswith("SendGrid refused ") and masked.endswith(" (invalid)")
+    assert mask_text("to jösé.müller@exämple.com") == "to j***@e***.com"

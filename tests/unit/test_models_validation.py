@@ -121,7 +121,7 @@ def test_the_seed_company_record_is_valid(company_record_example):
     record = CompanyRecord.model_validate(company_record_example)
     assert record.is_active
     assert record.allowed_channels == [Channel.WHATSAPP, Channel.SMS, Channel.EMAIL]
-    assert record.representatives == ["Carol"]
+    assert record.company_rep["company_rep_1"] == "Carol"
     whatsapp_ai = record.ai_config.openai_config[Channel.WHATSAPP]
     assert not whatsapp_ai.is_legacy_only
     assert record.channel_config.for_channel(Channel.WHATSAPP).content_template.variables["1"]
@@ -143,6 +143,13 @@ def test_a_record_with_only_assistant_ids_is_recognised_as_legacy(company_record
         ("project_status", "paused"),
         ("allowed_channels", ["pigeon"]),
         ("rate_limits", {"requests_per_minute": 0, "requests_per_day": 10}),
+        # A link domain is a domain: no scheme, path, wildcard, address or single label.
+        ("allowed_link_domains", ["https://careers.example.com"]),
+        ("allowed_link_domains", ["careers.example.com/jobs"]),
+        ("allowed_link_domains", ["*.example.com"]),
+        ("allowed_link_domains", ["10.0.0.1"]),
+        ("allowed_link_domains", ["localhost"]),
+        ("allowed_link_domains", "example.com"),
     ],
 )
 def test_company_records_with_impossible_values_are_rejected(company_record_example, field, value):

@@ -69,6 +69,12 @@ def test_the_ai_sees_the_companys_sender_address_on_every_allowed_channel(
     }
 
 
+def test_the_projects_link_domains_travel_for_the_content_check(initiate_request_example, company_record_example):
+    company_record_example["allowed_link_domains"] = ["Careers.Cucumber-Recruitment.example", "bücher.example"]
+    message = _build(initiate_request_example, company_record_example)
+    assert message.project.allowed_link_domains == ["careers.cucumber-recruitment.example", "xn--bcher-kva.example"]
+
+
 def test_metadata_names_the_router_version_the_queue_time_and_the_correlation_id(
     initiate_request_example, company_record_example
 ):

@@ -13,7 +13,13 @@ from jsonschema import Draft4Validator
 
 from shared.api_errors import RequestInvalid
 from shared.request_errors import parse_initiate_request
-from shared.routing.gateway_contract import GATEWAY_ERRORS, METHOD_NOT_ALLOWED, gateway_error, request_body_schema
+from shared.routing.gateway_contract import (
+    GATEWAY_ERRORS,
+    METHOD_NOT_ALLOWED,
+    MODEL_CONTENT_TYPE,
+    gateway_error,
+    request_body_schema,
+)
 from shared.routing.proxy_request import NOT_A_JSON_OBJECT
 
 ODD_VALUES: tuple[Any, ...] = (None, [], {}, "", "x", 0, -1, 1.5, True, False, "WhatsApp", [1, "a"], {"k": "v"})
@@ -106,3 +112,8 @@ def test_key_refusals_and_throttling_have_the_statuses_clients_expect():
     assert gateway_error("REQUEST_TOO_LARGE").error_code == "PAYLOAD_TOO_LARGE"
     assert METHOD_NOT_ALLOWED.status == 405
     assert METHOD_NOT_ALLOWED.headers["Allow"] == "OPTIONS, POST"
+
+
+def test_the_request_model_applies_to_every_content_type_as_the_local_gateway_checks_every_body():
+    # API Gateway checks a body only against the model of its Content-Type; "$default" is all of them.
+    assert MODEL_CONTENT_TYPE == "$default"

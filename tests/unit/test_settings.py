@@ -27,7 +27,6 @@ def test_prod_turns_on_every_protection_and_dev_none():
     assert prod.protection.removal_policy == "retain"
     assert (dev.protection.point_in_time_recovery, dev.protection.deletion_protection) == (False, False)
     assert dev.protection.removal_policy == "destroy"
-    assert prod.api.data_trace_enabled is False
 
 
 def test_both_environments_throttle_at_ten_rps_with_burst_twenty():
@@ -62,4 +61,10 @@ def test_visibility_timeout_shorter_than_six_processor_timeouts_is_rejected(tmp_
 def test_dlq_must_keep_messages_longer_than_the_main_queue(tmp_path):
     path = _cdk_json_with(tmp_path, lambda envs: envs["dev"]["queues"].update(dlq_retention_days=4))
     with pytest.raises(SettingsError, match="dlq_retention_days"):
+        load_settings("dev", cdk_json=path)
+
+
+def test_no_environment_can_turn_on_api_data_tracing(tmp_path):
+    path = _cdk_json_with(tmp_path, lambda envs: envs["dev"]["api"].update(data_trace_enabled=True))
+    with pytest.raises(SettingsError, match="data_trace_enabled"):
         load_settings("dev", cdk_json=path)
