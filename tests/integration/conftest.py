@@ -185,3 +185,22 @@ def router_logs(router: RouterHarness) -> Iterator[list[str]]:
     stdlib_logger.addHandler(collector)
     yield lines
     stdlib_logger.removeHandler(collector)
+
+
+# 2026-11-24 09:30:15 UTC: 15 s into a minute, 34215 s into the day.
+NOW = 1795512615.0
+
+
+class Clock:
+    """A wall clock (epoch seconds) the test moves by hand."""
+
+    def __init__(self, now: float):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(NOW)

@@ -11,22 +11,7 @@ from shared.api_errors import RateLimitExceeded
 from shared.models.company import RateLimits
 from shared.routing.rate_limiter import ProjectRateLimiter
 from shared.tables import RATE_LIMITS
-
-# 2026-11-24 09:30:15 UTC: 15 s into a minute, 34215 s into the day.
-NOW = 1795512615.0
-
-
-class Clock:
-    def __init__(self, now: float):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(NOW)
+from tests.integration.conftest import NOW
 
 
 @pytest.fixture

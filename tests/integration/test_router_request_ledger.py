@@ -19,21 +19,6 @@ from shared.routing.request_ledger import (
 )
 from shared.tables import RATE_LIMITS
 
-NOW = 1795512615.0
-
-
-class Clock:
-    def __init__(self, now: float):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(NOW)
-
 
 @pytest.fixture
 def ledger(aws, clock) -> RequestLedger:
