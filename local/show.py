@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import sys
 import urllib.request
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 import boto3
 from boto3.dynamodb.conditions import Attr
 
+from local.env_file import read_env_file
 from shared import json_codec
 from shared.channels import ALL_CHANNELS
 from stacks.names import dlq_name, physical_name
@@ -26,11 +26,7 @@ ENV_FILE = Path(__file__).resolve().parent.parent / ".local" / "env"
 def read_env(path: Path = ENV_FILE) -> dict[str, str]:
     if not path.exists():
         sys.exit(f"{path} not found: start the local stack first (make local)")
-    values = {}
-    for line in path.read_text().splitlines():
-        name, _, value = line.partition("=")
-        values[name] = shlex.split(value)[0] if value else ""
-    return values
+    return read_env_file(path)
 
 
 def _client(env: dict[str, str], service: str, *, resource: bool = False) -> Any:

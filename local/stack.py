@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import shlex
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from typing import Any
 from local.api_keys import ApiKeyStore
 from local.aws_emulator import AwsEmulator
 from local.emulator import LocalResources, provision
+from local.env_file import write_env_file
 from local.gateway import LocalApiGateway
 from local.invoker import FunctionPool
 from local.pollers import QueuePoller
@@ -231,6 +231,7 @@ class LocalStack:
             "API_KEY_ID": self.tenant.api_key_id,
             "AWS_ENDPOINT_URL": self.resources.endpoint_url,
             "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,  # the variable boto3 reads (operator tools, the aws CLI)
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
             "ENVIRONMENT": self.settings.name,
@@ -246,9 +247,7 @@ class LocalStack:
         return values
 
     def write_env_file(self) -> Path:
-        path = self.options.state_dir / "env"
-        path.write_text("".join(f"{k}={shlex.quote(v)}\n" for k, v in self.env_values().items()))
-        return path
+        return write_env_file(self.options.state_dir / "env", self.env_values())
 
     def banner(self) -> str:
         curl = (
