@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import sys
@@ -30,6 +31,10 @@ def main(argv: list[str] | None = None) -> int:
         "max_concurrency, as deployed; default 2)",
     )
     args = parser.parse_args(argv)
+    # The stack's own events (a worker replaced, an invocation failed, state saved) on the console.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("botocore", "boto3", "urllib3", "werkzeug"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
     options = LocalStackOptions(port_base=args.port_base, processor_instances=args.processor_instances or None)
     if args.state_dir is not None:

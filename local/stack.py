@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -184,6 +185,7 @@ class LocalStack:
             self.router_environment(),
             size=self.options.router_instances,
             log_file=logs / "channel-router.log",
+            on_replaced=self.write_workers_file,
         )
         for channel in ALL_CHANNELS:
             self._functions[channel.value] = FunctionPool(
@@ -191,9 +193,21 @@ class LocalStack:
                 self.processor_environment(channel),
                 size=size,
                 log_file=logs / f"{channel.value}-processor.log",
+                on_replaced=self.write_workers_file,
             )
         with ThreadPoolExecutor(len(self._functions)) as pool:
             list(pool.map(lambda function: function.wait_ready(), self._functions.values()))
+        self.write_workers_file()
+
+    def write_workers_file(self) -> Path:
+        """``workers.json``: the pids of each function's worker processes, rewritten when one is
+        replaced (to find, watch or kill them)."""
+        path = self.options.state_dir / "workers.json"
+        pids = {function.folder: function.pids() for function in self._functions.values()}
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(pids, indent=2))
+        temporary.replace(path)
+        return path
 
     def _start_gateway(self) -> None:
         keys = ApiKeyStore(self.resources.client("apigateway"), self._api.rest_api_id, self._api.stage)
