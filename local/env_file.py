@@ -11,7 +11,10 @@ from pathlib import Path
 
 
 def write_env_file(path: Path, values: dict[str, str]) -> Path:
-    path.write_text("".join(f"export {name}={shlex.quote(value)}\n" for name, value in values.items()))
+    """Written whole or not at all: a reader waiting for the file never sees half of it."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text("".join(f"export {name}={shlex.quote(value)}\n" for name, value in values.items()))
+    temporary.replace(path)
     return path
 
 

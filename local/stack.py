@@ -20,6 +20,10 @@ from local.invoker import FunctionPool
 from local.pollers import QueuePoller
 from local.providers import ProviderChoice, choose_providers
 from local.seed import Tenant, create_api, seed_sample_tenant
+from local.state import StateSummary
+from local.state import remove as remove_state
+from local.state import restore as restore_state
+from local.state import save as save_state
 from shared import tables
 from shared.channels import ALL_CHANNELS, Channel
 from stacks.names import physical_name
@@ -48,9 +52,16 @@ class LocalStackOptions:
     # deployed — about 7 s and 1.4 GB), which the benchmark uses.
     processor_instances: int | None = 2
     router_instances: int = 2
+    # The state saved by the last stop (tables, queues, secrets, keys, outbox) is restored on
+    # start and saved again on stop; reset_state (make local-reset) forgets it first.
+    reset_state: bool = False
 
     def port(self, component: str) -> int:
         return 0 if self.port_base == 0 else self.port_base + PORTS[component]
+
+    @property
+    def state_file(self) -> Path:
+        return self.state_dir / "state" / "snapshot.json"
 
 
 @dataclass
@@ -65,6 +76,9 @@ class LocalStack:
     _sandboxes: Any = None
     _functions: dict[str, FunctionPool] = field(default_factory=dict)
     _pollers: list[QueuePoller] = field(default_factory=list)
+    restored: StateSummary | None = None  # what start() restored (None: seeded afresh)
+    saved: StateSummary | None = None  # what stop() saved
+    _up = False  # save only a stack that came up whole: never overwrite good state with a torso
 
     def start(self) -> LocalStack:
         self.settings = load_settings(self.options.environment)
@@ -73,7 +87,7 @@ class LocalStack:
         try:
             self._start_aws()
             self._start_sandboxes()
-            self.tenant = seed_sample_tenant(self.resources, self._api, self.providers.secrets)
+            self._restore_or_seed()
             self._start_functions()
             self._start_gateway()
             self._start_pollers()
@@ -81,7 +95,17 @@ class LocalStack:
         except BaseException:
             self.stop()
             raise
+        self._up = True
         return self
+
+    def _restore_or_seed(self) -> None:
+        state_file = self.options.state_file
+        if self.options.reset_state and remove_state(state_file):
+            log.info("forgot the saved local state (%s)", state_file)
+        if state_file.exists():
+            self.tenant, self.restored = restore_state(state_file, self.resources, self._api, self._sandboxes)
+        else:
+            self.tenant = seed_sample_tenant(self.resources, self._api, self.providers.secrets)
 
     @property
     def processor_instances(self) -> int:
@@ -100,6 +124,10 @@ class LocalStack:
         if hasattr(self, "gateway"):
             steps.append(self.gateway.stop)
         steps += [function.stop for function in self._functions.values()]
+        # A batch still in flight failed with its worker and went back to its queue: save after.
+        steps += [poller.join for poller in self._pollers]
+        if self._up:
+            steps.append(self._save_state)
         if self._sandboxes is not None:
             steps.append(self._sandboxes.stop)
         if self._moto is not None:
@@ -109,6 +137,9 @@ class LocalStack:
                 step()
             except Exception:  # keep stopping the rest; say what failed
                 log.exception("stopping the local stack: %s failed", getattr(step, "__qualname__", step))
+
+    def _save_state(self) -> None:
+        self.saved = save_state(self.options.state_file, self.resources, self._api, self.tenant, self._sandboxes)
 
     # -- the parts, in start order -------------------------------------------------------------
 
@@ -263,6 +294,14 @@ class LocalStack:
     def write_env_file(self) -> Path:
         return write_env_file(self.options.state_dir / "env", self.env_values())
 
+    def _state_line(self) -> str:
+        where = self.options.state_file
+        now = f"restored ({self.restored.describe()})" if self.restored else "fresh: the seed only"
+        return (
+            f"{now}\n            saved on stop to {where}: tables, queues and DLQs, secrets, API keys,"
+            "\n            outbox; restored on the next start. Start clean: make local-reset"
+        )
+
     def banner(self) -> str:
         curl = (
             f"curl -sS -X POST '{self.gateway.url}/initiate-conversation' \\\n"
@@ -280,6 +319,7 @@ class LocalStack:
                 f"  Providers {providers}",
                 f"  Tenant    {self.tenant.company_id} / {self.tenant.project_id}",
                 f"  Env file  {self.options.state_dir / 'env'}",
+                f"  State     {self._state_line()}",
                 "",
                 "Try it:",
                 curl,

@@ -41,11 +41,12 @@ class RunningStack:
         return requests.post(f"{self.api_url}/initiate-conversation", json=body, headers=headers, timeout=30, **kwargs)
 
 
-def start_local_stack(state_dir: Path) -> RunningStack:
+def start_local_stack(state_dir: Path, *arguments: str) -> RunningStack:
     env_file = state_dir / "env"
+    env_file.unlink(missing_ok=True)  # a restart in the same state dir writes it again
     log = open(state_dir / "stack.log", "wb")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen(
-        [sys.executable, "-m", "local", "--port-base", "0", "--state-dir", str(state_dir)],
+        [sys.executable, "-m", "local", "--port-base", "0", "--state-dir", str(state_dir), *arguments],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
         env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True,
     )  # fmt: skip
