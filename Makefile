@@ -51,7 +51,7 @@ smoke: setup
 bench: setup
 	$(PY) -m local.benchmark
 
-## redrive: CHANNEL=whatsapp|sms|email ENV=dev — dead letters back to their queue (AWS credentials; locally: set -a; . .local/env)
+## redrive: CHANNEL=whatsapp|sms|email ENV=dev — dead letters back to their queue (AWS credentials; locally: . .local/env)
 redrive: setup
 	$(PY) -m tools.redrive --channel $(CHANNEL) --env $(ENV)
 

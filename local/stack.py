@@ -124,6 +124,7 @@ class LocalStack:
         if hasattr(self, "gateway"):
             steps.append(self.gateway.stop)
         steps += [function.stop for function in self._functions.values()]
+        steps.append(lambda: (self.options.state_dir / "workers.json").unlink(missing_ok=True))  # stale pids
         # A batch still in flight failed with its worker and went back to its queue: save after.
         steps += [poller.join for poller in self._pollers]
         if self._up:
