@@ -69,7 +69,9 @@ class QueuePoller:
         """A failed invocation is an operator's concern: say which, why, and when the batch returns.
         The function's own log (``.local/logs/``) holds its traceback."""
         then = "visible again now" if result.released else "back after the visibility timeout"
-        log.error(
-            "poller %s: invocation failed (%s); %d message(s) %s",
+        # Stopping the stack ends the invocations in flight: their batches go back, as expected.
+        level = logging.INFO if self._stop.is_set() and result.released else logging.ERROR
+        log.log(
+            level, "poller %s: invocation failed (%s); %d message(s) %s",
             self.name, describe_error(result.error), len(result.failed), then,
         )  # fmt: skip

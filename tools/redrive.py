@@ -52,7 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     sqs = session(args.env, args.region).client("sqs")
     dlq_url = sqs.get_queue_url(QueueName=dlq_name(args.channel, args.env))["QueueUrl"]
     queue_url = sqs.get_queue_url(QueueName=queue_name(args.channel, args.env))["QueueUrl"]
-    moved = redrive(sqs, dlq_url=dlq_url, queue_url=queue_url, limit=args.max)
+    # Only the letters waiting now: one that fails again (a malformed body goes straight back)
+    # must not be moved round and round until --max.
+    waiting = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["ApproximateNumberOfMessages"])
+    limit = min(args.max, int(waiting["Attributes"]["ApproximateNumberOfMessages"]))
+    moved = redrive(sqs, dlq_url=dlq_url, queue_url=queue_url, limit=limit)
     print(f"moved {moved} message(s) from {dlq_name(args.channel, args.env)} to {queue_name(args.channel, args.env)}")
     return 0
 
