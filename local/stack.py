@@ -103,7 +103,9 @@ class LocalStack:
         if self.options.reset_state and remove_state(state_file):
             log.info("forgot the saved local state (%s)", state_file)
         if state_file.exists():
-            self.tenant, self.restored = restore_state(state_file, self.resources, self._api, self._sandboxes)
+            self.tenant, self.restored = restore_state(
+                state_file, self.resources, self._api, self._sandboxes, providers=self.providers.kinds()
+            )
         else:
             self.tenant = seed_sample_tenant(self.resources, self._api, self.providers.secrets)
 
@@ -140,7 +142,14 @@ class LocalStack:
                 log.exception("stopping the local stack: %s failed", getattr(step, "__qualname__", step))
 
     def _save_state(self) -> None:
-        self.saved = save_state(self.options.state_file, self.resources, self._api, self.tenant, self._sandboxes)
+        self.saved = save_state(
+            self.options.state_file,
+            self.resources,
+            self._api,
+            self.tenant,
+            self._sandboxes,
+            providers=self.providers.kinds(),
+        )
 
     # -- the parts, in start order -------------------------------------------------------------
 

@@ -63,12 +63,22 @@ class StateSummary:
 # -- save ------------------------------------------------------------------------------------------
 
 
-def save(path: Path, resources: LocalResources, api: LocalApi, tenant: Tenant, sandboxes: Any | None) -> StateSummary:
-    """Write everything the stack holds to ``path``. Call it once nothing consumes the queues."""
+def save(
+    path: Path,
+    resources: LocalResources,
+    api: LocalApi,
+    tenant: Tenant,
+    sandboxes: Any | None,
+    *,
+    providers: dict[str, str],
+) -> StateSummary:
+    """Write everything the stack holds to ``path``. Call it once nothing consumes the queues.
+    ``providers``: "real" or "sandbox" per provider, which the saved secrets were made for."""
     summary = StateSummary()
     snapshot = {
         "version": FORMAT_VERSION,
         "environment": resources.env,
+        "providers": providers,
         "tenant": asdict(tenant),
         "tables": _export_tables(resources, summary),
         "queues": _export_queues(resources, summary),
@@ -192,7 +202,9 @@ def _export_api_keys(resources: LocalResources, api: LocalApi, summary: StateSum
 # -- restore ---------------------------------------------------------------------------------------
 
 
-def restore(path: Path, resources: LocalResources, api: LocalApi, sandboxes: Any | None) -> tuple[Tenant, StateSummary]:
+def restore(
+    path: Path, resources: LocalResources, api: LocalApi, sandboxes: Any | None, *, providers: dict[str, str]
+) -> tuple[Tenant, StateSummary]:
     """Put a saved state into a freshly provisioned emulator (tables, queues and API created)."""
     try:
         snapshot = json.loads(path.read_text(), object_hook=_decode_bytes)
@@ -203,6 +215,10 @@ def restore(path: Path, resources: LocalResources, api: LocalApi, sandboxes: Any
             f"{path} holds state of format {snapshot.get('version')} for environment "
             f"{snapshot.get('environment')!r}, not format {FORMAT_VERSION} for {resources.env!r}"
         )
+    if snapshot.get("providers") != providers:
+        # The saved secrets hold the credentials of the other kind: a sandbox key sent to the
+        # real service (or the reverse) would fail every send.
+        raise StateError(f"{path} was saved with providers {snapshot.get('providers')}, this start has {providers}")
     summary = StateSummary()
     _import_tables(resources, snapshot["tables"], summary)
     _import_queues(resources, snapshot["queues"], summary)

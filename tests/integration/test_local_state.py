@@ -17,6 +17,7 @@ from stacks.settings import load_settings
 from tests.conftest import REGION
 from tests.integration.test_sandboxes import send_sms, twilio_client
 
+SANDBOXES = {"openai": "sandbox", "twilio": "sandbox", "sendgrid": "sandbox"}
 BIG = "x" * 300_000  # four of these exceed DynamoDB's 1 MB scan page
 
 
@@ -61,7 +62,7 @@ def saved(aws, sandbox, tmp_path):
     tenant = Tenant("ci-demo-001", "pi-demo-001", key_id, key_value)
     path = tmp_path / "state" / "snapshot.json"
 
-    summary = save(path, aws, api, tenant, sandbox)
+    summary = save(path, aws, api, tenant, sandbox, providers=SANDBOXES)
 
     return path, summary, tenant, loose
 
@@ -73,7 +74,7 @@ def test_everything_saved_comes_back_in_a_fresh_emulator(aws, sandbox, saved):
     sandbox.reset()
     resources, api = _fresh_emulator(aws)
 
-    restored_tenant, restored = restore(path, resources, api, sandbox)
+    restored_tenant, restored = restore(path, resources, api, sandbox, providers=SANDBOXES)
 
     assert restored_tenant == tenant and restored.items == summary.items
     items = resources.table("conversations").scan()["Items"]  # a second page is read below
@@ -113,4 +114,13 @@ def test_state_of_another_environment_is_refused_with_its_reason(aws, sandbox, s
     resources, api = _fresh_emulator(aws)
 
     with pytest.raises(StateError, match="'prod'"):
-        restore(path, resources, api, sandbox)
+        restore(path, resources, api, sandbox, providers=SANDBOXES)
+
+
+def test_state_saved_for_the_sandboxes_is_refused_when_a_real_provider_is_configured(aws, sandbox, saved):
+    path = saved[0]
+    resources, api = _fresh_emulator(aws)
+
+    with pytest.raises(StateError, match="providers"):
+        restore(path, resources, api, sandbox, providers=SANDBOXES | {"openai": "real"})
+    assert resources.table("company-data").scan()["Items"] == []  # refused before writing anything
