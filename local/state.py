@@ -92,6 +92,7 @@ def save(
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
     # It holds API key values and the emulator's secrets (real provider keys, when given).
+    temporary.unlink(missing_ok=True)  # a leftover of a crashed save may have another mode
     temporary.touch(mode=0o600)
     temporary.write_text(json.dumps(snapshot, default=_encode_bytes))
     temporary.replace(path)
