@@ -8,7 +8,7 @@ CDK := npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup test lint synth diff deploy local show smoke bench redrive clean
+.PHONY: setup test lint synth diff deploy local local-reset show smoke bench redrive clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -29,9 +29,14 @@ lint: setup
 test: setup lint
 	$(PY) -m pytest
 
-## local: the whole engine on this machine (moto + sandboxes), in the foreground until Ctrl-C
+## local: the whole engine on this machine (moto + sandboxes), in the foreground until Ctrl-C; its state
+##        (tables, queues, secrets, API keys, outbox) is saved on stop to .local/state/ and restored on start
 local: setup
 	$(PY) -m local
+
+## local-reset: the same, but forget the saved state first and start from the seed (a new API key)
+local-reset: setup
+	$(PY) -m local --reset
 
 ## show: what the local stack did — conversations, sandbox outbox, DLQs (WHAT=conversation ID=...)
 show: setup
@@ -46,7 +51,7 @@ smoke: setup
 bench: setup
 	$(PY) -m local.benchmark
 
-## redrive: CHANNEL=whatsapp|sms|email ENV=dev — dead letters back to their queue (AWS credentials; locally: set -a; . .local/env)
+## redrive: CHANNEL=whatsapp|sms|email ENV=dev — dead letters back to their queue (AWS credentials; locally: . .local/env)
 redrive: setup
 	$(PY) -m tools.redrive --channel $(CHANNEL) --env $(ENV)
 

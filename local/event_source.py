@@ -5,6 +5,11 @@ to the function as the SQS event Lambda builds, then delete the records that suc
 named in ``batchItemFailures`` (or the whole batch, when the function fails or answers with an
 invalid partial response) are left alone: they reappear when their visibility timeout ends, and
 the queue's redrive policy moves them to the DLQ after ``maxReceiveCount`` receives.
+
+One exception: when the worker process died under the invocation (``WorkerDied`` — killed, or
+stopped with the stack), the batch is made visible again at once (visibility 0) for a live
+worker, as Lambda retries an invocation its own infrastructure lost; waiting out the visibility
+timeout would hold those messages back for minutes for no fault of theirs.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from local.function_host import LambdaContext
+from local.invoker import WorkerDied
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -27,6 +33,7 @@ class PollResult:
     failed: list[str] = field(default_factory=list)  # left on the queue for another receive
     response: Any = None
     error: BaseException | None = None  # what the function raised, if it raised
+    released: bool = False  # the failed batch was made visible again at once (its worker died)
 
 
 def poll_once(
@@ -59,6 +66,9 @@ def poll_once(
     except Exception as error:  # a function error: Lambda retries the whole batch
         result.error = error
         result.failed = list(result.received)
+        if isinstance(error, WorkerDied):
+            _release(sqs, queue_url, messages)
+            result.released = True
         return result
     result.failed = _failed_ids(result.response, result.received)
     done = [m for m in messages if m["MessageId"] not in result.failed]
@@ -70,6 +80,18 @@ def poll_once(
         )
     result.deleted = [m["MessageId"] for m in done]
     return result
+
+
+def _release(sqs: Any, queue_url: str, messages: list[dict[str, Any]]) -> None:
+    """Make received messages visible again now (their receive count stays as SQS counted it)."""
+    for start in range(0, len(messages), 10):
+        chunk = messages[start : start + 10]
+        sqs.change_message_visibility_batch(
+            QueueUrl=queue_url,
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0} for i, m in enumerate(chunk)
+            ],
+        )
 
 
 def sqs_event(messages: list[dict[str, Any]], *, queue_arn: str, region: str) -> dict[str, Any]:

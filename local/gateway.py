@@ -24,6 +24,7 @@ from local.throttle import Throttle
 from shared.routing import cors
 from shared.routing.gateway_contract import RESOURCE_PATH, GatewayError, gateway_error, request_body_schema
 
+REQUEST_ID_HEADER = "x-amzn-RequestId"
 Invoker = Callable[[dict[str, Any]], dict[str, Any]]
 Response = tuple[int, dict[str, str], bytes]
 
@@ -35,8 +36,7 @@ class LocalApiGateway:
         self.body_model = Draft4Validator(request_body_schema())
         self.invoke_router = invoke_router
         self.throttle = Throttle()
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", port), self._handler_class())
         self._thread: threading.Thread | None = None
 
     @property
@@ -55,7 +55,17 @@ class LocalApiGateway:
             self._thread.join(timeout=5)
 
     def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Response:
-        """One HTTP request in, one HTTP response out (status, headers, body)."""
+        """One HTTP request in, one HTTP response out (status, headers, body).
+
+        Every answer, the gateway's own included, carries ``x-amzn-RequestId`` as API Gateway's
+        does; it is the ``requestContext.requestId`` the router sees, so a client's report can be
+        found in the router's log.
+        """
+        request_id = str(uuid.uuid4())
+        status, response_headers, payload = self._answer(method, path, headers, body, request_id)
+        return status, {**response_headers, REQUEST_ID_HEADER: request_id}, payload
+
+    def _answer(self, method: str, path: str, headers: dict[str, str], body: bytes, request_id: str) -> Response:
         route, _, query = path.partition("?")
         if route.rstrip("/") != f"/{self.stage}{RESOURCE_PATH}":
             return _gateway_error("MISSING_AUTHENTICATION_TOKEN")
@@ -79,7 +89,7 @@ class LocalApiGateway:
             stage=self.stage,
             api_key=_header(headers, "x-api-key"),
             api_key_id=key.id,
-            request_id=str(uuid.uuid4()),
+            request_id=request_id,
         )
         try:
             result = self.invoke_router(event)
@@ -124,6 +134,13 @@ class LocalApiGateway:
                 pass
 
         return Handler
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # ThreadingHTTPServer's backlog of 5 resets the connections of a burst that arrives while
+    # the accept loop is busy; API Gateway answers each (200 or 429). As the sandboxes do.
+    request_queue_size = 128
 
 
 def _gateway_error(response_type: str, *, status: int | None = None) -> Response:

@@ -7,7 +7,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from local.event_source import poll_once
+from local.event_source import PollResult, poll_once
+from shared.log_masking import describe_error
 
 log = logging.getLogger("local.pollers")
 
@@ -51,13 +52,26 @@ class QueuePoller:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                poll_once(
+                result = poll_once(
                     self._sqs,
                     self._queue_url,
                     self._invoke,
                     batch_size=self._batch_size,
                     wait_seconds=self._wait_seconds,
                 )
+                if result.error is not None:
+                    self._report(result)
             except Exception:  # a poller must outlive one bad poll, as the real event source does
                 log.exception("poll of %s failed", self.name)
                 self._stop.wait(1)
+
+    def _report(self, result: PollResult) -> None:
+        """A failed invocation is an operator's concern: say which, why, and when the batch returns.
+        The function's own log (``.local/logs/``) holds its traceback."""
+        then = "visible again now" if result.released else "back after the visibility timeout"
+        # Stopping the stack ends the invocations in flight: their batches go back, as expected.
+        level = logging.INFO if self._stop.is_set() and result.released else logging.ERROR
+        log.log(
+            level, "poller %s: invocation failed (%s); %d message(s) %s",
+            self.name, describe_error(result.error), len(result.failed), then,
+        )  # fmt: skip

@@ -22,6 +22,11 @@ class ProviderChoice:
     def any_sandbox(self) -> bool:
         return not (self.real_openai and self.real_twilio and self.real_sendgrid)
 
+    def kinds(self) -> dict[str, str]:
+        """provider -> "real" or "sandbox" (what the emulator's provider secrets were made for)."""
+        real = {"openai": self.real_openai, "twilio": self.real_twilio, "sendgrid": self.real_sendgrid}
+        return {name: "real" if is_real else "sandbox" for name, is_real in real.items()}
+
 
 def choose_providers(environ: dict[str, str] | None = None) -> ProviderChoice:
     environ = dict(os.environ if environ is None else environ)

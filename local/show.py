@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import sys
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 from boto3.dynamodb.conditions import Attr
 
+from local.env_file import read_env_file
 from shared import json_codec
 from shared.channels import ALL_CHANNELS
 from stacks.names import dlq_name, physical_name
@@ -26,11 +27,7 @@ ENV_FILE = Path(__file__).resolve().parent.parent / ".local" / "env"
 def read_env(path: Path = ENV_FILE) -> dict[str, str]:
     if not path.exists():
         sys.exit(f"{path} not found: start the local stack first (make local)")
-    values = {}
-    for line in path.read_text().splitlines():
-        name, _, value = line.partition("=")
-        values[name] = shlex.split(value)[0] if value else ""
-    return values
+    return read_env_file(path)
 
 
 def _client(env: dict[str, str], service: str, *, resource: bool = False) -> Any:
@@ -44,16 +41,33 @@ def _client(env: dict[str, str], service: str, *, resource: bool = False) -> Any
     )
 
 
+def _conversations_table(env: dict[str, str]) -> Any:
+    return _client(env, "dynamodb", resource=True).Table(physical_name("conversations", env["ENVIRONMENT"]))
+
+
+def _scan_pages(table: Any, **request: Any) -> Iterator[list[dict[str, Any]]]:
+    """Every page of a scan: DynamoDB stops each at 1 MB read and says where to go on."""
+    while True:
+        page = table.scan(**request)
+        yield page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
 def conversations(env: dict[str, str]) -> list[dict[str, Any]]:
-    table = _client(env, "dynamodb", resource=True).Table(physical_name("conversations", env["ENVIRONMENT"]))
-    items = table.scan()["Items"]
-    return sorted(items, key=lambda item: item.get("created_at", ""))
+    """Every conversation (the fields of the summary line), oldest first."""
+    pages = _scan_pages(
+        _conversations_table(env),
+        ProjectionExpression="primary_channel, conversation_id, created_at, channel_method, conversation_status",
+    )
+    return sorted((item for page in pages for item in page), key=lambda item: item.get("created_at", ""))
 
 
 def conversation(env: dict[str, str], conversation_id: str) -> dict[str, Any] | None:
-    table = _client(env, "dynamodb", resource=True).Table(physical_name("conversations", env["ENVIRONMENT"]))
-    items = table.scan(FilterExpression=Attr("conversation_id").eq(conversation_id))["Items"]
-    return items[0] if items else None
+    """One record in full. No index is keyed by conversation id alone: scan until it is found."""
+    pages = _scan_pages(_conversations_table(env), FilterExpression=Attr("conversation_id").eq(conversation_id))
+    return next((item for page in pages for item in page), None)
 
 
 def outbox(env: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
@@ -65,21 +79,46 @@ def outbox(env: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
     return boxes
 
 
+# Long enough to read a whole DLQ without meeting a message twice; released straight after.
+PEEK_VISIBILITY_SECONDS = 60
+
+
 def dead_letters(env: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """Every message of each channel's DLQ, left where it was.
+
+    SQS has no peek: each message is received (hidden, so the next receive moves on to others),
+    then all are made visible again at once. A look adds one to each message's receive count,
+    which no redrive policy reads in a DLQ; ``make redrive`` sends bodies afresh."""
     sqs = _client(env, "sqs")
     letters: dict[str, list[dict[str, Any]]] = {}
     for channel in ALL_CHANNELS:
         url = sqs.get_queue_url(QueueName=dlq_name(channel.value, env["ENVIRONMENT"]))["QueueUrl"]
-        # Peek without consuming: received messages become visible again straight away.
-        messages = sqs.receive_message(
-            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0, AttributeNames=["All"]
-        ).get("Messages", [])
+        messages = _receive_all(sqs, url)
+        _release(sqs, url, messages)
         letters[channel.value] = [
             {"message_id": m["MessageId"], "receive_count": m["Attributes"].get("ApproximateReceiveCount"),
              "body": json.loads(m["Body"])}
             for m in messages
         ]  # fmt: skip
     return letters
+
+
+def _receive_all(sqs: Any, url: str) -> list[dict[str, Any]]:
+    received: dict[str, dict[str, Any]] = {}
+    while batch := sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=PEEK_VISIBILITY_SECONDS, AttributeNames=["All"]
+    ).get("Messages", []):
+        received.update((m["MessageId"], m) for m in batch)
+    return list(received.values())
+
+
+def _release(sqs: Any, url: str, messages: list[dict[str, Any]]) -> None:
+    for start in range(0, len(messages), 10):
+        entries = [
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+            for i, m in enumerate(messages[start : start + 10])
+        ]
+        sqs.change_message_visibility_batch(QueueUrl=url, Entries=entries)
 
 
 def _summary(item: dict[str, Any]) -> str:
@@ -108,8 +147,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(json.loads(json_codec.dumps(item)), indent=2))
         return 0
     if args.what in ("all", "conversations"):
-        print("Conversations:")
-        for item in conversations(env):
+        listed = conversations(env)
+        print(f"Conversations ({len(listed)}):")
+        for item in listed:
             print("  " + _summary(item))
     if args.what in ("all", "outbox"):
         print("Sandbox outbox:")

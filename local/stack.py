@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import json
 import logging
-import shlex
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -14,11 +14,16 @@ from typing import Any
 from local.api_keys import ApiKeyStore
 from local.aws_emulator import AwsEmulator
 from local.emulator import LocalResources, provision
+from local.env_file import write_env_file
 from local.gateway import LocalApiGateway
 from local.invoker import FunctionPool
 from local.pollers import QueuePoller
 from local.providers import ProviderChoice, choose_providers
 from local.seed import Tenant, create_api, seed_sample_tenant
+from local.state import StateSummary
+from local.state import remove as remove_state
+from local.state import restore as restore_state
+from local.state import save as save_state
 from shared import tables
 from shared.channels import ALL_CHANNELS, Channel
 from shared.processing.settings import ProcessorSettings
@@ -49,9 +54,16 @@ class LocalStackOptions:
     # deployed — about 7 s and 1.4 GB), which the benchmark uses.
     processor_instances: int | None = 2
     router_instances: int = 2
+    # The state saved by the last stop (tables, queues, secrets, keys, outbox) is restored on
+    # start and saved again on stop; reset_state (make local-reset) forgets it first.
+    reset_state: bool = False
 
     def port(self, component: str) -> int:
         return 0 if self.port_base == 0 else self.port_base + PORTS[component]
+
+    @property
+    def state_file(self) -> Path:
+        return self.state_dir / "state" / "snapshot.json"
 
 
 @dataclass
@@ -66,6 +78,9 @@ class LocalStack:
     _sandboxes: Any = None
     _functions: dict[str, FunctionPool] = field(default_factory=dict)
     _pollers: list[QueuePoller] = field(default_factory=list)
+    restored: StateSummary | None = None  # what start() restored (None: seeded afresh)
+    saved: StateSummary | None = None  # what stop() saved
+    _up = False  # save only a stack that came up whole: never overwrite good state with a torso
 
     def start(self) -> LocalStack:
         self.settings = load_settings(self.options.environment)
@@ -74,7 +89,7 @@ class LocalStack:
         try:
             self._start_aws()
             self._start_sandboxes()
-            self.tenant = seed_sample_tenant(self.resources, self._api, self.providers.secrets)
+            self._restore_or_seed()
             self._start_functions()
             self._start_gateway()
             self._start_pollers()
@@ -82,7 +97,19 @@ class LocalStack:
         except BaseException:
             self.stop()
             raise
+        self._up = True
         return self
+
+    def _restore_or_seed(self) -> None:
+        state_file = self.options.state_file
+        if self.options.reset_state and remove_state(state_file):
+            log.info("forgot the saved local state (%s)", state_file)
+        if state_file.exists():
+            self.tenant, self.restored = restore_state(
+                state_file, self.resources, self._api, self._sandboxes, providers=self.providers.kinds()
+            )
+        else:
+            self.tenant = seed_sample_tenant(self.resources, self._api, self.providers.secrets)
 
     @property
     def processor_instances(self) -> int:
@@ -101,6 +128,11 @@ class LocalStack:
         if hasattr(self, "gateway"):
             steps.append(self.gateway.stop)
         steps += [function.stop for function in self._functions.values()]
+        steps.append(lambda: (self.options.state_dir / "workers.json").unlink(missing_ok=True))  # stale pids
+        # A batch still in flight failed with its worker and went back to its queue: save after.
+        steps += [poller.join for poller in self._pollers]
+        if self._up:
+            steps.append(self._save_state)
         if self._sandboxes is not None:
             steps.append(self._sandboxes.stop)
         if self._moto is not None:
@@ -110,6 +142,16 @@ class LocalStack:
                 step()
             except Exception:  # keep stopping the rest; say what failed
                 log.exception("stopping the local stack: %s failed", getattr(step, "__qualname__", step))
+
+    def _save_state(self) -> None:
+        self.saved = save_state(
+            self.options.state_file,
+            self.resources,
+            self._api,
+            self.tenant,
+            self._sandboxes,
+            providers=self.providers.kinds(),
+        )
 
     # -- the parts, in start order -------------------------------------------------------------
 
@@ -192,6 +234,7 @@ class LocalStack:
             self.router_environment(),
             size=self.options.router_instances,
             log_file=logs / "channel-router.log",
+            on_replaced=self.write_workers_file,
         )
         for channel in ALL_CHANNELS:
             self._functions[channel.value] = FunctionPool(
@@ -199,9 +242,21 @@ class LocalStack:
                 self.processor_environment(channel),
                 size=size,
                 log_file=logs / f"{channel.value}-processor.log",
+                on_replaced=self.write_workers_file,
             )
         with ThreadPoolExecutor(len(self._functions)) as pool:
             list(pool.map(lambda function: function.wait_ready(), self._functions.values()))
+        self.write_workers_file()
+
+    def write_workers_file(self) -> Path:
+        """``workers.json``: the pids of each function's worker processes, rewritten when one is
+        replaced (to find, watch or kill them)."""
+        path = self.options.state_dir / "workers.json"
+        pids = {function.folder: function.pids() for function in self._functions.values()}
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(pids, indent=2))
+        temporary.replace(path)
+        return path
 
     def _start_gateway(self) -> None:
         keys = ApiKeyStore(self.resources.client("apigateway"), self._api.rest_api_id, self._api.stage)
@@ -239,6 +294,7 @@ class LocalStack:
             "API_KEY_ID": self.tenant.api_key_id,
             "AWS_ENDPOINT_URL": self.resources.endpoint_url,
             "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,  # the variable boto3 reads (operator tools, the aws CLI)
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
             "ENVIRONMENT": self.settings.name,
@@ -254,9 +310,15 @@ class LocalStack:
         return values
 
     def write_env_file(self) -> Path:
-        path = self.options.state_dir / "env"
-        path.write_text("".join(f"{k}={shlex.quote(v)}\n" for k, v in self.env_values().items()))
-        return path
+        return write_env_file(self.options.state_dir / "env", self.env_values())
+
+    def _state_line(self) -> str:
+        where = self.options.state_file
+        now = f"restored ({self.restored.describe()})" if self.restored else "fresh: the seed only"
+        return (
+            f"{now}\n            saved on stop to {where}: tables, queues and DLQs, secrets, API keys,"
+            "\n            outbox; restored on the next start. Start clean: make local-reset"
+        )
 
     def banner(self) -> str:
         curl = (
@@ -275,6 +337,7 @@ class LocalStack:
                 f"  Providers {providers}",
                 f"  Tenant    {self.tenant.company_id} / {self.tenant.project_id}",
                 f"  Env file  {self.options.state_dir / 'env'}",
+                f"  State     {self._state_line()}",
                 "",
                 "Try it:",
                 curl,

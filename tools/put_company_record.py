@@ -12,12 +12,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 from pydantic import ValidationError
 
 from shared import json_codec
 from shared.models.company import CompanyRecord
 from stacks.names import physical_name
+from tools.aws_region import add_region_argument, session
 
 
 class RecordRefused(ValueError):
@@ -51,8 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("record", type=Path)
     parser.add_argument("--env", default="dev")
     parser.add_argument("--api-key-id", action="append", default=[], help="API Gateway key id to bind (repeatable)")
+    add_region_argument(parser)
     args = parser.parse_args(argv)
-    table = boto3.resource("dynamodb").Table(physical_name("company-data", args.env))
+    table = session(args.env, args.region).resource("dynamodb").Table(physical_name("company-data", args.env))
     ids = json_codec.loads(args.record.read_text())
     existing = table.get_item(
         Key={"company_id": ids["company_id"], "project_id": ids["project_id"]}, ConsistentRead=True

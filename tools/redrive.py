@@ -11,10 +11,9 @@ import argparse
 import sys
 from typing import Any
 
-import boto3
-
 from shared.channels import Channel
 from stacks.names import dlq_name, queue_name
+from tools.aws_region import add_region_argument, session
 
 
 def redrive(sqs: Any, *, dlq_url: str, queue_url: str, limit: int) -> int:
@@ -48,11 +47,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--channel", required=True, choices=[c.value for c in Channel])
     parser.add_argument("--env", default="dev")
     parser.add_argument("--max", type=int, default=100, help="at most this many messages (default 100)")
+    add_region_argument(parser)
     args = parser.parse_args(argv)
-    sqs = boto3.client("sqs")
+    sqs = session(args.env, args.region).client("sqs")
     dlq_url = sqs.get_queue_url(QueueName=dlq_name(args.channel, args.env))["QueueUrl"]
     queue_url = sqs.get_queue_url(QueueName=queue_name(args.channel, args.env))["QueueUrl"]
-    moved = redrive(sqs, dlq_url=dlq_url, queue_url=queue_url, limit=args.max)
+    # Only the letters waiting now: one that fails again (a malformed body goes straight back)
+    # must not be moved round and round until --max.
+    waiting = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["ApproximateNumberOfMessages"])
+    limit = min(args.max, int(waiting["Attributes"]["ApproximateNumberOfMessages"]))
+    moved = redrive(sqs, dlq_url=dlq_url, queue_url=queue_url, limit=limit)
     print(f"moved {moved} message(s) from {dlq_name(args.channel, args.env)} to {queue_name(args.channel, args.env)}")
     return 0
 

@@ -209,8 +209,9 @@ def _env_file(path: Path) -> dict[str, str]:
     if not path.is_file():
         return {}
     values = {}
+    # Standalone (standard library only, run as a script): not local.env_file's reader.
     for line in path.read_text().splitlines():
-        name, sep, value = line.partition("=")
+        name, sep, value = line.strip().removeprefix("export ").partition("=")
         if sep and name.strip() and not name.startswith("#"):
             parts = shlex.split(value)
             values[name.strip()] = parts[0] if parts else ""

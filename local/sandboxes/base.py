@@ -184,6 +184,16 @@ class Sandbox:
             woken, self._wake = self._wake, threading.Event()
         woken.set()  # a handler still sleeping for an earlier test answers now
 
+    def saved_state(self) -> dict[str, Any]:
+        """What a restart of the local stack keeps (``local.state``): the outbox, i.e. what
+        reached people. Scripts, latency and recorded requests belong to one run."""
+        with self._lock:
+            return {"outbox": list(self._outbox)}
+
+    def restore_state(self, state: dict[str, Any]) -> None:
+        with self._lock:
+            self._outbox[:] = state.get("outbox", [])
+
     # -- request handling -------------------------------------------------------------------------
     def _store(self, entry: dict[str, Any]) -> None:
         with self._lock:

@@ -104,6 +104,17 @@ class FakeTwilio(Sandbox):
         with self._lock:
             self._messages.clear()
 
+    def saved_state(self) -> dict[str, Any]:
+        # The message resources too: reconciliation lists them after a restart.
+        with self._lock:
+            messages = [{**m, "_sent": m["_sent"].isoformat()} for m in self._messages]
+        return {**super().saved_state(), "messages": messages}
+
+    def restore_state(self, state: dict[str, Any]) -> None:
+        super().restore_state(state)
+        with self._lock:
+            self._messages[:] = [{**m, "_sent": datetime.fromisoformat(m["_sent"])} for m in state.get("messages", [])]
+
     def authenticate(self, request: RecordedRequest, authorization: str | None) -> Reply | None:
         scheme, _, encoded = (authorization or "").partition(" ")
         try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shlex
 import signal
 import subprocess
 import sys
@@ -14,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from local.env_file import read_env_file
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 120
@@ -40,19 +41,12 @@ class RunningStack:
         return requests.post(f"{self.api_url}/initiate-conversation", json=body, headers=headers, timeout=30, **kwargs)
 
 
-def _read_env(path: Path) -> dict[str, str]:
-    values = {}
-    for line in path.read_text().splitlines():
-        name, _, value = line.partition("=")
-        values[name] = shlex.split(value)[0] if value else ""
-    return values
-
-
-def start_local_stack(state_dir: Path) -> RunningStack:
+def start_local_stack(state_dir: Path, *arguments: str) -> RunningStack:
     env_file = state_dir / "env"
+    env_file.unlink(missing_ok=True)  # a restart in the same state dir writes it again
     log = open(state_dir / "stack.log", "wb")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen(
-        [sys.executable, "-m", "local", "--port-base", "0", "--state-dir", str(state_dir)],
+        [sys.executable, "-m", "local", "--port-base", "0", "--state-dir", str(state_dir), *arguments],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
         env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True,
     )  # fmt: skip
@@ -62,7 +56,7 @@ def start_local_stack(state_dir: Path) -> RunningStack:
             process.kill()
             raise RuntimeError(f"the local stack did not start:\n{(state_dir / 'stack.log').read_text()[-5000:]}")
         time.sleep(0.2)
-    return RunningStack(env=_read_env(env_file), process=process, state_dir=state_dir)
+    return RunningStack(env=read_env_file(env_file), process=process, state_dir=state_dir)
 
 
 def stop_local_stack(stack: RunningStack) -> int:

@@ -3,7 +3,12 @@ deleted, what is left for another receive."""
 
 from __future__ import annotations
 
+import logging
+import threading
+
 from local.event_source import poll_once
+from local.invoker import FunctionError, WorkerDied
+from local.pollers import QueuePoller
 from shared.channels import Channel
 
 
@@ -82,3 +87,52 @@ def test_an_empty_queue_does_not_invoke_the_function(aws):
     result = poll_once(sqs, url, lambda event, context: calls.append(event))
 
     assert calls == [] and result.received == []
+
+
+def test_a_batch_whose_worker_died_is_visible_again_at_once_for_a_live_worker(aws):
+    sqs, url = _queue(aws)  # a visibility timeout of 30 s: a plain failure would hide them that long
+    sent = _send(sqs, url, "a", "b")
+
+    def dies(event, context):
+        raise WorkerDied("sms_processor: worker pid 4242 died during the invocation")
+
+    died = poll_once(sqs, url, dies)
+    again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+
+    assert died.deleted == [] and sorted(died.failed) == sorted(sent) and died.released
+    assert sorted(m["MessageId"] for m in again) == sorted(sent)
+
+
+def test_a_function_error_leaves_the_batch_hidden_until_its_visibility_timeout(aws):
+    sqs, url = _queue(aws)
+    _send(sqs, url, "a")
+
+    def crash(event, context):
+        raise FunctionError("sms_processor: RuntimeError: boom")
+
+    crashed = poll_once(sqs, url, crash)
+
+    assert not crashed.released
+    assert sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0).get("Messages") is None
+
+
+def test_the_poller_logs_a_failed_invocation_with_the_function_and_what_happens_next(aws, caplog):
+    sqs, url = _queue(aws)
+    _send(sqs, url, "+447700900123 a body with personal data")
+    invoked = threading.Event()
+
+    def crash(event, context):
+        invoked.set()
+        raise FunctionError("sms_processor: RuntimeError: boom")
+
+    poller = QueuePoller(name="sms-0", sqs=sqs, queue_url=url, invoke=crash, batch_size=10, wait_seconds=0)
+    with caplog.at_level(logging.ERROR, logger="local.pollers"):
+        poller.start()
+        assert invoked.wait(30)
+        poller.stop()
+
+    [record] = [r for r in caplog.records if r.name == "local.pollers"]
+    assert record.levelno == logging.ERROR
+    assert "sms-0" in record.getMessage() and "RuntimeError" in record.getMessage()
+    assert "visibility timeout" in record.getMessage()
+    assert "+447700900123" not in record.getMessage()

@@ -3,13 +3,17 @@ process, more processes for concurrency, and a raised error reported as a functi
 
 from __future__ import annotations
 
+import logging
+import os
+import signal
 import textwrap
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from local.invoker import FunctionError, FunctionPool
+from local.invoker import FunctionError, FunctionPool, WorkerDied
 
 HANDLER = textwrap.dedent(
     """
@@ -19,7 +23,9 @@ HANDLER = textwrap.dedent(
         if event.get("fail"):
             raise ValueError("asked to fail")
         started = time.monotonic()
-        time.sleep(0.3)
+        if event.get("mark"):
+            open(event["mark"], "w").close()
+        time.sleep(event.get("sleep", 0.3))
         return {"pid": os.getpid(), "started": started, "ended": time.monotonic()}
     """
 )
@@ -64,3 +70,39 @@ def test_a_handler_that_raises_is_a_function_error_and_the_process_lives_on(func
     finally:
         pool.stop()
     assert all(process.process.poll() is not None for process in pool.processes)
+
+
+def test_a_worker_killed_while_idle_is_replaced_and_its_death_logged(function_dir, caplog):
+    pool = FunctionPool(str(function_dir), {}, size=2).wait_ready()
+    try:
+        dead = pool.pids()
+        for process in pool.processes:
+            os.kill(process.pid, signal.SIGKILL)
+            assert process.exited(grace=10)
+        with caplog.at_level(logging.WARNING, logger="local.invoker"):
+            answers = [pool.invoke({}) for _ in range(4)]
+        assert {answer["pid"] for answer in answers}.isdisjoint(dead)
+        assert len(pool.pids()) == 2 and set(pool.pids()).isdisjoint(dead)
+        assert {answer["pid"] for answer in answers} <= set(pool.pids())
+    finally:
+        pool.stop()
+    for pid in dead:
+        assert any(str(pid) in r.getMessage() and function_dir.name in r.getMessage() for r in caplog.records)
+
+
+def test_a_worker_killed_during_an_invocation_fails_it_as_a_death_and_is_replaced(function_dir, tmp_path, caplog):
+    pool = FunctionPool(str(function_dir), {}, size=1).wait_ready()
+    started = tmp_path / "started"
+    try:
+        [victim] = pool.pids()
+        with ThreadPoolExecutor(1) as threads:
+            pending = threads.submit(pool.invoke, {"sleep": 30, "mark": str(started)})
+            while not started.exists() and not pending.done():
+                time.sleep(0.05)
+            os.kill(victim, signal.SIGKILL)
+            with caplog.at_level(logging.ERROR, logger="local.invoker"), pytest.raises(WorkerDied):
+                pending.result()
+        assert pool.invoke({})["pid"] != victim
+    finally:
+        pool.stop()
+    assert any(str(victim) in r.getMessage() and r.levelno == logging.ERROR for r in caplog.records)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import requests
 
 from local.api_keys import ApiKeyStore
 from local.gateway import LocalApiGateway
@@ -137,3 +141,46 @@ def test_a_base64_answer_of_the_router_is_decoded(gateway):
         "body": base64.b64encode(b'{"ok": true}').decode(),
     }
     assert _post(gateway, key=gateway.key)[2] == {"ok": True}
+
+
+def _over_http(gateway: Gateway, *, key: str | None, path: str = "/dev/initiate-conversation", method: str = "POST"):
+    """One request over a real socket: (status, headers) or the connection error it met."""
+    url = gateway.under_test.url.removesuffix("/dev")
+    headers = {"Content-Type": "application/json"} | ({"x-api-key": key} if key else {})
+    try:
+        answer = requests.request(method, f"{url}{path}", data=b"{}", headers=headers, timeout=30)
+    except requests.ConnectionError as error:
+        return error
+    return answer.status_code, answer.headers
+
+
+def test_a_burst_of_40_concurrent_requests_gets_an_http_answer_each_never_a_reset(gateway):
+    # The burst arrives while the gateway is busy (not accepting): the listen backlog must hold
+    # every connection until it is served, as API Gateway would answer each (200 or 429).
+    with ThreadPoolExecutor(40) as threads:
+        pending = [threads.submit(_over_http, gateway, key=gateway.key) for _ in range(40)]
+        threading.Event().wait(0.5)
+        gateway.under_test.start()
+        try:
+            answers = [future.result() for future in pending]
+        finally:
+            gateway.under_test.stop()
+    errors = [a for a in answers if not isinstance(a, tuple)]
+    assert errors == []
+    assert {status for status, _ in answers} <= {200, 429}
+
+
+def test_every_answer_carries_a_request_id_and_the_router_sees_the_same_one(gateway):
+    gateway.under_test.start()
+    try:
+        answers = [_over_http(gateway, key=gateway.key)]
+        answers += [_over_http(gateway, key=None), _over_http(gateway, key=gateway.key, path="/dev/elsewhere")]
+        answers += [_over_http(gateway, key=gateway.key) for _ in range(25)]  # beyond the burst: 429
+    finally:
+        gateway.under_test.stop()
+    statuses = {status for status, _ in answers}
+    assert {200, 403, 404, 429} <= statuses
+    ids = [headers["x-amzn-RequestId"] for _, headers in answers]
+    assert all(str(uuid.UUID(request_id)) == request_id for request_id in ids)
+    assert len(set(ids)) == len(ids)
+    assert gateway.router.events[0]["requestContext"]["requestId"] == ids[0]

@@ -1,0 +1,44 @@
+"""The operator tools as the README runs them on ``make local``: a fresh shell that sources
+``.local/env`` and nothing else (no AWS_DEFAULT_REGION of the caller, no ~/.aws)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.e2e.conftest import ROOT
+from tests.e2e.test_local_stack import _aws
+
+pytestmark = pytest.mark.e2e
+
+
+def _in_a_fresh_shell(stack, command: str) -> subprocess.CompletedProcess[str]:
+    script = f". {stack.state_dir / 'env'}; {command}"
+    fresh = {"PATH": "/usr/bin:/bin", "HOME": str(stack.state_dir / "no-home")}
+    return subprocess.run(["bash", "-c", script], cwd=ROOT, env=fresh, capture_output=True, text=True, timeout=120)
+
+
+def test_redrive_moves_local_dead_letters_back_from_a_fresh_shell(local_stack):
+    sqs = _aws(local_stack, "sqs")
+    dlq = sqs.get_queue_url(QueueName=f"ai-multi-comms-whatsapp-dlq-{local_stack.env['ENVIRONMENT']}")["QueueUrl"]
+    sqs.send_message(QueueUrl=dlq, MessageBody=json.dumps({"not": "a request"}))
+
+    done = _in_a_fresh_shell(local_stack, f"{sys.executable} -m tools.redrive --channel whatsapp --env dev")
+
+    assert done.returncode == 0, done.stderr
+    assert "moved 1 message(s)" in done.stdout
+
+
+def test_put_company_record_binds_the_local_key_from_a_fresh_shell(local_stack):
+    command = (
+        f"{sys.executable} -m tools.put_company_record examples/company_record.example.json"
+        ' --env dev --api-key-id "$API_KEY_ID"'
+    )
+
+    done = _in_a_fresh_shell(local_stack, command)
+
+    assert done.returncode == 0, done.stderr
+    assert local_stack.env["API_KEY_ID"] in done.stdout
