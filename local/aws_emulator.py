@@ -50,3 +50,28 @@ class AwsEmulator(ThreadedMotoServer):
     def endpoint_url(self) -> str:
         host, port = self.get_host_and_port()
         return f"http://{host}:{port}"
+
+
+def release_hidden_messages() -> int:
+    """Make every message of every queue visible now; how many were hidden.
+
+    Called once nothing consumes the queues (at the stop, before the state is saved): a message
+    a processor failed and SQS hides for its visibility timeout (720 s) cannot be received back
+    through the API, so it would be lost with the emulator. On a restart it is delivered again,
+    as SQS would once the timeout ran out.
+    """
+    released = 0
+    for backend in _sqs_backends():
+        for queue in backend.queues.values():
+            for message in list(queue._messages):  # moto has no API for another consumer's message
+                if not message.visible:
+                    message.change_visibility(0)
+                    released += 1
+    return released
+
+
+def _sqs_backends() -> Iterable[Any]:
+    from moto.sqs.models import sqs_backends
+
+    for regions in sqs_backends.values():
+        yield from regions.values()

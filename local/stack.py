@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from local.api_keys import ApiKeyStore
-from local.aws_emulator import AwsEmulator
+from local.aws_emulator import AwsEmulator, release_hidden_messages
 from local.emulator import LocalResources, provision
 from local.env_file import write_env_file
 from local.gateway import LocalApiGateway
@@ -144,6 +144,9 @@ class LocalStack:
                 log.exception("stopping the local stack: %s failed", getattr(step, "__qualname__", step))
 
     def _save_state(self) -> None:
+        released = release_hidden_messages()  # the emulator runs in this process
+        if released:
+            log.info("%d message(s) hidden for a retry will be delivered again after the restart", released)
         self.saved = save_state(
             self.options.state_file,
             self.resources,

@@ -9,6 +9,7 @@ import stat
 import pytest
 import requests
 
+from local.aws_emulator import release_hidden_messages
 from local.emulator import provision
 from local.seed import Tenant, create_api, create_tenant_key
 from local.state import StateError, restore, save
@@ -124,3 +125,24 @@ def test_state_saved_for_the_sandboxes_is_refused_when_a_real_provider_is_config
     with pytest.raises(StateError, match="providers"):
         restore(path, resources, api, sandbox, providers=SANDBOXES | {"openai": "real"})
     assert resources.table("company-data").scan()["Items"] == []  # refused before writing anything
+
+
+def test_a_message_hidden_for_a_retry_at_the_stop_is_saved_and_delivered_after_the_restart(aws, sandbox, tmp_path):
+    # A processor failed it: SQS hides it for the visibility timeout, out of reach of any receive.
+    api = create_api(aws, load_settings("dev"))
+    key_id, key_value = create_tenant_key(aws, api, "tenant")
+    sqs = aws.client("sqs")
+    url = aws.queues[Channel.EMAIL].queue_url
+    sqs.send_message(QueueUrl=url, MessageBody='{"retry": "me"}')
+    assert sqs.receive_message(QueueUrl=url, VisibilityTimeout=720)["Messages"]
+    assert sqs.receive_message(QueueUrl=url).get("Messages") is None
+    path = tmp_path / "state" / "snapshot.json"
+
+    assert release_hidden_messages() == 1
+    summary = save(path, aws, api, Tenant("ci-demo-001", "pi-demo-001", key_id, key_value), None, providers=SANDBOXES)
+    resources, fresh_api = _fresh_emulator(aws)
+    restore(path, resources, fresh_api, None, providers=SANDBOXES)
+
+    assert summary.messages["ai-multi-comms-email-queue-dev"] == 1 and summary.not_saved == 0
+    [message] = _all_messages(resources.client("sqs"), resources.queues[Channel.EMAIL].queue_url)
+    assert json.loads(message["Body"]) == {"retry": "me"}
