@@ -110,6 +110,3 @@ DISPOSITIONS: dict[type[ProcessingFailure], Disposition] = {
     SendOutcomeUnknown: Disposition(status=None, retry=True),
     SendUnconfirmed: Disposition(status=_S.SEND_UNCONFIRMED, retry=False),
 }
-
-# What the single outermost handler does with an exception nobody named: a bug repeats, so no retry.
-UNEXPECTED = Disposition(status=_S.FAILED_UNKNOWN, retry=False)
