@@ -5,6 +5,8 @@ the record says what was done, and a send with no recorded outcome is settled wi
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pytest
 
@@ -49,6 +51,43 @@ def test_two_copies_of_one_message_in_one_batch_send_once(channel, processor_for
     assert len(result.received) == 2 and result.failed == []
     assert len(processor.provider_outbox) == 1
     assert processor.record(message)["conversation_status"] == "initial_message_sent"
+
+
+@pytest.mark.parametrize("channel", list(Channel))
+def test_a_client_retry_half_a_second_later_with_slow_providers_sends_once(
+    channel, processor_for, context_message, sandbox
+):
+    # What a client does when its first call is slow: the same request again 0.5 s later, each copy
+    # taken by its own container while the first is still writing (AI ~0.8 s) or sending (~0.6 s).
+    sandbox.openai.set_latency(0.8)
+    sandbox.twilio.set_latency(0.6)
+    sandbox.sendgrid.set_latency(0.6)
+    first, second = processor_for(channel), processor_for(channel)
+    message = context_message(channel)
+    results = {}
+
+    def deliver(name, processor):
+        results[name] = processor.deliver(message)
+
+    threads = [threading.Thread(target=deliver, args=("first", first))]
+    threads[0].start()
+    time.sleep(0.5)
+    threads.append(threading.Thread(target=deliver, args=("second", second)))
+    threads[1].start()
+    for thread in threads:
+        thread.join(30)
+
+    assert [len(results[n].received) for n in ("first", "second")] == [1, 1]  # two concurrent deliveries
+    record = first.record(message)
+    outbox = first.provider_outbox
+    assert len(outbox) == 1, f"the person got {len(outbox)} messages"
+    [sent] = outbox
+    assert record["conversation_status"] == "initial_message_sent"
+    assert len(record["messages"]) == 1
+    if channel is not Channel.EMAIL:
+        assert record["provider_message_id"] == sent["sid"]
+    # The loser let its copy go: nothing is left to retry or to send again.
+    assert first.queue_depth() == 0
 
 
 @pytest.mark.parametrize("channel", TWILIO_CHANNELS)
