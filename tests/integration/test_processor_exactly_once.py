@@ -260,3 +260,61 @@ def test_a_lookup_twilio_refuses_leaves_the_send_unconfirmed_rather_than_failed(
     record = processor.record(message)
     assert record["conversation_status"] == "send_unconfirmed"
     assert "could not be asked" in record["failure_reason"]
+
+
+def _two_unresolved_sends_to_one_person(processor, context_message, channel, *, same_content):
+    """A's send times out untaken; B's is taken by Twilio but its answer is lost. Both stay ``sending``."""
+    changes = {} if same_content else {"project_data.jobRole": "Night Porter"}
+    a, b = context_message(channel, **changes), context_message(channel)
+    processor.provider.script(Outcome.timeout(VISIBILITY_TIMEOUT_SECONDS + 1), Outcome.accept_then_timeout(3))
+    processor.deliver(a)
+    processor.deliver(b)
+    assert processor.record(a)["conversation_status"] == processor.record(b)["conversation_status"] == "sending"
+    [b_sent] = processor.provider_outbox
+    # The test, not SQS's clock, decides which redelivery reconciles first: the copies are put back
+    # one at a time once both sends are past the settle window.
+    processor.sqs.purge_queue(QueueUrl=processor.queue_url)
+    time.sleep(2 * 1 + 0.2)  # send_settle_seconds: twice PROVIDER_TIMEOUT_SECONDS (1 s)
+    return a, b, b_sent
+
+
+@pytest.mark.parametrize("channel", TWILIO_CHANNELS)
+@pytest.mark.parametrize("a_first", [True, False], ids=["A reconciles first", "B reconciles first"])
+def test_reconciliation_never_takes_another_conversations_message_to_the_same_person(
+    channel, a_first, processor_for, context_message
+):
+    processor = processor_for(channel)
+    a, b, b_sent = _two_unresolved_sends_to_one_person(processor, context_message, channel, same_content=False)
+
+    for message in (a, b) if a_first else (b, a):
+        processor.deliver(message)
+
+    record_a, record_b = processor.record(a), processor.record(b)
+    assert record_b["conversation_status"] == "initial_message_sent"
+    assert record_b["provider_message_id"] == b_sent["sid"]
+    assert record_a["conversation_status"] == "initial_message_sent"
+    assert record_a["provider_message_id"] != b_sent["sid"]
+    # A's own message went out once (sent again: Twilio listed nothing with A's content); B's once.
+    [a_sent] = [m for m in processor.provider_outbox if m["sid"] == record_a["provider_message_id"]]
+    assert len(processor.provider_outbox) == 2
+    assert all(value in a_sent["body"] for value in record_a["ai_content"].values())
+
+
+@pytest.mark.parametrize("channel", TWILIO_CHANNELS)
+@pytest.mark.parametrize("a_first", [True, False], ids=["A reconciles first", "B reconciles first"])
+def test_when_two_unresolved_sends_to_one_person_look_alike_neither_guesses(
+    channel, a_first, processor_for, context_message
+):
+    # Same wording for both (the same job): the message Twilio lists could be either's, so neither
+    # conversation may claim it, and neither may send again.
+    processor = processor_for(channel)
+    a, b, b_sent = _two_unresolved_sends_to_one_person(processor, context_message, channel, same_content=True)
+
+    for message in (a, b) if a_first else (b, a):
+        processor.deliver(message)
+
+    record_a, record_b = processor.record(a), processor.record(b)
+    assert record_a.get("provider_message_id") != b_sent["sid"], "A was recorded sent with B's message"
+    assert (record_a["conversation_status"], record_b["conversation_status"]) == ("send_unconfirmed",) * 2
+    assert "Another conversation to the same person" in record_a["failure_reason"] + record_b["failure_reason"]
+    assert processor.provider_outbox == [b_sent]
