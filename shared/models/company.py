@@ -114,4 +114,9 @@ class CompanyRecord(BaseModel):
 
     @property
     def representatives(self) -> list[str]:
-        return [name for _, name in sorted(self.company_rep.items()) if name]
+        return representative_names(self.company_rep)
+
+
+def representative_names(company_rep: dict[str, str | None]) -> list[str]:
+    """The named representatives, in slot order (``company_rep_1`` first); empty slots left out."""
+    return [name for _, name in sorted(company_rep.items()) if name]

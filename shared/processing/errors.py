@@ -96,7 +96,9 @@ _S = ConversationStatus
 DISPOSITIONS: dict[type[ProcessingFailure], Disposition] = {
     MalformedMessage: Disposition(status=None, retry=False),
     RecordStoreUnavailable: Disposition(status=None, retry=True),
-    RecordConflict: Disposition(status=None, retry=False),
+    # Retried unless the record is already final (settlement): the delivery that moved it on may
+    # still die, and the message must then be there to resume the record.
+    RecordConflict: Disposition(status=None, retry=True),
     SecretsUnavailable: Disposition(status=None, retry=True),
     CredentialsMissing: Disposition(status=_S.FAILED_SECRETS_FETCH, retry=False),
     AiConfigurationInvalid: Disposition(status=_S.FAILED_TO_PROCESS_AI, retry=False),

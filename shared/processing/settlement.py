@@ -37,12 +37,14 @@ def settle(
 ) -> RecordOutcome:
     disposition = failure.disposition
     status = disposition.status
+    if isinstance(failure, RecordConflict):
+        return _another_delivery_moved_on(claim, key, failure.reason, logger)
     if status is not None:
         try:
             _record_failure(claim, status, failure.reason, now=now)
         except RecordConflict as conflict:
             logger.warning("failure not recorded: the record moved on", extra={"why": conflict.reason})
-            return RecordOutcome(retry=False, status=None, reason=failure.reason)
+            return _another_delivery_moved_on(claim, key, failure.reason, logger)
         except RecordStoreUnavailable as unavailable:
             # Unrecorded, the failure must be met again by a redelivery rather than forgotten.
             logger.warning("failure not recorded; retrying", extra={"why": unavailable.reason})
@@ -55,12 +57,25 @@ def settle(
     if disposition.retry:
         logger.warning("transient failure; SQS will deliver the message again", extra=extra)
         count(metric_names.TRANSIENT_FAILURES)
-    elif isinstance(failure, RecordConflict):
-        logger.info("another delivery owns this conversation", extra=extra)
     else:
         logger.error("permanent failure", extra=extra)
         count(metric_names.PERMANENT_FAILURES)
     return RecordOutcome(retry=disposition.retry, status=status, reason=failure.reason)
+
+
+def _another_delivery_moved_on(claim: Claim, key: ConversationKey, reason: str, logger: Any) -> RecordOutcome:
+    """Another delivery wrote the record first. If it finished, this copy is done; if not, this copy
+    comes back later: the other delivery may die before it ends, and when it held the same SQS
+    message (a heartbeat that failed), deleting it now would leave nothing to resume the record."""
+    try:
+        current = claim.repository.get(key)
+    except RecordStoreUnavailable:
+        current = None
+    if current is not None and current.conversation_status.is_final:
+        logger.info("another delivery finished this conversation", extra={"status": current.conversation_status.value})
+        return RecordOutcome(retry=False, status=current.conversation_status, reason=reason)
+    logger.info("another delivery is working on this conversation; checking back later", extra={"why": reason})
+    return RecordOutcome(retry=True, status=None, reason=reason)
 
 
 def record_unexpected(claim: Claim, key: ConversationKey, reason: str, *, now: str) -> ConversationStatus | None:

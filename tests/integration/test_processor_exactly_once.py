@@ -47,8 +47,11 @@ def test_two_copies_of_one_message_in_one_batch_send_once(channel, processor_for
     processor.enqueue(message)
 
     result = processor.poll()
+    # A copy that lost the race comes back if the winner had not finished yet, and sends nothing.
+    while processor.queue_depth():
+        processor.redeliver()
 
-    assert len(result.received) == 2 and result.failed == []
+    assert len(result.received) == 2
     assert len(processor.provider_outbox) == 1
     assert processor.record(message)["conversation_status"] == "initial_message_sent"
 
@@ -86,8 +89,11 @@ def test_a_client_retry_half_a_second_later_with_slow_providers_sends_once(
     assert len(record["messages"]) == 1
     if channel is not Channel.EMAIL:
         assert record["provider_message_id"] == sent["sid"]
-    # The loser let its copy go: nothing is left to retry or to send again.
-    assert first.queue_depth() == 0
+    # The loser's copy comes back once the winner may have finished, finds the record final and
+    # sends nothing.
+    while first.queue_depth():
+        first.redeliver()
+    assert len(first.provider_outbox) == 1
 
 
 @pytest.mark.parametrize("channel", TWILIO_CHANNELS)
