@@ -88,14 +88,16 @@ class ConversationRepository:
                 TableName=self._table,
                 Item=_to_item(record.model_dump(mode="python", exclude_none=True)),
                 ConditionExpression="attribute_not_exists(primary_channel)",
+                # The record that is already there comes back with the failure: no second read.
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
             return record, True
         except ClientError as error:
             if _code(error) != "ConditionalCheckFailedException":
                 raise _store_error(error, "creating the record") from None
+            existing = _item_of(error) or self.get(key_of(record))
         except BotoCoreError as error:
             raise RecordStoreUnavailable(f"DynamoDB unreachable creating the record: {type(error).__name__}") from None
-        existing = self.get(key_of(record))
         if existing is None:  # deleted between the put and the read: let SQS bring the message back
             raise RecordStoreUnavailable("The record vanished right after a conflicting create")
         ours = record.written_by is not None and (existing.version, existing.written_by) == (
@@ -169,19 +171,22 @@ class ConversationRepository:
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=_to_item(values),
                 ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )["Attributes"]
         except ClientError as error:
             if _code(error) == "ConditionalCheckFailedException":
-                return self._already_written(record, to, token)
+                return self._already_written(record, to, token, _item_of(error))
             raise _store_error(error, f"writing {to}") from None
         except BotoCoreError as error:
             raise RecordStoreUnavailable(f"DynamoDB unreachable writing {to}: {type(error).__name__}") from None
         return ConversationRecord.model_validate(_from_item(item))
 
-    def _already_written(self, record: ConversationRecord, to: ConversationStatus, token: str) -> ConversationRecord:
+    def _already_written(
+        self, record: ConversationRecord, to: ConversationStatus, token: str, current: ConversationRecord | None
+    ) -> ConversationRecord:
         """A failed condition is our own write when the SDK retried a call whose answer was lost:
         the record then holds exactly the next version, written by this delivery."""
-        current = self.get(key_of(record))
+        current = current or self.get(key_of(record))
         if current is not None and current.version == record.version + 1 and current.written_by == token:
             return current
         now = current.conversation_status.value if current else "gone"
@@ -222,6 +227,12 @@ class ConversationRepository:
                 ConditionExpression="attribute_exists(primary_channel)",
                 ExpressionAttributeValues=_to_item({":reason": reason, ":now": now}),
             )
+
+
+def _item_of(error: ClientError) -> ConversationRecord | None:
+    """The record a failed condition was checked against (``ReturnValuesOnConditionCheckFailure``)."""
+    item = error.response.get("Item")
+    return ConversationRecord.model_validate(_from_item(item)) if item else None
 
 
 def _code(error: ClientError) -> str:

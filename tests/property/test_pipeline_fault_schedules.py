@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import queue
 import threading
 import urllib.error
 import uuid
@@ -82,7 +83,7 @@ OK, TRANSIENT, PERMANENT, CRASH, CRASH_AFTER, LOST, HEARTBEAT = (
 )
 # What may happen at each boundary; "ok" first so schedules shrink towards no fault, and repeated
 # so most calls succeed and schedules reach the later steps.
-_CALM = (OK,) * 10
+_CALM = (OK,) * 20
 FAULTS: dict[str, tuple[str, ...]] = {
     "record create": (*_CALM, TRANSIENT, CRASH, LOST, CRASH_AFTER, HEARTBEAT),
     "record update": (*_CALM, TRANSIENT, CRASH, LOST, CRASH_AFTER, HEARTBEAT),
@@ -152,10 +153,10 @@ class Turnstile:
         self._draw = draw
         self._clock = clock
         self._spawn = spawn
-        self._reported = threading.Semaphore(0)  # a thread parked or ended
+        self._reported: queue.SimpleQueue[int] = queue.SimpleQueue()  # a thread parked or ended
         self._running = 0  # threads released and not yet reported (touched by the controller only)
         self._parked: dict[int, str] = {}
-        self._go: dict[int, threading.Semaphore] = {}
+        self._go: dict[int, threading.Lock] = {}  # held until the controller lets the thread go
         self._fault: dict[int, str] = {}
         self._local = threading.local()
         self.deliveries: dict[int, Delivery] = {}  # this round's
@@ -169,7 +170,7 @@ class Turnstile:
     def gate(self, point: str) -> str:
         delivery = self._local.delivery
         self._parked[delivery.number] = point
-        self._reported.release()
+        self._reported.put(delivery.number)
         if not self._go[delivery.number].acquire(timeout=30):
             raise Crash  # the controller gave up on this schedule
         fault = self._fault.pop(delivery.number)
@@ -186,17 +187,18 @@ class Turnstile:
             except BaseException as error:  # a bug: reported by the test
                 delivery.error = error
             finally:
-                self._reported.release()
+                self._reported.put(delivery.number)
 
         self.deliveries[delivery.number] = delivery
-        self._go[delivery.number] = threading.Semaphore(0)
+        self._go[delivery.number] = go = threading.Lock()
+        go.acquire()
         self._running += 1
         threading.Thread(target=run, daemon=True).start()
 
     def run(self) -> None:
         while True:
             while self._running:
-                assert self._reported.acquire(timeout=30), "a delivery neither reached a boundary nor ended"
+                self._reported.get(timeout=30)  # queue.Empty: a delivery neither reached a boundary nor ended
                 self._running -= 1
             if not self._parked:
                 return
