@@ -82,8 +82,22 @@ def _sent_matches(sent: datetime, op: str, bound: datetime | date) -> bool:
     return value == bound
 
 
+def render_template(text: str | None, variables: dict[str, Any] | None) -> str:
+    """A Content template's text with its ``{{name}}`` placeholders filled, as Twilio lists the message.
+
+    Without a registered text, each variable's value on its own line stands in for the template.
+    """
+    variables = variables or {}
+    if text is None:
+        text = "\n".join(f"{{{{{name}}}}}" for name in sorted(variables))
+    for name, value in variables.items():
+        text = text.replace(f"{{{{{name}}}}}", str(value))
+    return text
+
+
 class FakeTwilio(Sandbox):
-    """``credentials``: {account_sid: auth_token} accepted; by default any non-empty pair is."""
+    """``credentials``: {account_sid: auth_token} accepted; by default any non-empty pair is.
+    ``templates``: Content template texts by ``HX...`` sid, rendered into a template send's body."""
 
     name = "twilio"
 
@@ -91,6 +105,7 @@ class FakeTwilio(Sandbox):
         super().__init__(port=port, latency=latency)
         self.credentials = dict(credentials) if credentials is not None else None
         self._messages: list[dict[str, Any]] = []  # resources as the API shows them, oldest first
+        self.templates: dict[str, str] = {}
 
     def routes(self) -> list[Route]:
         return [
@@ -103,6 +118,7 @@ class FakeTwilio(Sandbox):
         super().reset()
         with self._lock:
             self._messages.clear()
+            self.templates.clear()
 
     def saved_state(self) -> dict[str, Any]:
         # The message resources too: reconciliation lists them after a restart.
@@ -153,7 +169,7 @@ class FakeTwilio(Sandbox):
             return _error(400, 21656, "The ContentVariables Parameter is invalid.")
         now = datetime.now(UTC)
         account, sid = match["account"], "SM" + secrets.token_hex(16)
-        body = form.get("Body") or f"template {form['ContentSid']} with variables {json.dumps(variables or {})}"
+        body = form.get("Body") or render_template(self.templates.get(form["ContentSid"]), variables)
         uri = f"/2010-04-01/Accounts/{account}/Messages/{sid}.json"
         stamp = format_datetime(now, usegmt=True)
         message = {

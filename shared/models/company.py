@@ -241,3 +241,8 @@ class CompanyRecord(BaseModel):
             if openai is not None:
                 problems.append(openai.key_problem(channel, env))
         return [problem for problem in problems if problem is not None]
+
+
+def representative_names(company_rep: dict[str, str | None]) -> list[str]:
+    """The named representatives, in slot order (``company_rep_1`` first); empty slots left out."""
+    return [name for _, name in sorted(company_rep.items()) if name]

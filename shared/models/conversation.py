@@ -49,7 +49,10 @@ class TokenUsage(BaseModel):
 
 
 class ConversationRecord(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    # Every attribute the engine writes is declared here (the repository refuses to write an
+    # undeclared one). Reads ignore unknown attributes rather than forbid them: during a deploy an
+    # older processor may read a record a newer one wrote, and must not fail on its new fields.
+    model_config = ConfigDict(extra="ignore")
 
     primary_channel: str
     conversation_id: str
@@ -61,10 +64,17 @@ class ConversationRecord(BaseModel):
     created_at: str
     updated_at: str
     task_complete: int = 0
+    # The exclusive claim (docs/decisions.md, "Hardening (issue 9) — exactly once"): every write
+    # expects the version this delivery read and the exact status, increments the version and
+    # names the delivery that wrote it, so exactly one delivery moves each step and a retried
+    # write whose answer was lost is recognised as our own. Records written before issue 9 have none (0).
+    version: int = 0
+    written_by: str | None = None
     recipient_first_name: str | None = None
     recipient_last_name: str | None = None
     recipient_tel: str | None = None
     recipient_email: str | None = None
+    comms_consent: bool | None = None
     project_data: dict[str, Any] = Field(default_factory=dict)
     messages: list[MessageEntry] = Field(default_factory=list)
 
@@ -78,6 +88,7 @@ class ConversationRecord(BaseModel):
     company_name: str | None = None
     project_name: str | None = None
     company_sender: str | None = None
+    initial_request_timestamp: str | None = None
     router_version: str | None = None
     processor_version: str | None = None
     context_schema_version: str | None = None
@@ -135,3 +146,7 @@ TRANSITIONS: dict[ConversationStatus, frozenset[ConversationStatus]] = {
 def sources_of(target: ConversationStatus) -> frozenset[ConversationStatus]:
     """The statuses a record may be in for a write of ``target`` to succeed."""
     return frozenset(source for source, targets in TRANSITIONS.items() if target in targets)
+
+
+def may_move(source: ConversationStatus, target: ConversationStatus) -> bool:
+    return target in TRANSITIONS.get(source, frozenset())

@@ -21,7 +21,7 @@ from typing import Any
 import openai
 
 from shared import json_codec
-from shared.models.company import OpenAiChannelConfig, TemplateSender
+from shared.models.company import OpenAiChannelConfig, TemplateSender, representative_names
 from shared.models.context import ContextMessage
 from shared.models.conversation import TokenUsage
 from shared.processing.errors import (
@@ -95,7 +95,7 @@ def ai_input(message: ContextMessage) -> str:
             "company": {
                 "company_name": project.company_name,
                 "project_name": project.project_name,
-                "company_representatives": [name for _, name in sorted(project.company_rep.items()) if name],
+                "company_representatives": representative_names(project.company_rep),
             },
             "recipient": {
                 "recipient_first_name": recipient.recipient_first_name,

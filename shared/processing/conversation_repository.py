@@ -1,8 +1,8 @@
-"""The conversations table as the processors use it: an idempotent claim and conditional transitions.
+"""The conversations table as the processors use it: an idempotent create and exclusive transitions.
 
-Every status write names the statuses it may leave (``shared.models.conversation.TRANSITIONS``), so
-of two deliveries racing on one conversation exactly one moves it on; the other gets
-``RecordConflict``.
+Every status write follows the state machine (``shared.models.conversation.TRANSITIONS``) and
+expects the exact status and version its delivery read, so of two deliveries racing on one
+conversation exactly one moves it on; the other gets ``RecordConflict``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
 
-from shared.models.conversation import ConversationRecord, ConversationStatus, MessageEntry, sources_of
+from shared.models.conversation import ConversationRecord, ConversationStatus, MessageEntry, may_move
 from shared.processing.errors import RecordConflict, RecordStoreUnavailable
 
 _SERIALIZER = TypeSerializer()
@@ -48,29 +48,63 @@ def key_of(record: ConversationRecord) -> ConversationKey:
     return ConversationKey(record.primary_channel, record.conversation_id)
 
 
+class Claim:
+    """One delivery's hold on a record: the version it last read or wrote, and its own token.
+
+    Every write of the delivery goes through ``move``, so each expects what this delivery last saw.
+    """
+
+    def __init__(self, repository: ConversationRepository, token: str):
+        self.repository = repository
+        self.token = token
+        self.record: ConversationRecord | None = None
+
+    def move(
+        self,
+        to: ConversationStatus,
+        *,
+        now: str,
+        fields: dict[str, Any] | None = None,
+        append: MessageEntry | None = None,
+    ) -> ConversationRecord:
+        if self.record is None:
+            raise RecordConflict("No record was claimed")
+        self.record = self.repository.transition(
+            self.record, to, token=self.token, now=now, fields=fields, append=append
+        )
+        return self.record
+
+
 class ConversationRepository:
     def __init__(self, client: Any, table_name: str):
         self._client = client
         self._table = table_name
 
     def claim(self, record: ConversationRecord) -> tuple[ConversationRecord, bool]:
-        """Create the record, or return the one a previous delivery created; ``True`` when created."""
+        """Create the record, or return the one a previous delivery created; ``True`` when created
+        (also when this very create was retried by the SDK after its answer was lost)."""
         try:
             self._client.put_item(
                 TableName=self._table,
                 Item=_to_item(record.model_dump(mode="python", exclude_none=True)),
                 ConditionExpression="attribute_not_exists(primary_channel)",
+                # The record that is already there comes back with the failure: no second read.
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
             return record, True
         except ClientError as error:
             if _code(error) != "ConditionalCheckFailedException":
                 raise _store_error(error, "creating the record") from None
+            existing = _item_of(error) or self.get(key_of(record))
         except BotoCoreError as error:
             raise RecordStoreUnavailable(f"DynamoDB unreachable creating the record: {type(error).__name__}") from None
-        existing = self.get(key_of(record))
         if existing is None:  # deleted between the put and the read: let SQS bring the message back
             raise RecordStoreUnavailable("The record vanished right after a conflicting create")
-        return existing, False
+        ours = record.written_by is not None and (existing.version, existing.written_by) == (
+            record.version,
+            record.written_by,
+        )
+        return existing, ours
 
     def get(self, key: ConversationKey) -> ConversationRecord | None:
         try:
@@ -83,21 +117,35 @@ class ConversationRepository:
 
     def transition(
         self,
-        key: ConversationKey,
+        record: ConversationRecord,
         to: ConversationStatus,
         *,
+        token: str,
         now: str,
         fields: dict[str, Any] | None = None,
         append: MessageEntry | None = None,
-        expect: dict[str, Any] | None = None,
     ) -> ConversationRecord:
-        """Move the record to ``to`` from one of its allowed sources; ``None`` field values are removed.
+        """Move ``record`` to ``to`` if nobody wrote it since it was read; ``None`` field values are removed.
 
-        ``expect`` adds equality conditions (e.g. the ``send_started_at`` a resend replaces).
+        The write expects the exact status and ``version`` of ``record`` (the delivery's exclusive
+        claim), increments the version and stamps ``written_by=token``. Of two deliveries holding
+        the same version, exactly one moves on; the other gets ``RecordConflict``.
         """
-        names: dict[str, str] = {"#status": "conversation_status", "#updated": "updated_at"}
-        values: dict[str, Any] = {":to": to.value, ":now": now}
-        sets = ["#status = :to", "#updated = :now"]
+        if not may_move(record.conversation_status, to):
+            raise ValueError(f"{record.conversation_status} cannot move to {to}")
+        undeclared = set(fields or {}) - set(ConversationRecord.model_fields)
+        if undeclared:
+            raise ValueError(f"Undeclared record fields: {sorted(undeclared)}")
+        names: dict[str, str] = {"#status": "conversation_status", "#updated": "updated_at", "#version": "version"}
+        values: dict[str, Any] = {
+            ":to": to.value,
+            ":now": now,
+            ":from": record.conversation_status.value,
+            ":read": record.version,
+            ":next": record.version + 1,
+            ":token": token,
+        }
+        sets = ["#status = :to", "#updated = :now", "#version = :next", "written_by = :token"]
         removes: list[str] = []
         for index, (name, value) in enumerate((fields or {}).items()):
             names[f"#f{index}"] = name
@@ -111,62 +159,57 @@ class ConversationRepository:
             values[":message"] = [append.model_dump(mode="python")]
             values[":none"] = []
             sets.append("#messages = list_append(if_not_exists(#messages, :none), :message)")
-        sources = sorted(sources_of(to))
-        source_names = []
-        for index, source in enumerate(sources):
-            values[f":s{index}"] = source.value
-            source_names.append(f":s{index}")
-        conditions = [f"#status IN ({', '.join(source_names)})"]
-        for index, (name, value) in enumerate((expect or {}).items()):
-            names[f"#e{index}"] = name
-            values[f":e{index}"] = value
-            conditions.append(f"#e{index} = :e{index}")
+        # A record written before versions existed has none: version 0 is its absence.
+        version_holds = "#version = :read" if record.version else "(attribute_not_exists(#version) OR #version = :read)"
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
         try:
             item = self._client.update_item(
                 TableName=self._table,
-                Key=key.item_key(),
+                Key=key_of(record).item_key(),
                 UpdateExpression=expression,
-                ConditionExpression=" AND ".join(conditions),
+                ConditionExpression=f"#status = :from AND {version_holds}",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=_to_item(values),
                 ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )["Attributes"]
         except ClientError as error:
             if _code(error) == "ConditionalCheckFailedException":
-                return self._already_written(key, to, now, sources)
+                return self._already_written(record, to, token, _item_of(error))
             raise _store_error(error, f"writing {to}") from None
         except BotoCoreError as error:
             raise RecordStoreUnavailable(f"DynamoDB unreachable writing {to}: {type(error).__name__}") from None
         return ConversationRecord.model_validate(_from_item(item))
 
     def _already_written(
-        self, key: ConversationKey, to: ConversationStatus, now: str, sources: list[ConversationStatus]
+        self, record: ConversationRecord, to: ConversationStatus, token: str, current: ConversationRecord | None
     ) -> ConversationRecord:
         """A failed condition is our own write when the SDK retried a call whose answer was lost:
-        the record then holds this very transition (same status, same ``updated_at``)."""
-        current = self.get(key)
-        if current is not None and current.conversation_status is to and current.updated_at == now:
+        the record then holds exactly the next version, written by this delivery."""
+        current = current or self.get(key_of(record))
+        if current is not None and current.version == record.version + 1 and current.written_by == token:
             return current
-        allowed = ", ".join(s.value for s in sources)
-        raise RecordConflict(f"The record is no longer in {allowed}; another delivery moved it on")
+        now = current.conversation_status.value if current else "gone"
+        raise RecordConflict(
+            f"Another delivery wrote the record since it was read ({record.conversation_status} → {to} expected "
+            f"version {record.version}; it is now {now})"
+        )
 
-    def provider_ids_of_other_conversations(self, key: ConversationKey) -> set[str]:
-        """Provider message ids already recorded by the recipient's other conversations."""
-        ids: set[str] = set()
+    def others_of_recipient(self, key: ConversationKey) -> list[ConversationRecord]:
+        """The recipient's other conversations (the table's partition is the recipient's address)."""
+        found: list[ConversationRecord] = []
         request: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "primary_channel = :recipient",
-            "FilterExpression": "attribute_exists(provider_message_id) AND conversation_id <> :own",
-            "ProjectionExpression": "provider_message_id",
-            "ExpressionAttributeValues": _to_item({":recipient": key.primary_channel, ":own": key.conversation_id}),
+            "ExpressionAttributeValues": _to_item({":recipient": key.primary_channel}),
+            "ConsistentRead": True,
         }
         try:
             while True:
                 page = self._client.query(**request)
-                ids.update(item["provider_message_id"]["S"] for item in page.get("Items", []))
+                found += [ConversationRecord.model_validate(_from_item(item)) for item in page.get("Items", [])]
                 if "LastEvaluatedKey" not in page:
-                    return ids
+                    return [record for record in found if record.conversation_id != key.conversation_id]
                 request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         except ClientError as error:
             raise _store_error(error, "reading the recipient's conversations") from None
@@ -184,6 +227,12 @@ class ConversationRepository:
                 ConditionExpression="attribute_exists(primary_channel)",
                 ExpressionAttributeValues=_to_item({":reason": reason, ":now": now}),
             )
+
+
+def _item_of(error: ClientError) -> ConversationRecord | None:
+    """The record a failed condition was checked against (``ReturnValuesOnConditionCheckFailure``)."""
+    item = error.response.get("Item")
+    return ConversationRecord.model_validate(_from_item(item)) if item else None
 
 
 def _code(error: ClientError) -> str:

@@ -100,7 +100,9 @@ _S = ConversationStatus
 DISPOSITIONS: dict[type[ProcessingFailure], Disposition] = {
     MalformedMessage: Disposition(status=None, retry=False),
     RecordStoreUnavailable: Disposition(status=None, retry=True),
-    RecordConflict: Disposition(status=None, retry=False),
+    # Retried unless the record is already final (settlement): the delivery that moved it on may
+    # still die, and the message must then be there to resume the record.
+    RecordConflict: Disposition(status=None, retry=True),
     SecretsUnavailable: Disposition(status=None, retry=True),
     CredentialsMissing: Disposition(status=_S.FAILED_SECRETS_FETCH, retry=False),
     AiConfigurationInvalid: Disposition(status=_S.FAILED_TO_PROCESS_AI, retry=False),
@@ -116,6 +118,3 @@ DISPOSITIONS: dict[type[ProcessingFailure], Disposition] = {
     SendOutcomeUnknown: Disposition(status=None, retry=True),
     SendUnconfirmed: Disposition(status=_S.SEND_UNCONFIRMED, retry=False),
 }
-
-# What the single outermost handler does with an exception nobody named: a bug repeats, so no retry.
-UNEXPECTED = Disposition(status=_S.FAILED_UNKNOWN, retry=False)

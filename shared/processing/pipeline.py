@@ -4,13 +4,15 @@ AI → send → record the outcome (DESIGN §7).
 The conversation record is the state machine. Each step starts from a status and ends by writing
 the next one with a conditional update, so a redelivered message resumes from the last durable
 step: ``processing`` writes the message, ``ai_generated`` sends the stored content, ``sending`` asks
-the provider what happened before anything is sent again, and a final status ends the work.
+the provider what happened before anything is sent again (``reconciliation``), and a final status
+ends the work. Each delivery holds a ``Claim``: its writes expect the version it read, so of two
+copies of one message exactly one moves each step. Failures end in ``settlement``.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -26,7 +28,7 @@ from shared.processing import metric_names
 from shared.processing.adapters import ChannelAdapter
 from shared.processing.ai_writer import AiWriter, responses_config
 from shared.processing.content_policy import allowed_contacts, check_content
-from shared.processing.conversation_repository import ConversationKey, ConversationRepository, key_of
+from shared.processing.conversation_repository import Claim, ConversationKey, ConversationRepository, key_of
 from shared.processing.credentials import Fetched, OpenAiCredentials, SecretReader
 from shared.processing.errors import (
     AiCredentialsRejected,
@@ -34,27 +36,22 @@ from shared.processing.errors import (
     MalformedMessage,
     ProcessingFailure,
     ProviderCredentialsRejected,
-    ProviderRejected,
     ProviderUnavailable,
     RecordConflict,
-    RecordStoreUnavailable,
     SendOutcomeUnknown,
     SendUnconfirmed,
 )
 from shared.processing.output_contracts import contract_for
+from shared.processing.reconciliation import find_our_send
 from shared.processing.senders import Outgoing, Sender, SendReceipt
 from shared.processing.settings import ProcessorSettings
+from shared.processing.settlement import RecordOutcome, record_unexpected, settle
 
 _S = ConversationStatus
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class RecordOutcome:
-    retry: bool  # report the SQS record as a batch item failure
-    status: ConversationStatus | None  # the record's status afterwards, when known
-    reason: str | None = None
-    dead_letter: bool = False  # move the message to the DLQ now: no delivery can ever process it
+__all__ = ["Pipeline", "RecordOutcome", "iso", "parse_message"]
 
 
 def iso(moment: datetime) -> str:
@@ -104,7 +101,7 @@ class Pipeline:
         self.logger = logger
         self.metrics = metrics
         self.clock = clock
-        self._steps: dict[ConversationStatus, Callable[[ContextMessage, ConversationRecord], ConversationRecord]] = {
+        self._steps: dict[ConversationStatus, Callable[[ContextMessage, Claim], ConversationRecord]] = {
             _S.PROCESSING: self._write_message,
             _S.AI_GENERATED: self._send,
             _S.SENDING: self._reconcile,
@@ -127,10 +124,12 @@ class Pipeline:
             recipient=mask_address(message.recipient_address),
             correlation_id=getattr(message.metadata, "correlation_id", None),
         )
+        claim = self._claim()
         try:
-            record = self.process(message)
+            record = self.process(message, claim)
         except ProcessingFailure as failure:
-            return self._settle(ConversationKey(message.recipient_address, message.conversation_id), failure)
+            key = ConversationKey(message.recipient_address, message.conversation_id)
+            return settle(claim, key, failure, now=iso(self.clock()), logger=self.logger, count=self._count)
         return RecordOutcome(retry=False, status=record.conversation_status)
 
     def handle_unexpected(self, body: str, error: BaseException) -> RecordOutcome:
@@ -144,24 +143,26 @@ class Pipeline:
         try:
             message = parse_message(body, {}, self.adapter)
             key = ConversationKey(message.recipient_address, message.conversation_id)
-            self.repository.transition(
-                key, _S.FAILED_UNKNOWN, now=iso(self.clock()), fields={"failure_reason": reason, "last_error": reason}
-            )
+            status = record_unexpected(self._claim(), key, reason, now=iso(self.clock()))
         except (ProcessingFailure, ClientError, BotoCoreError) as failure:
             self.logger.warning("failed_unknown not recorded; the message will be retried", extra={"why": str(failure)})
             return RecordOutcome(retry=True, status=None, reason=reason)
-        return RecordOutcome(retry=False, status=_S.FAILED_UNKNOWN, reason=reason)
+        if status is None:
+            self.logger.warning("failed_unknown not recorded; the redelivery resumes the record")
+            return RecordOutcome(retry=True, status=None, reason=reason)
+        return RecordOutcome(retry=False, status=status, reason=reason)
 
     # -- the state machine ------------------------------------------------------------------------
-    def process(self, message: ContextMessage) -> ConversationRecord:
-        record, created = self.repository.claim(self._new_record(message))
+    def process(self, message: ContextMessage, claim: Claim) -> ConversationRecord:
+        record, created = self.repository.claim(self._new_record(message, claim.token))
+        claim.record = record
         if not created:
             self.logger.info("record exists; resuming", extra={"status": record.conversation_status.value})
         while not record.conversation_status.is_final:
-            record = self._steps[record.conversation_status](message, record)
+            record = self._steps[record.conversation_status](message, claim)
         return record
 
-    def _write_message(self, message: ContextMessage, record: ConversationRecord) -> ConversationRecord:
+    def _write_message(self, message: ContextMessage, claim: Claim) -> ConversationRecord:
         responses_config(message.project.ai_config, message.channel.value)  # legacy configs stop here
         contract = contract_for(message)
         ai_key = self.secrets.read(self.adapter.openai_secret_id(message, self.settings.environment), OpenAiCredentials)
@@ -179,8 +180,7 @@ class Pipeline:
             self._count(metric_names.CONTENT_CHECK_FAILURES)
             raise
         self.logger.info("message written", extra={"ai_response_id": draft.response_id, "model": draft.model})
-        return self.repository.transition(
-            key_of(record),
+        return claim.move(
             _S.AI_GENERATED,
             now=iso(self.clock()),
             fields={
@@ -193,15 +193,14 @@ class Pipeline:
             },
         )
 
-    def _send(self, message: ContextMessage, record: ConversationRecord) -> ConversationRecord:
+    def _send(self, message: ContextMessage, claim: Claim) -> ConversationRecord:
         provider = self._provider_credentials(message)
-        outgoing = self.adapter.outgoing(message, record.ai_content or {}, provider.value)
-        record = self.repository.transition(
-            key_of(record), _S.SENDING, now=iso(self.clock()), fields={"send_started_at": iso(self.clock())}
-        )
-        return self._deliver(record, outgoing, provider)
+        outgoing = self._outgoing(message, claim, provider)
+        # The exclusive step: of two deliveries holding ai_generated, only one moves it to sending.
+        claim.move(_S.SENDING, now=iso(self.clock()), fields={"send_started_at": iso(self.clock())})
+        return self._deliver(claim, outgoing, provider)
 
-    def _deliver(self, record: ConversationRecord, outgoing: Outgoing, provider: Fetched[Any]) -> ConversationRecord:
+    def _deliver(self, claim: Claim, outgoing: Outgoing, provider: Fetched[Any]) -> ConversationRecord:
         sender = self._sender(provider.value)
         try:
             receipt = self._once_more_with_fresh_credentials(
@@ -209,8 +208,7 @@ class Pipeline:
             )
         except ProviderUnavailable as failure:
             # The provider answered "not taken": back to ai_generated so the retry sends the stored content.
-            self.repository.transition(
-                key_of(record),
+            claim.move(
                 _S.AI_GENERATED,
                 now=iso(self.clock()),
                 fields={"send_started_at": None, "last_error": failure.reason},
@@ -221,76 +219,46 @@ class Pipeline:
                 raise  # stays ``sending``; the redelivery asks the provider
             raise SendUnconfirmed(f"{failure.reason}; {sender.provider} cannot be asked whether it went out") from None
         self.logger.info("message sent", extra={"provider_message_id": receipt.provider_message_id})
-        return self._record_sent(record, receipt, outgoing)
+        return self._record_sent(claim, receipt, outgoing)
 
-    def _reconcile(self, message: ContextMessage, record: ConversationRecord) -> ConversationRecord:
+    def _reconcile(self, message: ContextMessage, claim: Claim) -> ConversationRecord:
         """A previous delivery marked the record ``sending`` and never recorded the outcome."""
+        record = claim.record
+        assert record is not None
         provider = self._provider_credentials(message)
-        outgoing = self.adapter.outgoing(message, record.ai_content or {}, provider.value)
-        sender = self.adapter.sender(provider.value, self.settings)
+        outgoing = self._outgoing(message, claim, provider)
+        sender = self._sender(provider.value)
         now = self.clock()
         started = _parse_time(record.send_started_at) or now
-        in_flight = (now - started).total_seconds() < self.settings.send_settle_seconds
-        if not sender.can_reconcile:
-            if in_flight:
-                raise SendOutcomeUnknown("Another delivery's send started moments ago and may still succeed")
-            raise SendUnconfirmed(
-                f"A send started {(now - started).total_seconds():.0f} s earlier has no recorded outcome and "
-                f"{sender.provider} cannot be asked whether it went out (see send_started_at)"
-            )
-        found = self._ours_at_the_provider(message, outgoing, provider, started)
+        found = find_our_send(
+            record=record,
+            provider=sender.provider,
+            can_reconcile=sender.can_reconcile,
+            now=now,
+            started=started,
+            settle_seconds=self.settings.send_settle_seconds,
+            list_sent=lambda: self._once_more_with_fresh_credentials(
+                provider,
+                ProviderCredentialsRejected,
+                lambda credentials: self._sender(credentials).find_sent(outgoing, started),
+            ),
+            other_conversations=lambda: self.repository.others_of_recipient(key_of(record)),
+        )
         if found is not None:
             self.logger.info(
                 "provider had the message; recording it", extra={"provider_message_id": found.provider_message_id}
             )
             self._count(metric_names.SENDS_RECONCILED)
-            return self._record_sent(record, found, outgoing)
-        if in_flight:
-            raise SendOutcomeUnknown(
-                f"{sender.provider} lists no message yet, but the send started "
-                f"{(now - started).total_seconds():.1f} s ago and may still land"
-            )
+            return self._record_sent(claim, found, outgoing)
         self.logger.info(
             "provider has no such message; sending again", extra={"send_started_at": record.send_started_at}
         )
-        expect = {"send_started_at": record.send_started_at} if record.send_started_at else None
-        record = self.repository.transition(
-            key_of(record), _S.SENDING, now=iso(now), fields={"send_started_at": iso(now)}, expect=expect
-        )
-        return self._deliver(record, outgoing, provider)
+        claim.move(_S.SENDING, now=iso(now), fields={"send_started_at": iso(now)})
+        return self._deliver(claim, outgoing, provider)
 
-    def _ours_at_the_provider(
-        self, message: ContextMessage, outgoing: Outgoing, provider: Fetched[Any], started: datetime
-    ) -> SendReceipt | None:
-        """The provider's message this conversation's unanswered send created, if there is one.
-
-        Messages another conversation of the recipient already recorded are not ours. If the
-        provider refuses the lookup, or several messages could be ours, nobody can tell: the
-        send is unconfirmed rather than guessed at (and never resent).
-        """
-        try:
-            candidates = self._once_more_with_fresh_credentials(
-                provider,
-                ProviderCredentialsRejected,
-                lambda credentials: self._sender(credentials).find_sent(outgoing, started),
-            )
-        except ProviderRejected as refused:
-            raise SendUnconfirmed(
-                f"The provider could not be asked whether the send went out: {refused.reason}"
-            ) from None
-        if not candidates:
-            return None
-        taken = self.repository.provider_ids_of_other_conversations(
-            ConversationKey(message.recipient_address, message.conversation_id)
-        )
-        ours = [receipt for receipt in candidates if receipt.provider_message_id not in taken]
-        if len(ours) > 1:
-            raise SendUnconfirmed(
-                f"{len(ours)} messages to the recipient since the send started could be this conversation's"
-            )
-        return ours[0] if ours else None
-
-    def _record_sent(self, record: ConversationRecord, receipt: SendReceipt, outgoing: Outgoing) -> ConversationRecord:
+    def _record_sent(self, claim: Claim, receipt: SendReceipt, outgoing: Outgoing) -> ConversationRecord:
+        record = claim.record
+        assert record is not None
         now = self.clock()
         usage = record.ai_usage or TokenUsage()
         created = _parse_time(record.created_at) or now
@@ -303,23 +271,38 @@ class Pipeline:
             completion_tokens=usage.completion_tokens,
             total_tokens=usage.total_tokens,
         )
-        record = self.repository.transition(
-            key_of(record),
-            _S.INITIAL_MESSAGE_SENT,
-            now=iso(now),
-            fields={
-                "provider_message_id": receipt.provider_message_id,
-                "sent_at": iso(now),
-                "initial_processing_time_ms": int((now - created).total_seconds() * 1000),
-                "last_error": None,
-            },
-            append=entry,
-        )
+        fields = {
+            "provider_message_id": receipt.provider_message_id,
+            "sent_at": iso(now),
+            "initial_processing_time_ms": int((now - created).total_seconds() * 1000),
+            "last_error": None,
+        }
+        try:
+            record = claim.move(_S.INITIAL_MESSAGE_SENT, now=iso(now), fields=fields, append=entry)
+        except RecordConflict:
+            # Another delivery may have given this very send up as unconfirmed while it was in
+            # flight; its success still settles the record (the same send_started_at: our send).
+            current = self.repository.get(key_of(record))
+            if not (
+                current is not None
+                and current.conversation_status is _S.SEND_UNCONFIRMED
+                and current.send_started_at == record.send_started_at
+            ):
+                raise
+            claim.record = current
+            record = claim.move(_S.INITIAL_MESSAGE_SENT, now=iso(now), fields=fields, append=entry)
         self._count(metric_names.MESSAGES_SENT)
         return record
 
     # -- helpers ----------------------------------------------------------------------------------
-    def _new_record(self, message: ContextMessage) -> ConversationRecord:
+    def _claim(self) -> Claim:
+        return Claim(self.repository, token=uuid.uuid4().hex)
+
+    def _outgoing(self, message: ContextMessage, claim: Claim, provider: Fetched[Any]) -> Outgoing:
+        content = claim.record.ai_content if claim.record is not None else None
+        return self.adapter.outgoing(message, content or {}, provider.value)
+
+    def _new_record(self, message: ContextMessage, token: str) -> ConversationRecord:
         now = iso(self.clock())
         recipient = message.recipient_data
         return ConversationRecord(
@@ -330,6 +313,8 @@ class Pipeline:
             request_id=message.request_data.request_id,
             channel_method=message.channel,
             conversation_status=_S.PROCESSING,
+            version=1,
+            written_by=token,
             created_at=now,
             updated_at=now,
             recipient_first_name=recipient.recipient_first_name,
@@ -375,39 +360,6 @@ class Pipeline:
                 self.ai.forget(fetched.value.ai_api_key.get_secret_value())
             fresh = self.secrets.read(fetched.secret_id, type(fetched.value), fresh=True)
             return action(fresh.value)
-
-    def _settle(self, key: ConversationKey, failure: ProcessingFailure) -> RecordOutcome:
-        disposition = failure.disposition
-        status = disposition.status
-        if status is not None:
-            try:
-                self.repository.transition(
-                    key,
-                    status,
-                    now=iso(self.clock()),
-                    fields={"failure_reason": failure.reason, "last_error": failure.reason},
-                )
-            except RecordConflict as conflict:
-                self.logger.warning("failure not recorded: the record moved on", extra={"why": conflict.reason})
-                return RecordOutcome(retry=False, status=None, reason=failure.reason)
-            except RecordStoreUnavailable as unavailable:
-                # Unrecorded, the failure must be met again by a redelivery rather than forgotten.
-                self.logger.warning("failure not recorded; retrying", extra={"why": unavailable.reason})
-                return RecordOutcome(retry=True, status=None, reason=failure.reason)
-            if status is _S.SEND_UNCONFIRMED:
-                self._count(metric_names.SEND_UNCONFIRMED)
-        elif disposition.retry:
-            self.repository.note_error(key, failure.reason, now=iso(self.clock()))
-        extra = {"failure": type(failure).__name__, "reason": failure.reason, "status": status and status.value}
-        if disposition.retry:
-            self.logger.warning("transient failure; SQS will deliver the message again", extra=extra)
-            self._count(metric_names.TRANSIENT_FAILURES)
-        elif isinstance(failure, RecordConflict):
-            self.logger.info("another delivery owns this conversation", extra=extra)
-        else:
-            self.logger.error("permanent failure", extra=extra)
-            self._count(metric_names.PERMANENT_FAILURES)
-        return RecordOutcome(retry=disposition.retry, status=status, reason=failure.reason)
 
     def _count(self, name: str) -> None:
         self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)

@@ -5,6 +5,8 @@ the record says what was done, and a send with no recorded outcome is settled wi
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pytest
 
@@ -45,10 +47,53 @@ def test_two_copies_of_one_message_in_one_batch_send_once(channel, processor_for
     processor.enqueue(message)
 
     result = processor.poll()
+    # A copy that lost the race comes back if the winner had not finished yet, and sends nothing.
+    while processor.queue_depth():
+        processor.redeliver()
 
-    assert len(result.received) == 2 and result.failed == []
+    assert len(result.received) == 2
     assert len(processor.provider_outbox) == 1
     assert processor.record(message)["conversation_status"] == "initial_message_sent"
+
+
+@pytest.mark.parametrize("channel", list(Channel))
+def test_a_client_retry_half_a_second_later_with_slow_providers_sends_once(
+    channel, processor_for, context_message, sandbox
+):
+    # What a client does when its first call is slow: the same request again 0.5 s later, each copy
+    # taken by its own container while the first is still writing (AI ~0.8 s) or sending (~0.6 s).
+    sandbox.openai.set_latency(0.8)
+    sandbox.twilio.set_latency(0.6)
+    sandbox.sendgrid.set_latency(0.6)
+    first, second = processor_for(channel), processor_for(channel)
+    message = context_message(channel)
+    results = {}
+
+    def deliver(name, processor):
+        results[name] = processor.deliver(message)
+
+    threads = [threading.Thread(target=deliver, args=("first", first))]
+    threads[0].start()
+    time.sleep(0.5)
+    threads.append(threading.Thread(target=deliver, args=("second", second)))
+    threads[1].start()
+    for thread in threads:
+        thread.join(30)
+
+    assert [len(results[n].received) for n in ("first", "second")] == [1, 1]  # two concurrent deliveries
+    record = first.record(message)
+    outbox = first.provider_outbox
+    assert len(outbox) == 1, f"the person got {len(outbox)} messages"
+    [sent] = outbox
+    assert record["conversation_status"] == "initial_message_sent"
+    assert len(record["messages"]) == 1
+    if channel is not Channel.EMAIL:
+        assert record["provider_message_id"] == sent["sid"]
+    # The loser's copy comes back once the winner may have finished, finds the record final and
+    # sends nothing.
+    while first.queue_depth():
+        first.redeliver()
+    assert len(first.provider_outbox) == 1
 
 
 @pytest.mark.parametrize("channel", TWILIO_CHANNELS)
@@ -221,3 +266,61 @@ def test_a_lookup_twilio_refuses_leaves_the_send_unconfirmed_rather_than_failed(
     record = processor.record(message)
     assert record["conversation_status"] == "send_unconfirmed"
     assert "could not be asked" in record["failure_reason"]
+
+
+def _two_unresolved_sends_to_one_person(processor, context_message, channel, *, same_content):
+    """A's send times out untaken; B's is taken by Twilio but its answer is lost. Both stay ``sending``."""
+    changes = {} if same_content else {"project_data.jobRole": "Night Porter"}
+    a, b = context_message(channel, **changes), context_message(channel)
+    processor.provider.script(Outcome.timeout(VISIBILITY_TIMEOUT_SECONDS + 1), Outcome.accept_then_timeout(3))
+    processor.deliver(a)
+    processor.deliver(b)
+    assert processor.record(a)["conversation_status"] == processor.record(b)["conversation_status"] == "sending"
+    [b_sent] = processor.provider_outbox
+    # The test, not SQS's clock, decides which redelivery reconciles first: the copies are put back
+    # one at a time once both sends are past the settle window.
+    processor.sqs.purge_queue(QueueUrl=processor.queue_url)
+    time.sleep(2 * 1 + 0.2)  # send_settle_seconds: twice PROVIDER_TIMEOUT_SECONDS (1 s)
+    return a, b, b_sent
+
+
+@pytest.mark.parametrize("channel", TWILIO_CHANNELS)
+@pytest.mark.parametrize("a_first", [True, False], ids=["A reconciles first", "B reconciles first"])
+def test_reconciliation_never_takes_another_conversations_message_to_the_same_person(
+    channel, a_first, processor_for, context_message
+):
+    processor = processor_for(channel)
+    a, b, b_sent = _two_unresolved_sends_to_one_person(processor, context_message, channel, same_content=False)
+
+    for message in (a, b) if a_first else (b, a):
+        processor.deliver(message)
+
+    record_a, record_b = processor.record(a), processor.record(b)
+    assert record_b["conversation_status"] == "initial_message_sent"
+    assert record_b["provider_message_id"] == b_sent["sid"]
+    assert record_a["conversation_status"] == "initial_message_sent"
+    assert record_a["provider_message_id"] != b_sent["sid"]
+    # A's own message went out once (sent again: Twilio listed nothing with A's content); B's once.
+    [a_sent] = [m for m in processor.provider_outbox if m["sid"] == record_a["provider_message_id"]]
+    assert len(processor.provider_outbox) == 2
+    assert all(value in a_sent["body"] for value in record_a["ai_content"].values())
+
+
+@pytest.mark.parametrize("channel", TWILIO_CHANNELS)
+@pytest.mark.parametrize("a_first", [True, False], ids=["A reconciles first", "B reconciles first"])
+def test_when_two_unresolved_sends_to_one_person_look_alike_neither_guesses(
+    channel, a_first, processor_for, context_message
+):
+    # Same wording for both (the same job): the message Twilio lists could be either's, so neither
+    # conversation may claim it, and neither may send again.
+    processor = processor_for(channel)
+    a, b, b_sent = _two_unresolved_sends_to_one_person(processor, context_message, channel, same_content=True)
+
+    for message in (a, b) if a_first else (b, a):
+        processor.deliver(message)
+
+    record_a, record_b = processor.record(a), processor.record(b)
+    assert record_a.get("provider_message_id") != b_sent["sid"], "A was recorded sent with B's message"
+    assert (record_a["conversation_status"], record_b["conversation_status"]) == ("send_unconfirmed",) * 2
+    assert "Another conversation to the same person" in record_a["failure_reason"] + record_b["failure_reason"]
+    assert processor.provider_outbox == [b_sent]

@@ -61,7 +61,3 @@ class ChannelAdapter(ABC):
 
     @abstractmethod
     def sender(self, credentials: Any, settings: ProcessorSettings) -> Sender: ...
-
-    @abstractmethod
-    def history_text(self, content: dict[str, str]) -> str:
-        """The message as the record's history shows it."""

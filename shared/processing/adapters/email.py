@@ -44,9 +44,6 @@ class EmailChannel(ChannelAdapter):
             credentials, host=settings.sendgrid_api_host, timeout_seconds=settings.provider_timeout_seconds
         )
 
-    def history_text(self, content: dict[str, str]) -> str:
-        return f"Subject: {content['subject']}\n\n{content['body']}"
-
 
 def as_html(text: str) -> str:
     """The plain body as simple HTML (escaped; blank lines make paragraphs), for mail clients that prefer it."""

@@ -57,14 +57,11 @@ class WhatsAppChannel(_TwilioChannel):
         return Outgoing(
             to=f"whatsapp:{self._tel(message)}",
             sender=f"whatsapp:{self.sender_address(message)}",
-            text=self.history_text(content),
+            # The template's wording lives at Twilio; the history keeps what the engine chose to fill in.
+            text=json.dumps(content, ensure_ascii=False, sort_keys=True),
             content_sid=self.content_sid(message, credentials),
             content_variables=dict(content),
         )
-
-    def history_text(self, content: dict[str, str]) -> str:
-        # The template's wording lives at Twilio; the history keeps what the engine chose to fill in.
-        return json.dumps(content, ensure_ascii=False, sort_keys=True)
 
 
 class SmsChannel(_TwilioChannel):
@@ -75,6 +72,3 @@ class SmsChannel(_TwilioChannel):
 
     def outgoing(self, message: ContextMessage, content: dict[str, str], credentials: TwilioCredentials) -> Outgoing:
         return Outgoing(to=self._tel(message), sender=self.sender_address(message), text=content["body"])
-
-    def history_text(self, content: dict[str, str]) -> str:
-        return content["body"]

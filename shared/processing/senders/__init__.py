@@ -28,6 +28,7 @@ class Outgoing:
 class SendReceipt:
     provider_message_id: str
     accepted_at: datetime
+    content: str | None = None  # the text the provider lists for the message (lookups only)
 
 
 class Sender(Protocol):
@@ -39,5 +40,6 @@ class Sender(Protocol):
     def send(self, outgoing: Outgoing) -> SendReceipt: ...
 
     def find_sent(self, outgoing: Outgoing, since: datetime) -> list[SendReceipt]:
-        """Every message the provider holds that this send could have created, newest first."""
+        """Every message the provider holds that this send could have created (same recipient, sender
+        and content, created since ``since``), newest first."""
         ...

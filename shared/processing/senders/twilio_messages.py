@@ -72,8 +72,7 @@ class TwilioMessages:
 
         No date filter is sent: a message still queued has no DateSent yet and would be missed.
         The newest messages between the two addresses are read instead and compared by creation
-        time (and by body, for SMS; a template's rendered text is not ours to compare, so every
-        template message of the window is a candidate and the caller decides).
+        time and content (``same_content``).
         """
         try:
             messages = self._client.messages.list(to=outgoing.to, from_=outgoing.sender, limit=LOOKUP_PAGE)
@@ -85,12 +84,25 @@ class TwilioMessages:
         except requests.RequestException as error:
             raise ProviderUnavailable(f"Twilio's message list did not answer: {type(error).__name__}") from None
         return [
-            SendReceipt(provider_message_id=message.sid, accepted_at=message.date_created)
+            SendReceipt(provider_message_id=message.sid, accepted_at=message.date_created, content=message.body)
             for message in messages
             if message.date_created is not None
             and message.date_created >= since - CLOCK_SKEW
-            and (outgoing.content_sid or message.body == outgoing.text)
+            and same_content(outgoing, message.body)
         ]
+
+
+def same_content(outgoing: Outgoing, listed_body: str | None) -> bool:
+    """Whether a listed message carries this send's content.
+
+    An SMS lists its body verbatim. A Content template lists the template's text with the
+    variables substituted, and the text is Twilio's, so every variable's value must appear in it.
+    """
+    if listed_body is None:
+        return False
+    if outgoing.content_sid:
+        return all(value in listed_body for value in (outgoing.content_variables or {}).values())
+    return listed_body == outgoing.text
 
 
 def _refusal(error: TwilioRestException) -> ProcessingFailure:

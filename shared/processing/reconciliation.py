@@ -1,0 +1,90 @@
+"""What a redelivery does with a record left in ``sending``: find out from the provider whether the
+unanswered send went out, without ever taking another conversation's message for ours.
+
+A message the provider lists is this conversation's only if its content is ours (the sender's
+``find_sent`` matches it), no other conversation of the recipient recorded it, and no other
+conversation of the recipient has a send with no recorded outcome that could have produced it.
+When it cannot be told, the send is ``send_unconfirmed`` (alarmed): never a guess, never a resend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from shared.models.conversation import ConversationRecord, ConversationStatus
+from shared.processing.errors import ProviderRejected, SendOutcomeUnknown, SendUnconfirmed
+from shared.processing.senders import SendReceipt
+
+
+def find_our_send(
+    *,
+    record: ConversationRecord,
+    provider: str,
+    can_reconcile: bool,
+    now: datetime,
+    started: datetime,
+    settle_seconds: float,
+    list_sent: Callable[[], list[SendReceipt]],
+    other_conversations: Callable[[], list[ConversationRecord]],
+) -> SendReceipt | None:
+    """The provider's message this conversation's unanswered send created; ``None`` when the
+    provider certainly has none (so sending again is safe).
+
+    Raises ``SendOutcomeUnknown`` while the send may still be landing (retry later) and
+    ``SendUnconfirmed`` when nobody can tell.
+    """
+    age = (now - started).total_seconds()
+    in_flight = age < settle_seconds
+    if not can_reconcile:
+        if in_flight:
+            raise SendOutcomeUnknown("Another delivery's send started moments ago and may still succeed")
+        raise SendUnconfirmed(
+            f"A send started {age:.0f} s earlier has no recorded outcome and "
+            f"{provider} cannot be asked whether it went out (see send_started_at)"
+        )
+    try:
+        candidates = list_sent()
+    except ProviderRejected as refused:
+        raise SendUnconfirmed(f"The provider could not be asked whether the send went out: {refused.reason}") from None
+    found = _attribute(candidates, other_conversations) if candidates else None
+    if found is None and in_flight:
+        raise SendOutcomeUnknown(
+            f"{provider} lists no message yet, but the send started {age:.1f} s ago and may still land"
+        )
+    return found
+
+
+def _attribute(
+    candidates: list[SendReceipt], other_conversations: Callable[[], list[ConversationRecord]]
+) -> SendReceipt | None:
+    others = other_conversations()
+    taken = {other.provider_message_id for other in others if other.provider_message_id}
+    ours = [receipt for receipt in candidates if receipt.provider_message_id not in taken]
+    if not ours:
+        return None
+    rivals = [other for other in others if _may_have_sent_unrecorded(other)]
+    if any(_could_be(rival, receipt) for rival in rivals for receipt in ours):
+        raise SendUnconfirmed(
+            "Another conversation to the same person has a send with no recorded outcome, and its "
+            "message could be the one the provider lists"
+        )
+    if len(ours) > 1:
+        raise SendUnconfirmed(f"{len(ours)} messages to the recipient since the send started could be this one")
+    return ours[0]
+
+
+def _may_have_sent_unrecorded(record: ConversationRecord) -> bool:
+    """A send was started and its provider id never recorded (back in ``ai_generated`` means refused)."""
+    return (
+        record.send_started_at is not None
+        and record.provider_message_id is None
+        and record.conversation_status is not ConversationStatus.AI_GENERATED
+    )
+
+
+def _could_be(rival: ConversationRecord, receipt: SendReceipt) -> bool:
+    """Whether ``rival``'s content could have produced the listed message (unknown counts as yes)."""
+    if receipt.content is None or not rival.ai_content:
+        return True
+    return all(value in receipt.content for value in rival.ai_content.values())
