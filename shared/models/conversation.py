@@ -113,7 +113,6 @@ TRANSITIONS: dict[ConversationStatus, frozenset[ConversationStatus]] = {
             ConversationStatus.AI_GENERATED,
             ConversationStatus.FAILED_SECRETS_FETCH,
             ConversationStatus.FAILED_TO_PROCESS_AI,
-            ConversationStatus.FAILED_CONTENT_CHECK,
             ConversationStatus.FAILED_TO_SEND_MESSAGE,
             ConversationStatus.FAILED_UNKNOWN,
         }
@@ -121,6 +120,8 @@ TRANSITIONS: dict[ConversationStatus, frozenset[ConversationStatus]] = {
     ConversationStatus.AI_GENERATED: frozenset(
         {
             ConversationStatus.SENDING,
+            # the stored content names a link, number or address the project did not supply
+            ConversationStatus.FAILED_CONTENT_CHECK,
             ConversationStatus.FAILED_SECRETS_FETCH,
             ConversationStatus.FAILED_TO_SEND_MESSAGE,
             ConversationStatus.FAILED_UNKNOWN,

@@ -174,11 +174,6 @@ class Pipeline:
             return self.ai.write(message, contract, api_key=credentials.ai_api_key.get_secret_value())
 
         draft = self._once_more_with_fresh_credentials(ai_key, AiCredentialsRejected, write)
-        try:  # before the content is stored, so no later step can send it
-            check_content(draft.content, allowed_contacts(message))
-        except ContentCheckFailed:
-            self._count(metric_names.CONTENT_CHECK_FAILURES)
-            raise
         self.logger.info("message written", extra={"ai_response_id": draft.response_id, "model": draft.model})
         return claim.move(
             _S.AI_GENERATED,
@@ -194,6 +189,7 @@ class Pipeline:
         )
 
     def _send(self, message: ContextMessage, claim: Claim) -> ConversationRecord:
+        self._check_content(message, claim)
         provider = self._provider_credentials(message)
         outgoing = self._outgoing(message, claim, provider)
         # The exclusive step: of two deliveries holding ai_generated, only one moves it to sending.
@@ -297,6 +293,16 @@ class Pipeline:
     # -- helpers ----------------------------------------------------------------------------------
     def _claim(self) -> Claim:
         return Claim(self.repository, token=uuid.uuid4().hex)
+
+    def _check_content(self, message: ContextMessage, claim: Claim) -> None:
+        """Every first send goes out from the stored content through here, so content written by any
+        processor version (a record resumed in ``ai_generated`` included) is checked before it leaves."""
+        assert claim.record is not None
+        try:
+            check_content(claim.record.ai_content or {}, allowed_contacts(message))
+        except ContentCheckFailed:
+            self._count(metric_names.CONTENT_CHECK_FAILURES)
+            raise
 
     def _outgoing(self, message: ContextMessage, claim: Claim, provider: Fetched[Any]) -> Outgoing:
         content = claim.record.ai_content if claim.record is not None else None

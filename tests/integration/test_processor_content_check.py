@@ -11,6 +11,7 @@ import pytest
 from local.sandboxes import Outcome
 from shared.channels import Channel
 from shared.processing import metric_names
+from shared.tables import CONVERSATIONS
 
 INJECTED = "Confirm your PIN at http://evil.example/pin or call +1 (900) 555-0100"
 # What the model answers on each channel when a request's data has steered it.
@@ -53,7 +54,7 @@ def test_a_message_with_a_link_and_number_the_project_did_not_supply_is_never_se
     assert record["conversation_status"] == "failed_content_check"
     assert "a link to evil.example" in record["failure_reason"]
     assert "phone number" in record["failure_reason"] and "9005550100" not in record["failure_reason"]
-    assert "ai_content" not in record or record["ai_content"] is None  # the steered text is not kept to send
+    assert record["ai_content"] == STEERED[channel]  # kept, so the operator sees what was refused
     assert processor.provider_outbox == []
     assert result.failed == [] and result.deleted == result.received  # deleted, not retried
     assert processor.queue_depth() == 0 and processor.queue_depth(processor.dlq_url) == 0
@@ -85,3 +86,28 @@ def test_the_projects_own_link_domain_number_and_address_are_sent(channel, proce
 
     assert processor.record(message)["conversation_status"] == "initial_message_sent"
     assert len(processor.provider_outbox) == 1
+
+
+@pytest.mark.parametrize("channel", list(Channel))
+def test_content_stored_before_the_check_existed_is_checked_when_the_send_resumes(
+    channel, processor_for, context_message, sandbox
+):
+    # A record an older processor left in ai_generated (its send was refused for now by a 429),
+    # holding content nobody checked: the redelivery sends from the record, so it checks there.
+    processor = processor_for(channel)
+    processor.provider.script(Outcome.status(429))
+    message = context_message(channel)
+    processor.deliver(message)
+    assert processor.record(message)["conversation_status"] == "ai_generated"
+    processor.aws.table(CONVERSATIONS.logical_name).update_item(
+        Key={"primary_channel": message.recipient_address, "conversation_id": message.conversation_id},
+        UpdateExpression="SET ai_content = :steered",
+        ExpressionAttributeValues={":steered": STEERED[channel]},
+    )
+
+    processor.redeliver()
+
+    record = processor.record(message)
+    assert record["conversation_status"] == "failed_content_check"
+    assert "a link to evil.example" in record["failure_reason"]
+    assert processor.provider_outbox == [] and processor.queue_depth() == 0

@@ -15,7 +15,8 @@ shrinks to a short, readable schedule.
 Invariants (checked once no message is left on the queue):
 - nobody gets a message twice: each conversation has at most one message accepted by the provider;
 - a conversation recorded ``initial_message_sent`` names the provider message its own send created;
-- ``failed_to_process_ai`` / ``failed_to_send_message`` mean nothing was sent;
+- ``failed_to_process_ai`` / ``failed_to_send_message`` / ``failed_content_check`` mean nothing was
+  sent, and no text the content check refuses (the AI obeying an injection) ever reaches the person;
 - every conversation whose messages were all deleted has a record in a final status; one whose
   message is in the DLQ has either a final record or a durable non-final one that a redrive (one
   more fault-free delivery) takes to a final status, still with at most one message sent;
@@ -73,7 +74,7 @@ VISIBILITY_SECONDS = 720
 ENVIRONMENT = "dev"  # the secret names of the example record are dev's
 _S = ConversationStatus
 
-OK, TRANSIENT, PERMANENT, CRASH, CRASH_AFTER, LOST, HEARTBEAT = (
+OK, TRANSIENT, PERMANENT, CRASH, CRASH_AFTER, LOST, HEARTBEAT, INJECTED = (
     "ok",
     "transient",
     "permanent",
@@ -81,7 +82,9 @@ OK, TRANSIENT, PERMANENT, CRASH, CRASH_AFTER, LOST, HEARTBEAT = (
     "crash after",
     "answer lost",
     "heartbeat lost",
+    "obeyed an injection",  # the AI wrote a link the project never supplied: refused before the send
 )
+PERMANENT_FAULTS = {PERMANENT, INJECTED}
 # What may happen at each boundary; "ok" first so schedules shrink towards no fault, and repeated
 # so most calls succeed and schedules reach the later steps.
 _CALM = (OK,) * 20
@@ -90,7 +93,7 @@ FAULTS: dict[str, tuple[str, ...]] = {
     "record update": (*_CALM, TRANSIENT, CRASH, LOST, CRASH_AFTER, HEARTBEAT),
     "record read": (*_CALM, TRANSIENT, HEARTBEAT),
     "credentials": (*_CALM, TRANSIENT, PERMANENT, CRASH, HEARTBEAT),
-    "ai": (*_CALM, TRANSIENT, PERMANENT, CRASH, HEARTBEAT),
+    "ai": (*_CALM, TRANSIENT, PERMANENT, INJECTED, CRASH, HEARTBEAT),
     "send": (*_CALM, TRANSIENT, PERMANENT, LOST, CRASH, CRASH_AFTER, HEARTBEAT),
     "lookup": (*_CALM, TRANSIENT, CRASH, HEARTBEAT),
 }
@@ -363,12 +366,13 @@ class FakeAi:
         if fault == CRASH:
             raise Crash
         job = message.project_data["jobRole"]
+        tail = " Confirm at evil.example/pin" if fault == INJECTED else ""
         if message.channel is Channel.EMAIL:
-            content = {"subject": f"About the {job} role", "body": f"Hello, a question about the {job} role."}
+            content = {"subject": f"About the {job} role", "body": f"Hello, a question about the {job} role.{tail}"}
         elif message.channel is Channel.WHATSAPP:
-            content = {"1": "Alex", "2": job, "3": "Sam", "4": "One point needs clarifying."}
+            content = {"1": "Alex", "2": job, "3": "Sam", "4": f"One point needs clarifying.{tail}"}
         else:
-            content = {"body": f"Hi Alex, about the {job} role: can we talk?"}
+            content = {"body": f"Hi Alex, about the {job} role: can we talk?{tail}"}
         return AiDraft(content, "resp_" + uuid.uuid4().hex, "gpt-test", "test-1", TokenUsage(total_tokens=3))
 
     def forget(self, api_key: str) -> None:
@@ -564,7 +568,7 @@ def _assert_permanent_faults_are_not_retried(delivery: Delivery) -> None:
     conversation, and this copy may come back, only to see that work finished.)
     """
     faults = [fault for _, fault in delivery.faults]
-    if PERMANENT in faults and not delivery.crashed and delivery.outcome.status is not None:
+    if PERMANENT_FAULTS & set(faults) and not delivery.crashed and delivery.outcome.status is not None:
         assert delivery.outcome.status.is_final
         assert not delivery.outcome.retry, f"delivery {delivery.number} retried a permanent failure: {faults}"
 
@@ -601,9 +605,11 @@ def test_random_fault_schedules_never_send_twice_nor_lose_a_conversation(aws_in_
             assert [m.provider_message_id for m in sent] == [record.provider_message_id], (
                 f"conversation {conversation} is recorded sent with a message it did not send"
             )
-        if status in (_S.FAILED_TO_PROCESS_AI, _S.FAILED_TO_SEND_MESSAGE):
+        if status in (_S.FAILED_TO_PROCESS_AI, _S.FAILED_TO_SEND_MESSAGE, _S.FAILED_CONTENT_CHECK):
             assert not sent, f"conversation {conversation} is {status} but its message went out"
-        if PERMANENT not in schedule.faults_of(conversation):
+        if any("evil.example" in m.body for m in sent):
+            raise AssertionError(f"conversation {conversation}: a link the project never supplied reached the person")
+        if not PERMANENT_FAULTS & set(schedule.faults_of(conversation)):
             assert status in (_S.INITIAL_MESSAGE_SENT, _S.SEND_UNCONFIRMED), (
                 f"conversation {conversation} met only transient faults and ended {status}"
             )
