@@ -4,14 +4,13 @@ conversation ends ``failed_content_check``, nothing reaches the provider, the SQ
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from local.sandboxes import Outcome
 from shared.channels import Channel
 from shared.processing import metric_names
 from shared.tables import CONVERSATIONS
+from tests.fixtures.processors import emitted_metrics
 
 INJECTED = "Confirm your PIN at http://evil.example/pin or call +1 (900) 555-0100"
 # What the model answers on each channel when a request's data has steered it.
@@ -29,15 +28,6 @@ ALLOWED = {
         "body": f"Hi Alex,\n\nDetails: {COMPANY_LINK}\nWrite to talent@cucumber-recruitment.example.\n\nCarol",
     },
 }
-
-
-def _emitted_metrics(captured: str) -> list[str]:
-    names = []
-    for line in captured.splitlines():
-        if line.startswith('{"_aws"'):
-            blob = json.loads(line)
-            names += [m["Name"] for d in blob["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]]
-    return names
 
 
 @pytest.mark.parametrize("channel", list(Channel))
@@ -59,7 +49,7 @@ def test_a_message_with_a_link_and_number_the_project_did_not_supply_is_never_se
     assert result.failed == [] and result.deleted == result.received  # deleted, not retried
     assert processor.queue_depth() == 0 and processor.queue_depth(processor.dlq_url) == 0
     assert len(sandbox.openai.requests) == 1  # not regenerated either
-    assert metric_names.CONTENT_CHECK_FAILURES in _emitted_metrics(capsys.readouterr().out)
+    assert metric_names.CONTENT_CHECK_FAILURES in emitted_metrics(capsys.readouterr().out)
 
 
 @pytest.mark.parametrize("channel", list(Channel))

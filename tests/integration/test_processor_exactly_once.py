@@ -4,7 +4,6 @@ the record says what was done, and a send with no recorded outcome is settled wi
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 
@@ -12,18 +11,9 @@ import pytest
 
 from local.sandboxes import Outcome
 from shared.channels import Channel
-from tests.fixtures.processors import VISIBILITY_TIMEOUT_SECONDS
+from tests.fixtures.processors import VISIBILITY_TIMEOUT_SECONDS, emitted_metrics
 
 TWILIO_CHANNELS = [Channel.WHATSAPP, Channel.SMS]
-
-
-def _emitted_metrics(captured: str) -> list[str]:
-    names = []
-    for line in captured.splitlines():
-        if line.startswith('{"_aws"'):
-            blob = json.loads(line)
-            names += [m["Name"] for d in blob["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]]
-    return names
 
 
 @pytest.mark.parametrize("channel", list(Channel))
@@ -132,7 +122,7 @@ def test_sendgrid_accepting_but_answering_too_late_is_marked_unconfirmed_and_ala
     record = processor.record(message)
     assert record["conversation_status"] == "send_unconfirmed"
     assert "cannot be asked" in record["failure_reason"]
-    assert "SendUnconfirmed" in _emitted_metrics(capsys.readouterr().out)
+    assert "SendUnconfirmed" in emitted_metrics(capsys.readouterr().out)
 
     processor.deliver(message)  # a duplicate request later
 
@@ -165,7 +155,7 @@ def test_a_crash_between_provider_accept_and_record_update_sends_nothing_twice(
     assert len(processor.provider_outbox) == 1
     if channel is Channel.EMAIL:
         assert record["conversation_status"] == "send_unconfirmed"
-        assert "SendUnconfirmed" in _emitted_metrics(capsys.readouterr().out)
+        assert "SendUnconfirmed" in emitted_metrics(capsys.readouterr().out)
     else:
         assert record["conversation_status"] == "initial_message_sent"
         assert record["provider_message_id"] == sent["sid"]
