@@ -61,7 +61,7 @@ class BatchProcessor:
                     self._sqs,
                     queue_url=self._settings.queue_url,
                     receipt_handle=record["receiptHandle"],
-                    delay_seconds=self._settings.retry_delay(receive_count),
+                    delay_seconds=self._settings.retry_delay(receive_count, at_least=outcome.retry_after_seconds),
                     logger=self._logger,
                 )
             return outcome.retry

@@ -23,8 +23,11 @@ class Disposition:
 class ProcessingFailure(Exception):
     """Base of every named failure; ``reason`` is safe to log and to store (addresses masked)."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, *, retry_after_seconds: float | None = None):
         self.reason = mask_text(reason)
+        # The earliest a retry can learn more (a send still settling at the provider); None: the
+        # usual backoff. A retry that comes sooner only spends one of the message's receives.
+        self.retry_after_seconds = retry_after_seconds
         super().__init__(self.reason)
 
     @property

@@ -211,8 +211,10 @@ class Pipeline:
             )
             raise
         except SendOutcomeUnknown as failure:
-            if sender.can_reconcile:
-                raise  # stays ``sending``; the redelivery asks the provider
+            if sender.can_reconcile:  # stays ``sending``; the redelivery asks the provider once it settled
+                raise SendOutcomeUnknown(
+                    failure.reason, retry_after_seconds=self.settings.send_settle_seconds
+                ) from None
             raise SendUnconfirmed(f"{failure.reason}; {sender.provider} cannot be asked whether it went out") from None
         self.logger.info("message sent", extra={"provider_message_id": receipt.provider_message_id})
         return self._record_sent(claim, receipt, outgoing)

@@ -36,9 +36,12 @@ def find_our_send(
     """
     age = (now - started).total_seconds()
     in_flight = age < settle_seconds
+    settled_in = settle_seconds - age  # asking again before then can only give the same answer
     if not can_reconcile:
         if in_flight:
-            raise SendOutcomeUnknown("Another delivery's send started moments ago and may still succeed")
+            raise SendOutcomeUnknown(
+                "Another delivery's send started moments ago and may still succeed", retry_after_seconds=settled_in
+            )
         raise SendUnconfirmed(
             f"A send started {age:.0f} s earlier has no recorded outcome and "
             f"{provider} cannot be asked whether it went out (see send_started_at)"
@@ -50,7 +53,8 @@ def find_our_send(
     found = _attribute(candidates, other_conversations) if candidates else None
     if found is None and in_flight:
         raise SendOutcomeUnknown(
-            f"{provider} lists no message yet, but the send started {age:.1f} s ago and may still land"
+            f"{provider} lists no message yet, but the send started {age:.1f} s ago and may still land",
+            retry_after_seconds=settled_in,
         )
     return found
 

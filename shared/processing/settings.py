@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 from pydantic import Field, ValidationError, model_validator
@@ -62,9 +63,10 @@ class ProcessorSettings(FunctionEnvironment):
         """
         return 2 * self.provider_timeout_seconds
 
-    def retry_delay(self, receive_count: int) -> int:
-        """Seconds until a transiently failed message is delivered again (doubling, capped)."""
-        delay = self.retry_backoff_seconds * 2 ** max(receive_count - 1, 0)
+    def retry_delay(self, receive_count: int, *, at_least: float | None = None) -> int:
+        """Seconds until a transiently failed message is delivered again (doubling, capped), and no
+        sooner than ``at_least`` (e.g. the end of a send's settle window)."""
+        delay = max(self.retry_backoff_seconds * 2 ** max(receive_count - 1, 0), math.ceil(at_least or 0))
         return min(delay, self.visibility_timeout_seconds)
 
     @classmethod

@@ -24,6 +24,7 @@ class RecordOutcome:
     status: ConversationStatus | None  # the record's status afterwards, when known
     reason: str | None = None
     dead_letter: bool = False  # move the message to the DLQ now: no delivery can ever process it
+    retry_after_seconds: float | None = None  # retry no sooner than this (see ProcessingFailure)
 
 
 def settle(
@@ -60,7 +61,9 @@ def settle(
     else:
         logger.error("permanent failure", extra=extra)
         count(metric_names.PERMANENT_FAILURES)
-    return RecordOutcome(retry=disposition.retry, status=status, reason=failure.reason)
+    return RecordOutcome(
+        retry=disposition.retry, status=status, reason=failure.reason, retry_after_seconds=failure.retry_after_seconds
+    )
 
 
 def _another_delivery_moved_on(claim: Claim, key: ConversationKey, reason: str, logger: Any) -> RecordOutcome:

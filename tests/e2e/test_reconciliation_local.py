@@ -46,12 +46,6 @@ def _status(stack, tel: str, conversation_id: str, *statuses: str):
     return reached
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 9 B on make local: A's message reaches the DLQ still `sending`. The local stack retries "
-    "after 1 s (doubling) and SQS gives up after 3 receives, ~13 s after A's send started, before "
-    "its 20 s settle window ends, so A is never sent again. Passes with a retry backoff of 4 s.",
-)
 def test_two_conversations_to_one_person_whose_sends_lost_their_answers_each_send_their_own_message_once(
     local_stack,
 ):

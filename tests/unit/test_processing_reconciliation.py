@@ -68,8 +68,11 @@ def test_a_message_another_conversation_recorded_is_not_ours_and_nothing_of_ours
 def test_nothing_listed_while_the_send_may_still_land_is_asked_again_later():
     a = _record("A", S.SENDING, body="About the Porter role")
 
-    with pytest.raises(SendOutcomeUnknown):
+    with pytest.raises(SendOutcomeUnknown) as unknown:
         _find(a, [], [], age=5)
+
+    # Not before the settle window ends: an earlier retry only spends one of the message's receives.
+    assert unknown.value.retry_after_seconds == 15
 
 
 def test_a_template_send_matches_only_a_listed_text_holding_every_variable():

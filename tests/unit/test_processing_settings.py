@@ -48,6 +48,13 @@ def test_the_retry_delay_doubles_per_receive_and_never_exceeds_the_visibility_ti
     assert [settings.retry_delay(n) for n in (1, 2, 3, 10)] == [30, 60, 120, 720]
 
 
+def test_a_retry_that_must_wait_for_a_send_to_settle_comes_no_sooner_than_that():
+    settings = ProcessorSettings.from_environ({**ENVIRON, "RETRY_BACKOFF_SECONDS": "1"}, channel=Channel.SMS)
+
+    assert [settings.retry_delay(n, at_least=19.2) for n in (1, 2, 6, 11)] == [20, 20, 32, 720]
+    assert settings.retry_delay(1, at_least=None) == 1
+
+
 def test_the_environment_a_settings_model_renders_reads_back_as_the_same_settings():
     settings = ProcessorSettings.from_environ(ENVIRON, channel=Channel.SMS)
     rendered = settings.to_environment()
