@@ -144,10 +144,5 @@ TRANSITIONS: dict[ConversationStatus, frozenset[ConversationStatus]] = {
 }
 
 
-def sources_of(target: ConversationStatus) -> frozenset[ConversationStatus]:
-    """The statuses a record may be in for a write of ``target`` to succeed."""
-    return frozenset(source for source, targets in TRANSITIONS.items() if target in targets)
-
-
 def may_move(source: ConversationStatus, target: ConversationStatus) -> bool:
     return target in TRANSITIONS.get(source, frozenset())

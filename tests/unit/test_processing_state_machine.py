@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.models.conversation import TRANSITIONS, ConversationStatus, sources_of
+from shared.models.conversation import TRANSITIONS, ConversationStatus, may_move
 from shared.processing import errors
 from shared.processing.errors import DISPOSITIONS, ProcessingFailure
 
@@ -30,10 +30,15 @@ def test_final_statuses_have_no_way_out_except_a_late_confirmation_of_an_unconfi
     assert TRANSITIONS[S.SEND_UNCONFIRMED] == {S.INITIAL_MESSAGE_SENT}
 
 
+def _sources_of(target: ConversationStatus) -> set[ConversationStatus]:
+    return {source for source in ConversationStatus if may_move(source, target)}
+
+
 def test_only_a_sending_record_can_be_marked_sent_or_unconfirmed():
-    assert sources_of(S.INITIAL_MESSAGE_SENT) == {S.SENDING, S.SEND_UNCONFIRMED}
-    assert sources_of(S.SEND_UNCONFIRMED) == {S.SENDING}
-    assert sources_of(S.SENDING) == {S.AI_GENERATED, S.SENDING}
+    assert _sources_of(S.INITIAL_MESSAGE_SENT) == {S.SENDING, S.SEND_UNCONFIRMED}
+    assert _sources_of(S.SEND_UNCONFIRMED) == {S.SENDING}
+    assert _sources_of(S.SENDING) == {S.AI_GENERATED, S.SENDING}
+    assert _sources_of(S.FAILED_CONTENT_CHECK) == {S.AI_GENERATED}  # checked at the send step
 
 
 def test_every_named_failure_has_a_disposition_and_every_failure_status_is_some_failures_outcome():
