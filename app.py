@@ -43,6 +43,7 @@ def build(app: cdk.App, settings: EnvironmentSettings) -> Engine:
         stack_id("Processors", settings.name),
         settings=settings,
         conversations=data.conversations,
+        provider_messages=data.provider_messages,
         channel_queues=queues.channel_queues,
         env=env,
     )

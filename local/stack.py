@@ -90,8 +90,10 @@ class LocalStack:
             self._start_aws()
             self._start_sandboxes()
             self._restore_or_seed()
+            # Bound first: its URL is the public base URL the functions are given.
+            self._bind_gateway()
             self._start_functions()
-            self._start_gateway()
+            self.gateway.start()
             self._start_pollers()
             self.write_env_file()
         except BaseException:
@@ -197,6 +199,7 @@ class LocalStack:
             sms_queue_url=self.resources.queues[Channel.SMS].queue_url,
             email_queue_url=self.resources.queues[Channel.EMAIL].queue_url,
             router_version=LOCAL_VERSION,
+            public_base_url=self.gateway.url,
         )
         return {
             **self._aws_environment("channel-router"),
@@ -212,6 +215,7 @@ class LocalStack:
             channel=channel,
             environment=self.settings.name,
             conversations_table_name=self.resources.table_name(tables.CONVERSATIONS.logical_name),
+            provider_messages_table_name=self.resources.table_name(tables.PROVIDER_MESSAGES.logical_name),
             queue_url=self.resources.queues[channel].queue_url,
             dead_letter_queue_url=self.resources.queues[channel].dlq_url,
             heartbeat_interval_seconds=processor.heartbeat_interval_seconds,
@@ -261,14 +265,14 @@ class LocalStack:
         temporary.replace(path)
         return path
 
-    def _start_gateway(self) -> None:
+    def _bind_gateway(self) -> None:
         keys = ApiKeyStore(self.resources.client("apigateway"), self._api.rest_api_id, self._api.stage)
         self.gateway = LocalApiGateway(
             stage=self._api.stage,
             keys=keys,
-            invoke_router=self._functions["router"].invoke,
+            invoke_router=lambda event: self._functions["router"].invoke(event),
             port=self.options.port("api"),
-        ).start()
+        )
 
     def _start_pollers(self) -> None:
         # As many pollers per queue as the event source's maximum concurrency: a batch in flight

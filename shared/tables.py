@@ -106,4 +106,14 @@ RATE_LIMITS = TableSpec(
     environment_protected=False,
 )
 
-ALL_TABLES: tuple[TableSpec, ...] = (COMPANY_DATA, CONVERSATIONS, RATE_LIMITS)
+# One item per send the engine made, keyed ``<provider>#<provider message id>`` (Twilio's
+# MessageSid, SendGrid's X-Message-Id): the conversation it belongs to, its tenant and the
+# message's own delivery status, so a provider event finds its message in one GetItem (issue 10).
+# Events that matched no message are kept here too (``unmatched#…``), expiring by TTL.
+PROVIDER_MESSAGES = TableSpec(
+    logical_name="provider-messages",
+    partition_key=Key("provider_message_key"),
+    time_to_live_attribute="expires_at",
+)
+
+ALL_TABLES: tuple[TableSpec, ...] = (COMPANY_DATA, CONVERSATIONS, RATE_LIMITS, PROVIDER_MESSAGES)

@@ -65,8 +65,8 @@ class ApiStack(Stack):
         **kwargs,
     ):
         super().__init__(scope, construct_id, **kwargs)
-        self.router = self._router(settings, company_data, rate_limits, channel_queues)
         self.api = self._rest_api(settings)
+        self.router = self._router(settings, company_data, rate_limits, channel_queues)
         resource = self.api.root.add_resource(
             RESOURCE_PATH.strip("/"),
             default_cors_preflight_options=apigw.CorsOptions(
@@ -133,6 +133,7 @@ class ApiStack(Stack):
                 email_queue_url=channel_queues[Channel.EMAIL].queue_url,
                 # The hash of the router's sources (handler + shared/ + pins): names the exact code.
                 router_version=asset_hash(LAMBDAS / ROUTER_FOLDER)[:12],
+                public_base_url=self.public_base_url(settings),
             ).to_environment(),
         )
         # Least privilege: exactly the calls the router makes. TransactWriteItems is authorised
@@ -143,6 +144,14 @@ class ApiStack(Stack):
         for channel in ALL_CHANNELS:
             channel_queues[channel].grant(router.role, "sqs:SendMessage")
         return router
+
+    def public_base_url(self, settings: EnvironmentSettings) -> str:
+        """The URL providers call, up to the stage: the configured one (a custom domain), else the
+        stage's execute-api URL. Built from the API's id and the stage's name, not from
+        ``api.url``, which would make a function depend on the stage that depends on it."""
+        if settings.api.public_base_url:
+            return settings.api.public_base_url.rstrip("/")
+        return f"https://{self.api.rest_api_id}.execute-api.{self.region}.{self.url_suffix}/{settings.name}"
 
     def _rest_api(self, settings: EnvironmentSettings) -> apigw.RestApi:
         retain = settings.protection.removal_policy == "retain"

@@ -26,6 +26,7 @@ class ProcessorStack(Stack):
         *,
         settings: EnvironmentSettings,
         conversations: dynamodb.ITable,
+        provider_messages: dynamodb.ITable,
         channel_queues: Mapping[Channel, ChannelQueue],
         **kwargs,
     ):
@@ -37,6 +38,7 @@ class ProcessorStack(Stack):
                 channel=channel,
                 queue=channel_queues[channel],
                 conversations=conversations,
+                provider_messages=provider_messages,
                 settings=settings,
             )
             for channel in ALL_CHANNELS

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, ValidationError, model_validator
 
 CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
 DEFAULT_ENVIRONMENT = "dev"
@@ -19,9 +19,22 @@ class _Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _https_base_url(value: str) -> str:
+    if not value.startswith("https://") or "?" in value or "#" in value:
+        raise ValueError("must be an https:// URL without a query or fragment")
+    return value.rstrip("/")
+
+
+HttpsUrl = Annotated[str, AfterValidator(_https_base_url)]
+
+
 class ApiSettings(_Settings):
     throttle_rate_limit: float = Field(gt=0)
     throttle_burst_limit: int = Field(gt=0)
+    # The URL providers' webhooks call, up to the stage (a custom domain, e.g.
+    # https://comms.example.com). None: the stage's execute-api URL. Signatures are over the exact
+    # URL the provider called, so it is configured, never rebuilt from a request.
+    public_base_url: HttpsUrl | None = None
     # No data-tracing setting: it would write whole request and response bodies (personal data)
     # to CloudWatch, so it is off in every environment (ApiStack) and cdk.json cannot turn it on.
 

@@ -32,6 +32,7 @@ def router_for(settings: RouterSettings) -> Router:
         queue_urls=settings.queue_urls,
         router_version=settings.router_version,
         environment=settings.environment,
+        callback_base_url=settings.public_base_url,
     )
 
 

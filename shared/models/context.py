@@ -45,6 +45,10 @@ class ContextMetadata(BaseModel):
     queued_at: datetime
     # API Gateway's request id: the router's log correlation id, so processor logs can join them.
     correlation_id: str | None = None
+    # The public base URL of the API that queued the message: the processor builds the provider
+    # callback URLs from it (the processors' stack deploys before the API's and cannot know it).
+    # None only in messages queued before issue 10; those are sent without a status callback.
+    callback_base_url: str | None = None
 
 
 class ContextMessage(BaseModel):

@@ -104,6 +104,19 @@ class ConversationRecord(BaseModel):
     failure_reason: str | None = None
     last_error: str | None = None
 
+    # Delivery status of the latest outbound message (``provider_message_id``), as its provider
+    # reports it (shared/events/delivery_status.py): separate from ``conversation_status``, only
+    # moves forward (``delivery_rank``), written by the events processor without touching
+    # ``version``, which guards the processing state machine only.
+    delivery_status: str | None = None
+    delivery_rank: int | None = None
+    delivery_updated_at: str | None = None
+    delivery_error_code: str | None = None
+    delivery_error_reason: str | None = None
+    # Engagement (SendGrid open/click), kept apart from delivery: first time seen.
+    first_opened_at: str | None = None
+    first_clicked_at: str | None = None
+
 
 # The record's state machine (DESIGN §7): every write of ``conversation_status`` is a conditional
 # update from one of the states listed here, so two deliveries of one message cannot both move on.

@@ -50,6 +50,9 @@ class TwilioCredentials(_Credentials):
 
 class SendGridCredentials(_Credentials):
     sendgrid_api_key: SecretStr = Field(min_length=1)
+    # The public key of SendGrid's signed Event Webhook (base64 DER, as SendGrid shows it): verifies
+    # the events it posts. Not secret, but it belongs with the account it verifies.
+    sendgrid_webhook_public_key: str | None = None
 
 
 C = TypeVar("C", bound=_Credentials)

@@ -32,6 +32,8 @@ class ProcessorSettings(FunctionEnvironment):
     # The deployment environment (dev, prod): names the secrets this processor may read.
     environment: str = Field(alias="ENVIRONMENT", min_length=1)
     conversations_table_name: str = Field(alias="CONVERSATIONS_TABLE_NAME", min_length=3)
+    # Each send's provider message id -> its conversation, so a delivery event finds it (issue 10).
+    provider_messages_table_name: str = Field(alias="PROVIDER_MESSAGES_TABLE_NAME", min_length=3)
     queue_url: str = Field(alias="QUEUE_URL", min_length=1)
     # Where a message that can never be processed goes at once (its queue's DLQ), kept as evidence.
     dead_letter_queue_url: str | None = Field(alias="DEAD_LETTER_QUEUE_URL", default=None)

@@ -28,6 +28,7 @@ def build_context(
     router_version: str,
     queued_at: datetime,
     correlation_id: str | None,
+    callback_base_url: str | None,
 ) -> ContextMessage:
     channel = request.channel
     channel_config = record.channel_config.for_channel(channel)
@@ -57,7 +58,12 @@ def build_context(
             contact_channels=_contact_channels(record),
             allowed_link_domains=record.allowed_link_domains,
         ),
-        metadata=ContextMetadata(router_version=router_version, queued_at=queued_at, correlation_id=correlation_id),
+        metadata=ContextMetadata(
+            router_version=router_version,
+            queued_at=queued_at,
+            correlation_id=correlation_id,
+            callback_base_url=callback_base_url,
+        ),
     )
 
 

@@ -47,6 +47,7 @@ class Router:
     queues: ChannelQueues
     router_version: str
     environment: str  # the deployment environment, whose secrets a project's record may name
+    callback_base_url: str  # the public base URL providers' callbacks reach this API at
     clock: Callable[[], datetime] = utc_now
 
     def route(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -70,7 +71,12 @@ class Router:
         require_own_secrets(record, request.channel, self.environment)
         queued_at = self.clock()
         message = build_context(
-            request, record, router_version=self.router_version, queued_at=queued_at, correlation_id=correlation_id
+            request,
+            record,
+            router_version=self.router_version,
+            queued_at=queued_at,
+            correlation_id=correlation_id,
+            callback_base_url=self.callback_base_url,
         )
         body = queue_body(message)
         queue_timestamp = queued_at.isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -19,6 +19,9 @@ class RouterSettings(FunctionEnvironment):
     sms_queue_url: str = Field(alias="SMS_QUEUE_URL", min_length=1)
     email_queue_url: str = Field(alias="EMAIL_QUEUE_URL", min_length=1)
     router_version: str = Field(alias="ROUTER_VERSION", default="unversioned")
+    # The environment's public base URL (up to the stage): stamped on each context message so its
+    # processor gives providers the webhook URLs of this API (Twilio StatusCallback).
+    public_base_url: str = Field(alias="PUBLIC_BASE_URL", min_length=1)
     # Read by boto3 itself; part of the settings so a different emulator gets a new router.
     aws_endpoint_url: str | None = Field(alias="AWS_ENDPOINT_URL", default=None)
 

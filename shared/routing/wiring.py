@@ -33,6 +33,7 @@ def build_router(
     queue_urls: Mapping[Channel, str],
     router_version: str,
     environment: str,
+    callback_base_url: str,
     region: str | None = None,
 ) -> Router:
     session = boto3.session.Session(region_name=region)
@@ -46,4 +47,5 @@ def build_router(
         queues=ChannelQueues(sqs, queue_urls),
         router_version=router_version,
         environment=environment,
+        callback_base_url=callback_base_url,
     )

@@ -37,6 +37,7 @@ class ChannelProcessor(Construct):
         channel: Channel,
         queue: ChannelQueue,
         conversations: dynamodb.ITable,
+        provider_messages: dynamodb.ITable,
         settings: EnvironmentSettings,
     ):
         super().__init__(scope, construct_id)
@@ -55,6 +56,7 @@ class ChannelProcessor(Construct):
                 channel=channel,
                 environment=settings.name,
                 conversations_table_name=conversations.table_name,
+                provider_messages_table_name=provider_messages.table_name,
                 queue_url=queue.queue.queue_url,
                 dead_letter_queue_url=queue.dead_letter_queue.queue_url,
                 heartbeat_interval_seconds=processor.heartbeat_interval_seconds,

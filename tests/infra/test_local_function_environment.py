@@ -3,6 +3,8 @@ both take the function's own variables from its settings model (the one contract
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from local.providers import choose_providers
@@ -25,6 +27,7 @@ def local_stack_definition(aws) -> LocalStack:
     stack.settings = load_settings("dev")
     stack.resources = aws
     stack.providers = choose_providers({})
+    stack.gateway = SimpleNamespace(url="http://127.0.0.1:4750/dev")  # only its URL is read
     return stack
 
 

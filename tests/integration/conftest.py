@@ -154,6 +154,7 @@ def router(aws: LocalResources, monkeypatch: pytest.MonkeyPatch, company_record_
         sms_queue_url=aws.queues[Channel.SMS].queue_url,
         email_queue_url=aws.queues[Channel.EMAIL].queue_url,
         router_version="test-router-1",
+        public_base_url="https://api.example.test/dev",
     )
     for name, value in settings.to_environment().items():
         monkeypatch.setenv(name, value)

@@ -90,6 +90,7 @@ def message(initiate_request_example, company_record_example):
         router_version="r-1",
         queued_at=datetime(2026, 11, 24, 9, 30, tzinfo=UTC),
         correlation_id=None,
+        callback_base_url="https://api.example.test/dev",
     )
 
 

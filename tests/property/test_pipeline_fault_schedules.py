@@ -438,6 +438,7 @@ def _context(aws: dict[str, Any], channel: Channel, recipient: int, job: str) ->
         router_version="prop",
         queued_at=datetime.now(UTC),
         correlation_id="prop",
+        callback_base_url="https://api.example.test/dev",
     )
 
 
@@ -461,6 +462,7 @@ def _settings(channel: Channel, table: str) -> ProcessorSettings:
         channel=channel,
         environment=ENVIRONMENT,
         conversations_table_name=table,
+        provider_messages_table_name="prop-provider-messages",
         queue_url="https://sqs.eu-west-2.amazonaws.com/000000000000/prop",
         heartbeat_interval_seconds=60,
         visibility_timeout_seconds=VISIBILITY_SECONDS,

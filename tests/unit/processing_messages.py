@@ -32,4 +32,5 @@ def context_message(
         router_version="unit",
         queued_at=datetime(2026, 11, 24, 9, 30, tzinfo=UTC),
         correlation_id=None,
+        callback_base_url="https://api.example.test/dev",
     )

@@ -15,6 +15,7 @@ ROUTER = RouterSettings(
     sms_queue_url="https://sqs/sms",
     email_queue_url="https://sqs/email",
     router_version="abc123",
+    public_base_url="https://api.example.test/dev",
 )
 
 

@@ -12,6 +12,7 @@ ENVIRON = {
     "CHANNEL": "sms",
     "ENVIRONMENT": "dev",
     "CONVERSATIONS_TABLE_NAME": "ai-multi-comms-conversations-dev",
+    "PROVIDER_MESSAGES_TABLE_NAME": "ai-multi-comms-provider-messages-dev",
     "QUEUE_URL": "https://sqs.eu-north-1.amazonaws.com/1/ai-multi-comms-sms-queue-dev",
     "HEARTBEAT_INTERVAL_SECONDS": "60",
     "VISIBILITY_TIMEOUT_SECONDS": "720",

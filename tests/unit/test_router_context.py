@@ -25,6 +25,7 @@ def _build(request: dict, record: dict) -> ContextMessage:
         router_version="r-1",
         queued_at=QUEUED_AT,
         correlation_id="gw-1",
+        callback_base_url="https://api.example.test/dev",
     )
 
 

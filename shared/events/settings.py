@@ -1,0 +1,37 @@
+"""The events processor's settings: its environment contract (``FunctionEnvironment``).
+
+Fields may be added with defaults; a new required field must be rendered by the CDK app and the
+local stack in the same change.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+from pydantic import Field
+
+from shared.function_environment import FunctionEnvironment
+
+DEFAULT_RETRY_BACKOFF_SECONDS = 30
+
+
+class EventsSettings(FunctionEnvironment):
+    environment: str = Field(alias="ENVIRONMENT", min_length=1)
+    conversations_table_name: str = Field(alias="CONVERSATIONS_TABLE_NAME", min_length=3)
+    provider_messages_table_name: str = Field(alias="PROVIDER_MESSAGES_TABLE_NAME", min_length=3)
+    queue_url: str = Field(alias="QUEUE_URL", min_length=1)
+    dead_letter_queue_url: str | None = Field(alias="DEAD_LETTER_QUEUE_URL", default=None)
+    visibility_timeout_seconds: int = Field(alias="VISIBILITY_TIMEOUT_SECONDS", gt=0)
+    max_receive_count: int = Field(alias="MAX_RECEIVE_COUNT", ge=1)
+    retry_backoff_seconds: int = Field(alias="RETRY_BACKOFF_SECONDS", default=DEFAULT_RETRY_BACKOFF_SECONDS, ge=0)
+    processor_version: str = Field(alias="PROCESSOR_VERSION", min_length=1)
+    aws_endpoint_url: str | None = Field(alias="AWS_ENDPOINT_URL", default=None)
+
+    def retry_delay(self, receive_count: int) -> int:
+        delay = self.retry_backoff_seconds * 2 ** max(receive_count - 1, 0)
+        return min(math.ceil(delay), self.visibility_timeout_seconds)
+
+    @classmethod
+    def from_environment(cls) -> EventsSettings:
+        return cls.from_variables(os.environ)

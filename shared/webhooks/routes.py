@@ -1,0 +1,39 @@
+"""The webhook routes, shared by the API stack, the local gateway, the ingress and the senders that
+give providers these URLs (Twilio ``StatusCallback``).
+
+A URL is always the environment's configured public base URL plus the route: signatures are over
+the exact URL the provider called, and a custom domain or a stage changes it, so the URL is never
+rebuilt from what a request says about itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from shared.events.envelope import EventKind, Provider
+
+
+@dataclass(frozen=True)
+class WebhookRoute:
+    provider: Provider
+    kind: EventKind
+    # API Gateway's resource path; ``{company_id}`` and ``{project_id}`` are path parameters.
+    path: str
+
+    def url(self, base_url: str, company_id: str, project_id: str) -> str:
+        path = self.path.format(company_id=quote(company_id, safe=""), project_id=quote(project_id, safe=""))
+        return base_url.rstrip("/") + path
+
+
+TWILIO_STATUS = WebhookRoute(Provider.TWILIO, EventKind.TWILIO_STATUS, "/webhooks/twilio/{company_id}/{project_id}/status")
+SENDGRID_EVENTS = WebhookRoute(
+    Provider.SENDGRID, EventKind.SENDGRID_EVENT, "/webhooks/sendgrid/{company_id}/{project_id}/events"
+)
+
+ROUTES: tuple[WebhookRoute, ...] = (TWILIO_STATUS, SENDGRID_EVENTS)
+
+
+def route_for(resource_path: str) -> WebhookRoute | None:
+    """The route of an API Gateway ``resource`` (the template, e.g. ``/webhooks/twilio/{company_id}/...``)."""
+    return next((route for route in ROUTES if route.path == resource_path), None)
