@@ -1,20 +1,28 @@
-"""The local API Gateway: what API Gateway does in front of the router, on one machine.
+"""The local API Gateway: what API Gateway does in front of the router and the webhook ingress,
+on one machine.
 
-It answers the CORS preflight, checks ``x-api-key`` against the emulator's keys and usage plans,
-applies the plan's throttle, turns the HTTP request into the REST proxy event and invokes the
-real router handler (in its own process), then writes the proxy result back as HTTP.
+``/initiate-conversation``: it answers the CORS preflight, checks ``x-api-key`` against the
+emulator's keys and usage plans, applies the plan's throttle, turns the HTTP request into the REST
+proxy event and invokes the real router handler (in its own process), then writes the proxy result
+back as HTTP.
+
+The webhook routes (``shared.webhooks.routes``): POST only, no API key and so no usage plan (API
+Gateway applies a plan only through a key); the body goes to the webhook ingress as text, since
+neither form posts nor JSON are binary media types. The stage's own throttle is not emulated.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from jsonschema import Draft4Validator
 
@@ -23,6 +31,7 @@ from local.rest_proxy_event import rest_proxy_event
 from local.throttle import Throttle
 from shared.routing import cors
 from shared.routing.gateway_contract import RESOURCE_PATH, GatewayError, gateway_error, request_body_schema
+from shared.webhooks.routes import ROUTES, WebhookRoute
 
 REQUEST_ID_HEADER = "x-amzn-RequestId"
 Invoker = Callable[[dict[str, Any]], dict[str, Any]]
@@ -30,11 +39,14 @@ Response = tuple[int, dict[str, str], bytes]
 
 
 class LocalApiGateway:
-    def __init__(self, *, stage: str, keys: ApiKeyStore, invoke_router: Invoker, port: int = 0):
+    def __init__(
+        self, *, stage: str, keys: ApiKeyStore, invoke_router: Invoker, invoke_webhook_ingress: Invoker, port: int = 0
+    ):
         self.stage = stage
         self.keys = keys
         self.body_model = Draft4Validator(request_body_schema())
         self.invoke_router = invoke_router
+        self.invoke_webhook_ingress = invoke_webhook_ingress
         self.throttle = Throttle()
         self._server = _Server(("127.0.0.1", port), self._handler_class())
         self._thread: threading.Thread | None = None
@@ -67,6 +79,9 @@ class LocalApiGateway:
 
     def _answer(self, method: str, path: str, headers: dict[str, str], body: bytes, request_id: str) -> Response:
         route, _, query = path.partition("?")
+        webhook = _webhook_route(route, self.stage)
+        if webhook is not None:
+            return self._webhook(method, webhook, headers, body, query, request_id)
         if route.rstrip("/") != f"/{self.stage}{RESOURCE_PATH}":
             return _gateway_error("MISSING_AUTHENTICATION_TOKEN")
         if method == "OPTIONS":
@@ -91,18 +106,27 @@ class LocalApiGateway:
             api_key_id=key.id,
             request_id=request_id,
         )
-        try:
-            result = self.invoke_router(event)
-        except Exception:  # the function itself failed (or timed out): API Gateway answers 502
-            return _gateway_error("DEFAULT_5XX", status=502)
-        if "statusCode" not in result:
-            return _gateway_error("DEFAULT_5XX", status=502)
-        payload = result.get("body") or ""
-        raw = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode()
-        response_headers = {k: str(v) for k, v in (result.get("headers") or {}).items()}
-        for name, values in (result.get("multiValueHeaders") or {}).items():
-            response_headers[name] = ", ".join(str(v) for v in values)
-        return int(result["statusCode"]), response_headers, raw
+        return _proxy_result(self.invoke_router, event)
+
+    def _webhook(
+        self, method: str, match: _WebhookMatch, headers: dict[str, str], body: bytes, query: str, request_id: str
+    ) -> Response:
+        # Only POST is defined on a webhook resource; API Gateway answers any other method as an
+        # unknown resource (no CORS preflight either: providers are not browsers).
+        if method != "POST":
+            return _gateway_error("MISSING_AUTHENTICATION_TOKEN")
+        event = rest_proxy_event(
+            body=body,
+            method=method,
+            path=match.path,
+            resource=match.route.path,
+            path_parameters=match.parameters,
+            headers=list(headers.items()),
+            query=parse_qsl(query, keep_blank_values=True),
+            stage=self.stage,
+            request_id=request_id,
+        )
+        return _proxy_result(self.invoke_webhook_ingress, event)
 
     def _body_matches_model(self, body: bytes) -> bool:
         try:
@@ -141,6 +165,52 @@ class _Server(ThreadingHTTPServer):
     # ThreadingHTTPServer's backlog of 5 resets the connections of a burst that arrives while
     # the accept loop is busy; API Gateway answers each (200 or 429). As the sandboxes do.
     request_queue_size = 128
+
+
+def _proxy_result(invoke: Invoker, event: dict[str, Any]) -> Response:
+    """Invoke a proxy-integration function and write its result back as HTTP."""
+    try:
+        result = invoke(event)
+    except Exception:  # the function itself failed (or timed out): API Gateway answers 502
+        return _gateway_error("DEFAULT_5XX", status=502)
+    if "statusCode" not in result:
+        return _gateway_error("DEFAULT_5XX", status=502)
+    payload = result.get("body") or ""
+    raw = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode()
+    response_headers = {k: str(v) for k, v in (result.get("headers") or {}).items()}
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        response_headers[name] = ", ".join(str(v) for v in values)
+    return int(result["statusCode"]), response_headers, raw
+
+
+@dataclass(frozen=True)
+class _WebhookMatch:
+    route: WebhookRoute
+    path: str  # without the stage, as API Gateway's ``path``
+    parameters: dict[str, str]
+
+
+def _template_pattern(template: str) -> re.Pattern[str]:
+    # A path parameter is one whole segment, as in API Gateway's resource tree.
+    parts = re.split(r"\{(\w+)\}", template)
+    pattern = "".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>[^/]+)" for i, part in enumerate(parts))
+    return re.compile(pattern + "/?")
+
+
+_WEBHOOK_PATTERNS = [(route, _template_pattern(route.path)) for route in ROUTES]
+
+
+def _webhook_route(path: str, stage: str) -> _WebhookMatch | None:
+    prefix = f"/{stage}"
+    if not path.startswith(prefix + "/"):
+        return None
+    path = path.removeprefix(prefix)
+    for route, pattern in _WEBHOOK_PATTERNS:
+        found = pattern.fullmatch(path)
+        if found:
+            parameters = {name: unquote(value) for name, value in found.groupdict().items()}
+            return _WebhookMatch(route=route, path=path, parameters=parameters)
+    return None
 
 
 def _gateway_error(response_type: str, *, status: int | None = None) -> Response:

@@ -23,6 +23,7 @@ def rest_proxy_event(
     method: str = "POST",
     path: str = "/initiate-conversation",
     resource: str | None = None,
+    path_parameters: Mapping[str, str] | None = None,
     headers: Pairs | None = None,
     query: Pairs | None = None,
     base64_body: bool = False,
@@ -38,9 +39,10 @@ def rest_proxy_event(
 ) -> dict[str, Any]:
     """``headers`` and ``query`` keep their order and repeats (a list of pairs) or come as a dict.
 
-    ``base64_body`` sends the body base64-encoded with ``isBase64Encoded: true``, as API Gateway
-    does for binary media types. ``api_key``/``api_key_id`` are what API Gateway puts in
-    ``identity`` after it accepted the key.
+    ``resource`` is the route template (``/webhooks/twilio/{company_id}/...``) and
+    ``path_parameters`` its values, when ``path`` has parameters. ``base64_body`` sends the body
+    base64-encoded with ``isBase64Encoded: true``, as API Gateway does for binary media types.
+    ``api_key``/``api_key_id`` are what API Gateway puts in ``identity`` after it accepted the key.
     """
     now = now or datetime.now(UTC)
     request_id = request_id or str(uuid.uuid4())
@@ -64,7 +66,7 @@ def rest_proxy_event(
         "multiValueHeaders": multi_headers,
         "queryStringParameters": single_query or None,
         "multiValueQueryStringParameters": multi_query or None,
-        "pathParameters": None,
+        "pathParameters": dict(path_parameters) if path_parameters else None,
         "stageVariables": None,
         "requestContext": {
             "resourceId": uuid.uuid5(uuid.NAMESPACE_URL, resource or path).hex[:6],

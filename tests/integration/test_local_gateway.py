@@ -16,6 +16,7 @@ import requests
 from local.api_keys import ApiKeyStore
 from local.gateway import LocalApiGateway
 from local.seed import create_api, create_tenant_key
+from shared.webhooks.routes import SENDGRID_EVENTS, TWILIO_STATUS
 from stacks.settings import load_settings
 
 
@@ -33,12 +34,22 @@ class RouterDouble:
         return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": '{"status":"success"}'}
 
 
+class IngressDouble(RouterDouble):
+    """Stands in for the webhook ingress: answers Twilio's empty TwiML."""
+
+    def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
+        self.events.append(event)
+        return {"statusCode": 200, "headers": {"Content-Type": "text/xml"}, "body": "<Response/>"}
+
+
 @dataclass
 class Gateway:
-    """The gateway under test, the router double behind it, and a tenant key of its usage plan."""
+    """The gateway under test, the router and ingress doubles behind it, and a tenant key of its
+    usage plan."""
 
     under_test: LocalApiGateway
     router: RouterDouble
+    ingress: IngressDouble
     keys: ApiKeyStore
     key: str
     key_id: str
@@ -51,10 +62,10 @@ class Gateway:
 def gateway(aws) -> Gateway:
     api = create_api(aws, load_settings("dev"))
     key_id, key = create_tenant_key(aws, api, "tenant")
-    router = RouterDouble()
+    router, ingress = RouterDouble(), IngressDouble()
     keys = ApiKeyStore(aws.client("apigateway"), api.rest_api_id, api.stage)
-    under_test = LocalApiGateway(stage=api.stage, keys=keys, invoke_router=router)
-    return Gateway(under_test=under_test, router=router, keys=keys, key=key, key_id=key_id)
+    under_test = LocalApiGateway(stage=api.stage, keys=keys, invoke_router=router, invoke_webhook_ingress=ingress)
+    return Gateway(under_test=under_test, router=router, ingress=ingress, keys=keys, key=key, key_id=key_id)
 
 
 def _post(gateway: Gateway, body: bytes = b"{}", *, key: str | None = None, path: str = "/dev/initiate-conversation"):
@@ -184,3 +195,96 @@ def test_every_answer_carries_a_request_id_and_the_router_sees_the_same_one(gate
     assert all(str(uuid.UUID(request_id)) == request_id for request_id in ids)
     assert len(set(ids)) == len(ids)
     assert gateway.router.events[0]["requestContext"]["requestId"] == ids[0]
+
+
+# -- the webhook routes ----------------------------------------------------------------------------
+
+TWILIO_FORM = b"MessageSid=SM0123&MessageStatus=delivered&ErrorCode=&AccountSid=AC0001"
+
+
+def test_a_twilio_status_callback_reaches_the_ingress_without_a_key_as_the_rest_proxy_event(gateway):
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": "c2lnbmF0dXJl"}
+
+    status, answer_headers, payload = gateway.handle(
+        "POST", "/dev/webhooks/twilio/ci-demo-001/pi-demo-001/status", headers, TWILIO_FORM
+    )
+
+    assert (status, answer_headers["Content-Type"], payload) == (200, "text/xml", b"<Response/>")
+    assert gateway.router.events == []
+    (event,) = gateway.ingress.events
+    assert event["resource"] == TWILIO_STATUS.path
+    assert event["path"] == "/webhooks/twilio/ci-demo-001/pi-demo-001/status"
+    assert event["requestContext"]["path"] == "/dev/webhooks/twilio/ci-demo-001/pi-demo-001/status"
+    assert event["pathParameters"] == {"company_id": "ci-demo-001", "project_id": "pi-demo-001"}
+    assert event["headers"]["X-Twilio-Signature"] == "c2lnbmF0dXJl"
+    # The form, blanks and all, as text: form posts are not a binary media type.
+    assert (event["body"], event["isBase64Encoded"]) == (TWILIO_FORM.decode(), False)
+    assert event["requestContext"]["identity"]["apiKey"] is None
+    assert event["requestContext"]["requestId"] == answer_headers["x-amzn-RequestId"]
+
+
+def test_a_sendgrid_event_batch_reaches_the_ingress_byte_for_byte(gateway):
+    # The signature is over the raw body, trailing CRLF included: nothing may re-serialise it.
+    batch = b'[{"event": "delivered", "sg_event_id": "ZGVs", "sg_message_id": "m1.filter0001"}]\r\n'
+    headers = {"Content-Type": "application/json", "X-Twilio-Email-Event-Webhook-Timestamp": "1764115200"}
+
+    status, _, _ = gateway.handle("POST", "/dev/webhooks/sendgrid/ci-demo-001/pi-demo-001/events", headers, batch)
+
+    assert status == 200
+    (event,) = gateway.ingress.events
+    assert event["resource"] == SENDGRID_EVENTS.path
+    assert event["pathParameters"] == {"company_id": "ci-demo-001", "project_id": "pi-demo-001"}
+    assert event["body"].encode() == batch and event["isBase64Encoded"] is False
+
+
+def test_the_ingress_sees_every_webhook_request_however_many_the_usage_plan_would_allow(gateway):
+    # No key, so no usage plan: the provider's bursts are never throttled by the plan's 20.
+    statuses = [
+        gateway.handle("POST", "/dev/webhooks/twilio/ci-demo-001/pi-demo-001/status", {}, TWILIO_FORM)[0]
+        for _ in range(30)
+    ]
+    assert statuses == [200] * 30 and len(gateway.ingress.events) == 30
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/dev/webhooks/twilio/ci-demo-001/pi-demo-001/status"),
+        ("OPTIONS", "/dev/webhooks/sendgrid/ci-demo-001/pi-demo-001/events"),
+        ("POST", "/dev/webhooks/twilio/ci-demo-001/status"),
+        ("POST", "/dev/webhooks/twilio/ci-demo-001/pi-demo-001/extra/status"),
+        ("POST", "/dev/webhooks/twilio/ci-demo-001/pi-demo-001/inbound"),
+        ("POST", "/dev/webhooks/sendgrid/ci-demo-001/pi-demo-001/status"),
+        ("POST", "/prod/webhooks/twilio/ci-demo-001/pi-demo-001/status"),
+        ("POST", "/webhooks/twilio/ci-demo-001/pi-demo-001/status"),
+    ],
+    ids=["GET", "OPTIONS", "missing segment", "extra segment", "no inbound route yet", "other provider's route",
+         "other stage", "no stage"],
+)  # fmt: skip
+def test_only_post_to_a_webhook_route_reaches_the_ingress(gateway, method, path):
+    status, _, body = gateway.handle(method, path, {}, TWILIO_FORM)
+    assert (status, json.loads(body)["error_code"]) == (404, "NOT_FOUND")
+    assert gateway.ingress.events == [] and gateway.router.events == []
+
+
+def test_a_crashed_ingress_is_a_502_without_detail(gateway):
+    gateway.under_test.invoke_webhook_ingress = RouterDouble()
+    gateway.under_test.invoke_webhook_ingress.fail = True
+    status, _, body = gateway.handle("POST", "/dev/webhooks/twilio/ci-demo-001/pi-demo-001/status", {}, TWILIO_FORM)
+    assert (status, json.loads(body)["error_code"]) == (502, "INTERNAL_ERROR")
+    assert "crashed" not in body.decode()
+
+
+def test_a_webhook_over_http_is_answered_with_the_ingress_answer(gateway):
+    gateway.under_test.start()
+    try:
+        answer = requests.post(
+            TWILIO_STATUS.url(gateway.under_test.url, "ci-demo-001", "pi-demo-001"),
+            data={"MessageSid": "SM0123", "MessageStatus": "sent", "ErrorCode": ""},
+            timeout=30,
+        )
+    finally:
+        gateway.under_test.stop()
+    assert (answer.status_code, answer.headers["Content-Type"], answer.text) == (200, "text/xml", "<Response/>")
+    (event,) = gateway.ingress.events
+    assert event["body"] == "MessageSid=SM0123&MessageStatus=sent&ErrorCode="
