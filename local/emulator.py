@@ -32,6 +32,7 @@ class LocalResources:
     env: str
     tables: dict[str, str] = field(default_factory=dict)  # logical name -> physical name
     queues: dict[Channel, ChannelQueueUrls] = field(default_factory=dict)
+    events_queue: ChannelQueueUrls | None = None  # the webhooks' events queue and its DLQ
 
     def client(self, service: str, *, max_connections: int = 10) -> Any:
         return boto3.client(
@@ -89,16 +90,18 @@ def create_table(dynamodb: Any, spec: TableSpec, env: str) -> str:
     return name
 
 
-def create_channel_queue(sqs: Any, channel: Channel, settings: EnvironmentSettings) -> ChannelQueueUrls:
+def create_channel_queue(sqs: Any, channel: Channel | str, settings: EnvironmentSettings) -> ChannelQueueUrls:
+    """A queue and its DLQ, named for a channel or for ``"events"``."""
+    stem = channel.value if isinstance(channel, Channel) else channel
     queues = settings.queues
     day = 24 * 3600
     dlq_url = sqs.create_queue(
-        QueueName=dlq_name(channel.value, settings.name),
+        QueueName=dlq_name(stem, settings.name),
         Attributes={"MessageRetentionPeriod": str(queues.dlq_retention_days * day), "SqsManagedSseEnabled": "true"},
     )["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     queue_url = sqs.create_queue(
-        QueueName=queue_name(channel.value, settings.name),
+        QueueName=queue_name(stem, settings.name),
         Attributes={
             "VisibilityTimeout": str(queues.visibility_timeout_seconds),
             "MessageRetentionPeriod": str(queues.retention_days * day),
@@ -118,4 +121,5 @@ def provision(settings: EnvironmentSettings, *, endpoint_url: str, region: str) 
     sqs = resources.client("sqs")
     for channel in ALL_CHANNELS:
         resources.queues[channel] = create_channel_queue(sqs, channel, settings)
+    resources.events_queue = create_channel_queue(sqs, "events", settings)
     return resources

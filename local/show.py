@@ -1,5 +1,9 @@
 """See what the local stack did: ``python -m local.show [conversations|conversation ID|outbox|dlq]``.
 
+Each conversation shows its processing status and, beside it, its delivery status as the
+providers' webhooks reported it (with the provider's error code and reason on a failure); events
+no message of their tenant matched are counted.
+
 Reads ``.local/env`` (written by ``make local``) and talks to the emulator and sandboxes over HTTP.
 """
 
@@ -19,6 +23,7 @@ from boto3.dynamodb.conditions import Attr
 from local.env_file import read_env_file
 from shared import json_codec
 from shared.channels import ALL_CHANNELS
+from shared.tables import PROVIDER_MESSAGES
 from stacks.names import dlq_name, physical_name
 
 ENV_FILE = Path(__file__).resolve().parent.parent / ".local" / "env"
@@ -45,29 +50,42 @@ def _conversations_table(env: dict[str, str]) -> Any:
     return _client(env, "dynamodb", resource=True).Table(physical_name("conversations", env["ENVIRONMENT"]))
 
 
-def _scan_pages(table: Any, **request: Any) -> Iterator[list[dict[str, Any]]]:
+def _scan_pages(table: Any, **request: Any) -> Iterator[dict[str, Any]]:
     """Every page of a scan: DynamoDB stops each at 1 MB read and says where to go on."""
     while True:
         page = table.scan(**request)
-        yield page["Items"]
+        yield page
         if "LastEvaluatedKey" not in page:
             return
         request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
+SUMMARY_FIELDS = (
+    "primary_channel, conversation_id, created_at, channel_method, conversation_status, "
+    "delivery_status, delivery_error_code, delivery_error_reason"
+)
+
+
 def conversations(env: dict[str, str]) -> list[dict[str, Any]]:
     """Every conversation (the fields of the summary line), oldest first."""
-    pages = _scan_pages(
-        _conversations_table(env),
-        ProjectionExpression="primary_channel, conversation_id, created_at, channel_method, conversation_status",
-    )
-    return sorted((item for page in pages for item in page), key=lambda item: item.get("created_at", ""))
+    pages = _scan_pages(_conversations_table(env), ProjectionExpression=SUMMARY_FIELDS)
+    return sorted((item for page in pages for item in page["Items"]), key=lambda item: item.get("created_at", ""))
 
 
 def conversation(env: dict[str, str], conversation_id: str) -> dict[str, Any] | None:
     """One record in full. No index is keyed by conversation id alone: scan until it is found."""
     pages = _scan_pages(_conversations_table(env), FilterExpression=Attr("conversation_id").eq(conversation_id))
-    return next((item for page in pages for item in page), None)
+    return next((item for page in pages for item in page["Items"]), None)
+
+
+def unmatched_events(env: dict[str, str]) -> int:
+    """How many provider events named a message their tenant does not have (kept for inspection
+    as ``unmatched#…`` items of the provider-messages table until their TTL)."""
+    table = _client(env, "dynamodb", resource=True).Table(
+        physical_name(PROVIDER_MESSAGES.logical_name, env["ENVIRONMENT"])
+    )
+    pages = _scan_pages(table, FilterExpression=Attr("provider_message_key").begins_with("unmatched#"), Select="COUNT")
+    return sum(page["Count"] for page in pages)
 
 
 def outbox(env: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
@@ -83,19 +101,23 @@ def outbox(env: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
 PEEK_VISIBILITY_SECONDS = 60
 
 
+# Every DLQ, by the name its messages are listed under: the channels' and the webhooks' events.
+DLQ_STEMS = (*(channel.value for channel in ALL_CHANNELS), "events")
+
+
 def dead_letters(env: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
-    """Every message of each channel's DLQ, left where it was.
+    """Every message of each DLQ (the channels' and the events queue's), left where it was.
 
     SQS has no peek: each message is received (hidden, so the next receive moves on to others),
     then all are made visible again at once. A look adds one to each message's receive count,
     which no redrive policy reads in a DLQ; ``make redrive`` sends bodies afresh."""
     sqs = _client(env, "sqs")
     letters: dict[str, list[dict[str, Any]]] = {}
-    for channel in ALL_CHANNELS:
-        url = sqs.get_queue_url(QueueName=dlq_name(channel.value, env["ENVIRONMENT"]))["QueueUrl"]
+    for stem in DLQ_STEMS:
+        url = sqs.get_queue_url(QueueName=dlq_name(stem, env["ENVIRONMENT"]))["QueueUrl"]
         messages = _receive_all(sqs, url)
         _release(sqs, url, messages)
-        letters[channel.value] = [
+        letters[stem] = [
             {"message_id": m["MessageId"], "receive_count": m["Attributes"].get("ApproximateReceiveCount"),
              "body": json.loads(m["Body"])}
             for m in messages
@@ -121,11 +143,22 @@ def _release(sqs: Any, url: str, messages: list[dict[str, Any]]) -> None:
         sqs.change_message_visibility_batch(QueueUrl=url, Entries=entries)
 
 
+def _delivery(item: dict[str, Any]) -> str:
+    """The delivery status, with the provider's error code and reason when it failed; "-" before
+    any webhook arrived."""
+    status = item.get("delivery_status") or "-"
+    error = " ".join(str(item[name]) for name in ("delivery_error_code", "delivery_error_reason") if item.get(name))
+    return f"{status} ({error})" if error else status
+
+
 def _summary(item: dict[str, Any]) -> str:
     return (
         f"{item.get('created_at', ''):<27} {item.get('channel_method', ''):<9} "
-        f"{item.get('conversation_status', ''):<22} {item['conversation_id']}"
+        f"{item.get('conversation_status', ''):<22} {_delivery(item):<12} {item['conversation_id']}"
     )
+
+
+SUMMARY_HEADER = f"{'created':<27} {'channel':<9} {'processing status':<22} {'delivery':<12} conversation"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,8 +182,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.what in ("all", "conversations"):
         listed = conversations(env)
         print(f"Conversations ({len(listed)}):")
+        if listed:
+            print("  " + SUMMARY_HEADER)
         for item in listed:
             print("  " + _summary(item))
+        print(f"Unmatched provider events: {unmatched_events(env)}")
     if args.what in ("all", "outbox"):
         print("Sandbox outbox:")
         print(json.dumps(outbox(env), indent=2))

@@ -3,10 +3,11 @@
 moto 5.2.5 has no snapshot of its backends (``/moto-api/`` offers reset, seed and a request
 recorder whose replay would mint new ids and redeliver consumed messages), so the state goes
 through the AWS APIs, as an operator's export would: every item of every table (all pages, in
-DynamoDB's typed JSON so numbers keep their precision), every message of every channel queue and
-DLQ (as visible messages: one in flight at the stop is delivered again), every secret, the API
-keys with their values and ids (``api_key_ids`` in the company records must keep matching), and
-the sandboxes' outbox. One JSON file, written atomically, readable only by its owner.
+DynamoDB's typed JSON so numbers keep their precision), every message of every queue and DLQ (the
+channels' and the events queue; as visible messages: one in flight at the stop is delivered
+again), every secret, the API keys with their values and ids (``api_key_ids`` in the company
+records must keep matching), and the sandboxes' outbox. One JSON file, written atomically,
+readable only by its owner.
 """
 
 from __future__ import annotations
@@ -115,11 +116,11 @@ def _export_tables(resources: LocalResources, summary: StateSummary) -> dict[str
 
 
 def _queue_urls(resources: LocalResources) -> list[str]:
-    return [
-        url
-        for channel in ALL_CHANNELS
-        for url in (resources.queues[channel].queue_url, resources.queues[channel].dlq_url)
-    ]
+    """Every queue and DLQ: the channels' and the webhooks' events queue."""
+    queues = [resources.queues[channel] for channel in ALL_CHANNELS]
+    if resources.events_queue is not None:
+        queues.append(resources.events_queue)
+    return [url for queue in queues for url in (queue.queue_url, queue.dlq_url)]
 
 
 def _export_queues(resources: LocalResources, summary: StateSummary) -> dict[str, list[dict[str, Any]]]:

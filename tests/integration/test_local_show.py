@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from local.show import conversation, conversations, dead_letters
+from local.show import conversation, conversations, dead_letters, main, unmatched_events
 from shared.channels import Channel
 
 BIG = "x" * 300_000  # a long history: four records fill DynamoDB's 1 MB scan page
@@ -64,6 +64,55 @@ def test_every_dead_letter_is_shown_and_stays_in_its_dlq(aws, env):
 
     assert sorted(letter["body"]["n"] for letter in shown["email"]) == list(range(23))
     assert sorted(letter["body"]["n"] for letter in shown_again["email"]) == list(range(23))
-    assert shown["sms"] == [] and shown["whatsapp"] == []
+    assert shown["sms"] == [] and shown["whatsapp"] == [] and shown["events"] == []
     attributes = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])
     assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "23"
+
+
+def test_the_events_dlq_is_shown_beside_the_channels(aws, env):
+    aws.client("sqs").send_message(QueueUrl=aws.events_queue.dlq_url, MessageBody=json.dumps({"kind": "twilio_status"}))
+
+    shown = dead_letters(env)
+
+    assert [letter["body"] for letter in shown["events"]] == [{"kind": "twilio_status"}]
+    assert shown["email"] == []
+
+
+def _conversation(index: int, **fields) -> dict:
+    return {
+        "primary_channel": f"+44770090020{index}",
+        "conversation_id": f"ci-demo-001#pi-demo-001#req-{index}#447700900002",
+        "created_at": f"2026-11-25T10:00:0{index}Z",
+        "channel_method": "sms",
+        "conversation_status": "initial_message_sent",
+        **fields,
+    }
+
+
+def test_each_conversation_shows_its_delivery_status_beside_its_processing_status(aws, env, tmp_path, capsys):
+    table = aws.table("conversations")
+    table.put_item(Item=_conversation(0, delivery_status="delivered", delivery_rank=5))
+    table.put_item(
+        Item=_conversation(
+            1, delivery_status="undelivered", delivery_error_code="30003", delivery_error_reason="Unreachable handset"
+        )
+    )
+    table.put_item(Item=_conversation(2, conversation_status="processing"))  # no webhook yet
+    messages = aws.table("provider-messages")
+    for event in ("EV1", "EV2"):
+        messages.put_item(
+            Item={"provider_message_key": f"unmatched#twilio#SM404#{event}", "item_type": "unmatched", "reason": "x"}
+        )
+    messages.put_item(Item={"provider_message_key": "twilio#SM200", "item_type": "message"})
+    env_file = tmp_path / "env"
+    env_file.write_text("".join(f"export {name}={value}\n" for name, value in env.items()))
+
+    assert main(["conversations", "--env-file", str(env_file)]) == 0
+
+    lines = capsys.readouterr().out.splitlines()
+    assert "processing status" in lines[1] and "delivery" in lines[1]
+    assert "initial_message_sent" in lines[2] and " delivered " in lines[2] and "req-0" in lines[2]
+    assert "undelivered (30003 Unreachable handset)" in lines[3] and "req-1" in lines[3]
+    assert "processing" in lines[4] and " - " in lines[4]
+    assert lines[5] == "Unmatched provider events: 2"
+    assert unmatched_events(env) == 2

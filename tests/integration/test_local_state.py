@@ -58,6 +58,11 @@ def saved(aws, sandbox, tmp_path):
         sqs.send_message(QueueUrl=urls.dlq_url, MessageBody=f'{{"dead": {index}}}')
     in_flight = sqs.receive_message(QueueUrl=urls.queue_url, VisibilityTimeout=0)  # released at once
     assert in_flight["Messages"]
+    events = aws.events_queue
+    for index in range(3):
+        sqs.send_message(QueueUrl=events.queue_url, MessageBody=f'{{"event": {index}}}')
+    sqs.send_message(QueueUrl=events.dlq_url, MessageBody='{"dead event": 0}')
+    assert in_flight["Messages"]
     aws.client("secretsmanager").create_secret(Name="ai-multi-comms/sms/t", SecretString='{"twilio_auth_token": "t"}')
     send_sms(twilio_client(sandbox), body="Hello Alex")
     tenant = Tenant("ci-demo-001", "pi-demo-001", key_id, key_value)
@@ -72,6 +77,8 @@ def test_everything_saved_comes_back_in_a_fresh_emulator(aws, sandbox, saved):
     path, summary, tenant, loose = saved
     assert summary.items["conversations"] == 6 and summary.messages["ai-multi-comms-sms-queue-dev"] == 12
     assert summary.messages["ai-multi-comms-sms-dlq-dev"] == 12 and summary.not_saved == 0
+    assert summary.messages["ai-multi-comms-events-queue-dev"] == 3
+    assert summary.messages["ai-multi-comms-events-dlq-dev"] == 1
     sandbox.reset()
     resources, api = _fresh_emulator(aws)
 
@@ -90,6 +97,9 @@ def test_everything_saved_comes_back_in_a_fresh_emulator(aws, sandbox, saved):
     assert sorted(json.loads(m["Body"])["n"] for m in queued) == list(range(12))
     assert all(m["MessageAttributes"]["conversation_id"]["StringValue"] == "c1" for m in queued)
     assert len(_all_messages(sqs, resources.queues[Channel.SMS].dlq_url)) == 12
+    events = _all_messages(sqs, resources.events_queue.queue_url)
+    assert sorted(json.loads(m["Body"])["event"] for m in events) == [0, 1, 2]
+    assert [m["Body"] for m in _all_messages(sqs, resources.events_queue.dlq_url)] == ['{"dead event": 0}']
     secret = resources.client("secretsmanager").get_secret_value(SecretId="ai-multi-comms/sms/t")
     assert json.loads(secret["SecretString"]) == {"twilio_auth_token": "t"}
     apigateway = resources.client("apigateway")
