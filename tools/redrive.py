@@ -1,8 +1,10 @@
 """Moves a channel's dead letters back to its queue once their cause is fixed:
-``python -m tools.redrive --channel sms --env dev [--max 100]`` (``make redrive CHANNEL=sms``).
+``python -m tools.redrive --channel sms --env dev [--max 100]`` (``make redrive CHANNEL=sms``);
+``--channel events`` for the webhooks' events queue.
 
 The processors resume each conversation from its record's last durable status, so a redriven
-message never sends twice. Uses the usual AWS credentials, or ``AWS_ENDPOINT_URL`` locally.
+message never sends twice; the events processor applies an event only when it moves a status
+forward, so a redriven event never moves one back. Uses the usual AWS credentials, or ``AWS_ENDPOINT_URL`` locally.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def redrive(sqs: Any, *, dlq_url: str, queue_url: str, limit: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.redrive", description=__doc__)
-    parser.add_argument("--channel", required=True, choices=[c.value for c in Channel])
+    parser.add_argument("--channel", required=True, choices=[*(c.value for c in Channel), "events"])
     parser.add_argument("--env", default="dev")
     parser.add_argument("--max", type=int, default=100, help="at most this many messages (default 100)")
     add_region_argument(parser)
