@@ -1,4 +1,5 @@
-"""ProcessorStack: one processor per channel, fed by its queue, and the critical alerts that watch them."""
+"""ProcessorStack: one processor per channel, fed by its queue; the events processor, fed by the
+events queue; and the critical alerts that watch them."""
 
 from __future__ import annotations
 
@@ -10,13 +11,15 @@ from constructs import Construct
 
 from shared.channels import ALL_CHANNELS, Channel
 from stacks.constructs.channel_processor import ChannelProcessor
-from stacks.constructs.channel_queue import ChannelQueue
+from stacks.constructs.events_processor import EventsProcessor
 from stacks.constructs.monitoring import Monitoring
+from stacks.constructs.work_queue import WorkQueue
 from stacks.settings import EnvironmentSettings
 
 
 class ProcessorStack(Stack):
     processors: dict[Channel, ChannelProcessor]
+    events_processor: EventsProcessor
     monitoring: Monitoring
 
     def __init__(
@@ -27,7 +30,8 @@ class ProcessorStack(Stack):
         settings: EnvironmentSettings,
         conversations: dynamodb.ITable,
         provider_messages: dynamodb.ITable,
-        channel_queues: Mapping[Channel, ChannelQueue],
+        channel_queues: Mapping[Channel, WorkQueue],
+        events_queue: WorkQueue,
         **kwargs,
     ):
         super().__init__(scope, construct_id, **kwargs)
@@ -43,10 +47,20 @@ class ProcessorStack(Stack):
             )
             for channel in ALL_CHANNELS
         }
+        self.events_processor = EventsProcessor(
+            self,
+            "Events",
+            queue=events_queue,
+            conversations=conversations,
+            provider_messages=provider_messages,
+            settings=settings,
+        )
         self.monitoring = Monitoring(
             self,
             "Monitoring",
             settings=settings,
             processors={channel: p.function.function for channel, p in self.processors.items()},
             channel_queues=channel_queues,
+            events_processor=self.events_processor.function.function,
+            events_queue=events_queue,
         )

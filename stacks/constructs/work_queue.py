@@ -1,4 +1,5 @@
-"""A channel's main queue and its dead-letter queue, encrypted and reachable over TLS only."""
+"""A main queue and its dead-letter queue, encrypted and reachable over TLS only: a channel's
+queue, or the events queue."""
 
 from __future__ import annotations
 
@@ -10,17 +11,28 @@ from stacks.names import dlq_name, queue_name
 from stacks.settings import EnvironmentSettings
 
 
-class ChannelQueue(Construct):
+class WorkQueue(Construct):
     queue: sqs.Queue
     dead_letter_queue: sqs.Queue
 
-    def __init__(self, scope: Construct, construct_id: str, *, channel: str, settings: EnvironmentSettings):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name: str,
+        visibility_timeout_seconds: int,
+        settings: EnvironmentSettings,
+    ):
+        """``name``: ``ai-multi-comms-<name>-queue-<env>`` and ``-<name>-dlq-<env>``. The visibility
+        timeout is its consumer's (six times its function's timeout); retention and the number of
+        receives before the DLQ are the environment's, the same for every queue."""
         super().__init__(scope, construct_id)
         queues = settings.queues
         self.dead_letter_queue = sqs.Queue(
             self,
             "DeadLetterQueue",
-            queue_name=dlq_name(channel, settings.name),
+            queue_name=dlq_name(name, settings.name),
             retention_period=Duration.days(queues.dlq_retention_days),
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
@@ -28,8 +40,8 @@ class ChannelQueue(Construct):
         self.queue = sqs.Queue(
             self,
             "Queue",
-            queue_name=queue_name(channel, settings.name),
-            visibility_timeout=Duration.seconds(queues.visibility_timeout_seconds),
+            queue_name=queue_name(name, settings.name),
+            visibility_timeout=Duration.seconds(visibility_timeout_seconds),
             retention_period=Duration.days(queues.retention_days),
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
