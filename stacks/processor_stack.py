@@ -1,5 +1,5 @@
 """ProcessorStack: one processor per channel, fed by its queue; the events processor, fed by the
-events queue; and the critical alerts that watch them."""
+events queue; the critical alerts that watch them, and the delivery dashboard."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from constructs import Construct
 
 from shared.channels import ALL_CHANNELS, Channel
 from stacks.constructs.channel_processor import ChannelProcessor
+from stacks.constructs.delivery_dashboard import DeliveryDashboard
 from stacks.constructs.events_processor import EventsProcessor
 from stacks.constructs.monitoring import Monitoring
 from stacks.constructs.work_queue import WorkQueue
@@ -21,6 +22,7 @@ class ProcessorStack(Stack):
     processors: dict[Channel, ChannelProcessor]
     events_processor: EventsProcessor
     monitoring: Monitoring
+    delivery_dashboard: DeliveryDashboard
 
     def __init__(
         self,
@@ -64,3 +66,4 @@ class ProcessorStack(Stack):
             events_processor=self.events_processor.function.function,
             events_queue=events_queue,
         )
+        self.delivery_dashboard = DeliveryDashboard(self, "Delivery", env=settings.name, events_queue=events_queue)
