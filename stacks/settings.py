@@ -73,7 +73,7 @@ class WebhookIngressSettings(_Settings):
     throttle_burst_limit: int = Field(gt=0)
 
 
-class EventsSettings(_Settings):
+class EventsProcessorSettings(_Settings):
     """The events processor, its event source and the events queue's visibility."""
 
     memory_mb: int = Field(ge=128, le=10240)
@@ -84,7 +84,7 @@ class EventsSettings(_Settings):
     visibility_timeout_seconds: int = Field(ge=0, le=43200)
 
     @model_validator(mode="after")
-    def _queue_outlives_processor(self) -> EventsSettings:
+    def _queue_outlives_processor(self) -> EventsProcessorSettings:
         _check_visibility(self.visibility_timeout_seconds, self.timeout_seconds, queue="events", function="events")
         return self
 
@@ -114,7 +114,7 @@ class EnvironmentSettings(_Settings):
     queues: QueueSettings
     processor: ProcessorSettings
     webhooks: WebhookIngressSettings
-    events: EventsSettings
+    events: EventsProcessorSettings
     protection: ProtectionSettings
 
     @model_validator(mode="after")
