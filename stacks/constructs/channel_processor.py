@@ -3,10 +3,9 @@ do exactly what the pipeline does for that channel and nothing for the others.""
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, SecretValue
+from aws_cdk import RemovalPolicy, SecretValue
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
@@ -67,10 +66,13 @@ class ChannelProcessor(Construct):
             ).to_environment(),
         )
         role = self.function.role
-        # Receive, delete and change the visibility (heartbeat, retry delay) of its own queue only.
-        queue.queue.grant_consume_messages(role)
-        # A message that can never be processed is moved to the DLQ at once, not retried.
-        queue.dead_letter_queue.grant_send_messages(role)
+        # Its own queue only.
+        queue.feed(
+            self.function.function,
+            batch_size=processor.batch_size,
+            max_batching_window_seconds=processor.max_batching_window_seconds,
+            max_concurrency=processor.max_concurrency,
+        )
         # The table only, no index: the processor's one query (a recipient's other conversations)
         # reads the base table by its partition key. Grant an index when code first queries it.
         role.add_to_policy(
@@ -95,15 +97,6 @@ class ChannelProcessor(Construct):
                 openai_secret_resource_pattern(channel.value, settings.name),
                 credentials_secret_resource_pattern(channel.value, settings.name),
             ),
-        )
-        self.function.function.add_event_source(
-            event_sources.SqsEventSource(
-                queue.queue,
-                batch_size=processor.batch_size,
-                max_batching_window=Duration.seconds(processor.max_batching_window_seconds),
-                max_concurrency=processor.max_concurrency,
-                report_batch_item_failures=True,
-            )
         )
         self.openai_key = self._openai_key_shell(channel, settings)
         self._acknowledge(channel, settings)

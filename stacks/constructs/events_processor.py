@@ -3,10 +3,8 @@ can apply a verified provider event to the message and conversation it names and
 
 from __future__ import annotations
 
-from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda_event_sources as event_sources
 from constructs import Construct
 
 from shared.events.settings import EventsSettings
@@ -56,10 +54,12 @@ class EventsProcessor(Construct):
             ).to_environment(),
         )
         role = self.function.role
-        # Receive, delete and delay (retry backoff) its own queue's messages; an event that can
-        # never be applied goes to its DLQ at once.
-        queue.queue.grant_consume_messages(role)
-        queue.dead_letter_queue.grant_send_messages(role)
+        queue.feed(
+            self.function.function,
+            batch_size=events.batch_size,
+            max_batching_window_seconds=events.max_batching_window_seconds,
+            max_concurrency=events.max_concurrency,
+        )
         # Explicit statements, not table.grant(): grant() adds the table's indexes, and the events
         # processor reads and writes items by key only.
         role.add_to_policy(
@@ -78,14 +78,5 @@ class EventsProcessor(Construct):
                 # query or a scan.
                 actions=["dynamodb:GetItem", "dynamodb:UpdateItem"],
                 resources=[conversations.table_arn],
-            )
-        )
-        self.function.function.add_event_source(
-            event_sources.SqsEventSource(
-                queue.queue,
-                batch_size=events.batch_size,
-                max_batching_window=Duration.seconds(events.max_batching_window_seconds),
-                max_concurrency=events.max_concurrency,
-                report_batch_item_failures=True,
             )
         )

@@ -4,6 +4,8 @@ queue, or the events queue."""
 from __future__ import annotations
 
 from aws_cdk import Duration
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -48,4 +50,27 @@ class WorkQueue(Construct):
             dead_letter_queue=sqs.DeadLetterQueue(
                 queue=self.dead_letter_queue, max_receive_count=queues.max_receive_count
             ),
+        )
+
+    def feed(
+        self,
+        function: lambda_.Function,
+        *,
+        batch_size: int,
+        max_batching_window_seconds: int,
+        max_concurrency: int,
+    ) -> None:
+        """Make ``function`` this queue's consumer: batches with partial batch responses, the
+        right to receive, delete and delay (heartbeat, retry backoff) its messages, and to move a
+        message that can never be processed to the DLQ at once rather than retry it."""
+        self.queue.grant_consume_messages(function)
+        self.dead_letter_queue.grant_send_messages(function)
+        function.add_event_source(
+            event_sources.SqsEventSource(
+                self.queue,
+                batch_size=batch_size,
+                max_batching_window=Duration.seconds(max_batching_window_seconds),
+                max_concurrency=max_concurrency,
+                report_batch_item_failures=True,
+            )
         )
