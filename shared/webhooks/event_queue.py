@@ -34,7 +34,7 @@ class EventQueue:
         return bodies
 
     def send(self, bodies: Sequence[str]) -> None:
-        for batch in _batches(bodies):
+        for batch in batches(bodies):
             entries = [{"Id": str(index), "MessageBody": body} for index, body in enumerate(batch)]
             failed = self._send_batch(entries)
             if failed:
@@ -46,23 +46,27 @@ class EventQueue:
         """The entries SQS did not take."""
         try:
             response = self._sqs.send_message_batch(QueueUrl=self._queue_url, Entries=entries)
-        except (ClientError, BotoCoreError) as error:
-            raise DependencyUnavailable(f"SQS failed: {type(error).__name__}") from None
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            raise DependencyUnavailable(f"SQS failed: {code}") from None
+        except BotoCoreError as error:
+            raise DependencyUnavailable(f"SQS unreachable: {type(error).__name__}") from None
         failed_ids = {failure["Id"] for failure in response.get("Failed", [])}
         return [entry for entry in entries if entry["Id"] in failed_ids]
 
 
-def _batches(bodies: Sequence[str]) -> list[list[str]]:
-    batches: list[list[str]] = []
+def batches(bodies: Sequence[str]) -> list[list[str]]:
+    """``bodies`` in order, cut into SendMessageBatch calls: at most ten entries and 256 KiB each."""
+    cut: list[list[str]] = []
     current: list[str] = []
     size = 0
     for body in bodies:
         length = len(body.encode("utf-8"))
         if current and (len(current) == BATCH_ENTRIES or size + length > MAX_BATCH_BYTES):
-            batches.append(current)
+            cut.append(current)
             current, size = [], 0
         current.append(body)
         size += length
     if current:
-        batches.append(current)
-    return batches
+        cut.append(current)
+    return cut
