@@ -26,8 +26,8 @@ from shared.webhooks.verification_keys import VerificationKeys
 
 SERVICE = "webhook-ingress"
 
-# Providers wait about 15 s (Twilio) or 30 s (SendGrid) before they give up and retry, so each call
-# is kept short: a slow dependency is answered 503 (the provider re-posts), not a Lambda timeout.
+# A provider waits only seconds for the answer, so each call is kept short (as the router's): a
+# slow dependency is answered 503, which the provider can retry, not left to a timeout.
 _AWS = Config(
     retries={"mode": "standard", "total_max_attempts": 3},
     connect_timeout=1,
