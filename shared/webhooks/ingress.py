@@ -2,11 +2,12 @@
 
 1. The route (from API Gateway's resource template) says which provider's rules apply.
 2. The body: within the route's size limit, the provider's content type, parseable.
-3. The project of the path, and the secrets of its channels served by that provider.
-4. The signature, with those secrets (over the configured public URL, never one the request names).
-5. One queue message per event (a SendGrid batch is split), then the provider's 2xx at once.
+3. The signature headers present (and SendGrid's timestamp inside the replay window).
+4. The project of the path, and the secrets of its channels served by that provider.
+5. The signature, with those secrets (over the configured public URL, never one the request names).
+6. One queue message per event (a SendGrid batch is split), then the provider's 2xx at once.
 
-Nothing is queued before step 4 passes; every refusal is a bare status, counted and logged once.
+Nothing is queued before step 5 passes; every refusal is a bare status, counted and logged once.
 """
 
 from __future__ import annotations
@@ -113,9 +114,10 @@ class Ingress:
         request.require_media_type(webhook.media_type)
         payloads = webhook.payloads(body)
         company_id, project_id = request.tenant()
-        secret_ids = self._projects.for_provider(company_id, project_id, route.provider)
         url = route.url(self._settings.public_base_url, company_id, project_id)
+        # Before any read: a request without signature headers, or outside SendGrid's window, costs nothing.
         check = webhook.signature_check(request, url, body, payloads, self._wall_clock())
+        secret_ids = self._projects.for_provider(company_id, project_id, route.provider)
         verdict = self._keys.verify(secret_ids, webhook.credentials, check)
         if not verdict.verified:
             raise SignatureRefused("; ".join(["the signature does not verify", *verdict.problems]))
