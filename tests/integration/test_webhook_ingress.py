@@ -571,13 +571,14 @@ def test_a_flood_of_forged_callbacks_reads_each_secret_at_most_once_a_minute(fau
     assert [e.payload["MessageStatus"] for e in ingress.queued()] == ["delivered"]
 
 
-def test_unsigned_or_stale_requests_read_no_secret(faulty_secrets, start_ingress):
+def test_unsigned_or_stale_requests_read_no_project_and_no_secret(faulty_dynamodb, faulty_secrets, start_ingress):
     ingress = start_ingress()
 
     assert ingress.twilio(ingress.a, twilio_params(), signature="").status == 403
     assert ingress.sendgrid(ingress.a, sendgrid_events(), signature="").status == 403
     assert ingress.sendgrid(ingress.a, sendgrid_events(), timestamp=int(time.time()) - 3600).status == 403
 
+    assert faulty_dynamodb.requests == []
     assert faulty_secrets.requests == []
 
 
