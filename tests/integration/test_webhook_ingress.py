@@ -582,6 +582,15 @@ def test_unsigned_or_stale_requests_read_no_project_and_no_secret(faulty_dynamod
     assert faulty_secrets.requests == []
 
 
+def test_an_event_api_gateway_would_never_send_is_a_bare_500_logged_without_detail(ingress, capsys):
+    reply = ingress.call({"resource": TWILIO_STATUS.path, "headers": ["not", "a", "map"], "body": "a=1"})
+
+    assert (reply.status, reply.body) == (500, "")
+    assert emitted_metrics(capsys.readouterr().out) == [metric_names.WEBHOOK_REJECTED]
+    (line,) = [line for line in ingress.log_lines() if line["message"] == "Unexpected failure"]
+    assert line["cause"].startswith("AttributeError")
+
+
 # --- Logs --------------------------------------------------------------------------------------
 
 
