@@ -200,7 +200,7 @@ class IngressHarness:
         return [json.loads(line) for line in self.logs().splitlines() if line.strip()]
 
 
-def _tenant(harness_aws: LocalResources, record: dict[str, Any], label: str) -> Tenant:
+def _tenant(record: dict[str, Any], label: str) -> Tenant:
     return Tenant(
         company_id=record["company_id"],
         project_id=record["project_id"],
@@ -238,7 +238,7 @@ def _load_handler() -> Any:
 
 @pytest.fixture
 def start_ingress(aws: LocalResources, monkeypatch: pytest.MonkeyPatch, company_record_example):
-    """``start_ingress(queue_url=None)``: the handler wired to moto, tenants A and B stored."""
+    """``start_ingress(events_queue_url=None)``: a cold handler wired to moto, tenants A and B stored."""
     queue_url = aws.client("sqs").create_queue(QueueName="webhook-ingress-test-events")["QueueUrl"]
     stream = io.StringIO()
     capture = logging.StreamHandler(stream)
@@ -262,8 +262,8 @@ def start_ingress(aws: LocalResources, monkeypatch: pytest.MonkeyPatch, company_
             queue_url=queue_url,
             handler=handler,
             log_stream=stream,
-            a=_tenant(aws, company_record_example, "a"),
-            b=_tenant(aws, record_b, "b"),
+            a=_tenant(company_record_example, "a"),
+            b=_tenant(record_b, "b"),
         )
         _store_tenant(harness, harness.a)
         _store_tenant(harness, harness.b)
