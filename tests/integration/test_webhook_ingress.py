@@ -582,6 +582,14 @@ def test_unsigned_or_stale_requests_read_no_project_and_no_secret(faulty_dynamod
     assert faulty_secrets.requests == []
 
 
+def test_a_resource_that_is_not_a_webhook_route_is_404(ingress, capsys):
+    event = rest_proxy_event(body="a=1", path="/initiate-conversation")
+
+    reply = ingress.call(event)
+
+    assert_refused(reply, 404, ingress, capsys.readouterr().out, signature=False)
+
+
 def test_an_event_api_gateway_would_never_send_is_a_bare_500_logged_without_detail(ingress, capsys):
     reply = ingress.call({"resource": TWILIO_STATUS.path, "headers": ["not", "a", "map"], "body": "a=1"})
 
