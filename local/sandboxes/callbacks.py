@@ -329,8 +329,8 @@ def _entry(callback: Callback, status: int | None, error: str | None, *, attempt
 
 def _post(callback: Callback) -> tuple[int | None, str | None, bool]:
     """(HTTP status, error, whether the connection itself failed)."""
-    request = urllib.request.Request(callback.url, data=callback.body, headers=callback.headers, method="POST")
     try:
+        request = urllib.request.Request(callback.url, data=callback.body, headers=callback.headers, method="POST")
         with _OPENER.open(request, timeout=POST_TIMEOUT) as response:
             response.read()
             return response.status, None, False

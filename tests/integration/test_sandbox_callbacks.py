@@ -293,6 +293,8 @@ def test_twilio_retries_a_refused_connection_but_not_an_error_answer(
     receiver.answer(500)
     sandbox.twilio.script_callbacks(CallbackScript(steps=({"status": "sent"},)))
     erred = send_whatsapp(sandbox, receiver.url())
+    sandbox.twilio.script_callbacks(CallbackScript(steps=({"status": "sent"},)))
+    nowhere = send_whatsapp(sandbox, "not-a-url")
 
     sandbox.twilio.wait_for_callbacks()
 
@@ -301,6 +303,8 @@ def test_twilio_retries_a_refused_connection_but_not_an_error_answer(
     assert gave_up.error.startswith("connection failed")
     (answered,) = sandbox.twilio.callback_log(erred.sid)
     assert (answered.http_status, answered.attempts, answered.error) == (500, 1, None)
+    (unpostable,) = sandbox.twilio.callback_log(nowhere.sid)
+    assert unpostable.error.startswith("invalid url")
     assert len(receiver.received) == 1
     assert send_whatsapp(sandbox, receiver.url()).status == "queued"  # the sandbox carries on
 
