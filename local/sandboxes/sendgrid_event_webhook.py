@@ -91,7 +91,7 @@ def check_step(step: dict[str, Any]) -> None:
         raise InvalidOutcome(f"a SendGrid callback step is {{'event': one of {events}, ...}}: {step!r}")
 
 
-def recipients(mail: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+def _recipients(mail: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """(email, custom_args) of each recipient of a valid Mail Send body; a personalization's args win."""
     shared = mail.get("custom_args") or {}
     return [
@@ -101,12 +101,12 @@ def recipients(mail: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
-def sg_message_id(message_id: str, index: int) -> str:
+def _sg_message_id(message_id: str, index: int) -> str:
     """SendGrid's id of one recipient's copy: the send's ``X-Message-Id``, a dot, then its filter's part."""
     return f"{message_id}.filterdrecv-sandbox-{index}-{int(time.time()):X}-0"
 
 
-def event(
+def _event(
     step: dict[str, Any], *, email: str, custom_args: dict[str, Any], message_id: str, sg_id: str, categories: Any
 ) -> dict[str, Any]:
     """One event of one recipient; custom args are top-level properties, never over SendGrid's own."""
@@ -127,16 +127,22 @@ def event(
     return {**custom_args, **own}
 
 
-def batch_body(events: list[dict[str, Any]]) -> bytes:
+def _batch_body(events: list[dict[str, Any]]) -> bytes:
     """A batch as it goes on the wire and is signed: JSON, ended by CRLF as SendGrid's are."""
     return json.dumps(events, separators=(",", ":")).encode() + b"\r\n"
 
 
 def batch_callback(
-    message_id: str, url: str, events: list[dict[str, Any]], sign: Callable[[bytes, int], dict[str, str]]
+    message_id: str,
+    url: str,
+    events: list[dict[str, Any]],
+    sign: Callable[[bytes, int], dict[str, str]],
+    *,
+    signed_at: int | None = None,
 ) -> Callback:
-    """A batch to post; ``sign`` stamps it with the time it is posted at."""
-    body = batch_body(events)
+    """A batch to post, signed as of ``signed_at`` (unix seconds), or when it is posted if None."""
+    body = _batch_body(events)
+    headers = {"Content-Type": "application/json", "User-Agent": "SendGrid Event API"}
 
     def signed_now(callback: Callback) -> Callback:
         return replace(callback, headers={**callback.headers, **sign(body, int(time.time()))})
@@ -145,8 +151,32 @@ def batch_callback(
         message_id=message_id,
         url=url,
         body=body,
-        headers={"Content-Type": "application/json", "User-Agent": "SendGrid Event API"},
-        label=",".join(dict.fromkeys(e.get("event", "?") for e in events)),
+        headers=headers if signed_at is None else {**headers, **sign(body, signed_at)},
+        label=",".join(dict.fromkeys(str(e.get("event", "?")) for e in events)),
         content=events,
-        prepare=signed_now,
+        prepare=signed_now if signed_at is None else None,
     )
+
+
+def send_batches(
+    mail: dict[str, Any],
+    message_id: str,
+    url: str,
+    steps: tuple[dict[str, Any], ...],
+    sign: Callable[[bytes, int], dict[str, str]],
+) -> list[Callback]:
+    """The batches of an accepted send, in step order: one per step, one event per recipient."""
+    people = [(email, args, _sg_message_id(message_id, i)) for i, (email, args) in enumerate(_recipients(mail))]
+    categories = mail.get("categories")
+    return [
+        batch_callback(
+            message_id,
+            url,
+            [
+                _event(step, email=email, custom_args=args, message_id=message_id, sg_id=sg_id, categories=categories)
+                for email, args, sg_id in people
+            ],
+            sign,
+        )
+        for step in steps
+    ]

@@ -125,18 +125,11 @@ class FakeSendGrid(CallbackSandbox):
         self, url: str, events: list[dict[str, Any]], *, timestamp: int | None = None
     ) -> PostedCallback:
         """Sign ``events`` as of ``timestamp`` (unix seconds, default now) and post them at once."""
-        body = webhook.batch_body(events)
         signed_at = int(datetime.now(UTC).timestamp()) if timestamp is None else timestamp
         message_id = str(events[0].get("sg_message_id", "")).partition(".")[0] if events else ""
-        callback = Callback(
-            message_id=message_id,
-            url=url,
-            body=body,
-            headers={"Content-Type": "application/json", **self._key.sign(body, signed_at)},
-            label=",".join(dict.fromkeys(str(e.get("event", "?")) for e in events)),
-            content=events,
+        return self._poster.post_now(
+            webhook.batch_callback(message_id, url, events, self._key.sign, signed_at=signed_at)
         )
-        return self._poster.post_now(callback)
 
     def saved_state(self) -> dict[str, Any]:
         with self._lock:
@@ -168,9 +161,10 @@ class FakeSendGrid(CallbackSandbox):
             return Reply(200, {"api_key": _key_id(api_key), "url": url or None})
         if action == ("POST", "event_webhook/post"):
             url, events, timestamp = body.get("url"), body.get("events"), body.get("timestamp")
-            if not isinstance(url, str) or not isinstance(events, list) or not isinstance(timestamp, int | None):
+            batch = events if isinstance(events, list) and all(isinstance(e, dict) for e in events) else None
+            if not isinstance(url, str) or batch is None or not isinstance(timestamp, int | None):
                 raise InvalidOutcome('takes {"url": "<url>", "events": [...], "timestamp": <unix seconds, optional>}')
-            return Reply(200, self.post_event_batch(url, events, timestamp=timestamp).to_json())
+            return Reply(200, self.post_event_batch(url, batch, timestamp=timestamp).to_json())
         return super().control(action, request)
 
     def routes(self) -> list[Route]:
@@ -220,29 +214,7 @@ class FakeSendGrid(CallbackSandbox):
         """The next script's batches for an accepted send, in posting order, and whether they are held."""
         script = self._next_callback_script()
         steps = script.steps if script.steps is not None else webhook.DEFAULT_STEPS
-        people = [
-            (email, args, webhook.sg_message_id(message_id, i))
-            for i, (email, args) in enumerate(webhook.recipients(mail))
-        ]
-        batches = [
-            webhook.batch_callback(
-                message_id,
-                url,
-                [
-                    webhook.event(
-                        step,
-                        email=email,
-                        custom_args=args,
-                        message_id=message_id,
-                        sg_id=sg_id,
-                        categories=mail.get("categories"),
-                    )
-                    for email, args, sg_id in people
-                ],
-                self._key.sign,
-            )
-            for step in steps
-        ]
+        batches = webhook.send_batches(mail, message_id, url, steps, self._key.sign)
         return script.arrange(batches), script.hold
 
 

@@ -318,6 +318,9 @@ def test_twilio_callback_scripts_refuse_unknown_statuses(sandbox: Sandboxes) -> 
     for bad in ({"order": "sideways"}, {"steps": "sent"}, {"steps": [{"event": "delivered"}]}, {"retry": 1}):
         assert requests.post(f"{control}/callbacks/script", json=bad, timeout=5).status_code == 400, bad
     assert requests.post(f"{control}/callbacks/replay", json={}, timeout=5).status_code == 400
+    bad_batch = {"url": "http://127.0.0.1:9/", "events": ["delivered"]}
+    post_batch = f"{sandbox.sendgrid.control_url}/event_webhook/post"
+    assert requests.post(post_batch, json=bad_batch, timeout=5).status_code == 400
     assert requests.post(f"{control}/callbacks/delay", json={"seconds": -1}, timeout=5).status_code == 400
     assert sandbox.twilio.pending_callback_scripts == []
 
