@@ -20,8 +20,17 @@ from sendgrid import SendGridAPIClient
 from sendgrid.helpers.eventwebhook import EventWebhook, EventWebhookHeader
 from sendgrid.helpers.mail import CustomArg, Mail
 from twilio.request_validator import RequestValidator
+from twilio.rest import Client as TwilioClient
 
-from local.sandboxes import CallbackScript, FakeSendGrid, FakeTwilio, InvalidOutcome, Sandboxes, fingerprint
+from local.sandboxes import (
+    CallbackScript,
+    FakeSendGrid,
+    FakeTwilio,
+    InvalidOutcome,
+    Outcome,
+    Sandboxes,
+    fingerprint,
+)
 from tests.fixtures.sandboxes import CallbackReceiver, Received
 from tests.integration.test_sandboxes import (
     AUTH_TOKEN,
@@ -47,9 +56,11 @@ def no_event_webhooks_left(sandboxes: Sandboxes) -> Iterator[None]:
 
 
 def send_whatsapp(sb: Sandboxes, url: str) -> Any:
-    return twilio_client(sb).messages.create(
-        to=f"whatsapp:{CANDIDATE}", from_=WHATSAPP_FROM, body="Hi Alex", status_callback=url
-    )
+    return send_whatsapp_with(twilio_client(sb), url)
+
+
+def send_whatsapp_with(client: TwilioClient, url: str) -> Any:
+    return client.messages.create(to=f"whatsapp:{CANDIDATE}", from_=WHATSAPP_FROM, body="Hi Alex", status_callback=url)
 
 
 def form(received: Received) -> dict[str, str]:
@@ -161,6 +172,22 @@ def test_twilio_callbacks_never_hold_up_the_send_answer(sandbox: Sandboxes, rece
     assert receiver.received == []
     receiver.unblock()
     assert statuses(receiver.wait_for(3)) == ["sent", "delivered", "read"]
+
+
+def test_twilio_callbacks_start_only_once_the_create_was_answered(
+    sandbox: Sandboxes, receiver: CallbackReceiver
+) -> None:
+    sandbox.twilio.set_callback_delay(0)
+    sandbox.twilio.script(Outcome.accept_then_timeout(2))  # accepted at once, answered 2 s later
+    client = twilio_client(sandbox, timeout=0.2)
+
+    with pytest.raises(requests.exceptions.Timeout):
+        send_whatsapp_with(client, receiver.url())
+    nothing_yet = receiver.received
+    logged = sandbox.twilio.wait_for_callbacks()
+
+    assert nothing_yet == []
+    assert [e.label for e in logged] == ["sent", "delivered", "read"]
 
 
 def test_twilio_scripted_undelivered_carries_30003_and_the_message_shows_it(
