@@ -24,7 +24,7 @@ from local.env_file import read_env_file
 from shared import json_codec
 from shared.channels import ALL_CHANNELS
 from shared.tables import PROVIDER_MESSAGES
-from stacks.names import dlq_name, physical_name
+from stacks.names import EVENTS_QUEUE, dlq_name, physical_name
 
 ENV_FILE = Path(__file__).resolve().parent.parent / ".local" / "env"
 
@@ -102,7 +102,7 @@ PEEK_VISIBILITY_SECONDS = 60
 
 
 # Every DLQ, by the name its messages are listed under: the channels' and the webhooks' events.
-DLQ_STEMS = (*(channel.value for channel in ALL_CHANNELS), "events")
+DLQ_STEMS = (*(channel.value for channel in ALL_CHANNELS), EVENTS_QUEUE)
 
 
 def dead_letters(env: dict[str, str]) -> dict[str, list[dict[str, Any]]]:

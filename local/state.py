@@ -26,7 +26,6 @@ from moto.utilities.id_generator import moto_id_manager
 
 from local.emulator import LocalResources
 from local.seed import LocalApi, Tenant
-from shared.channels import ALL_CHANNELS
 from shared.tables import ALL_TABLES
 
 FORMAT_VERSION = 1
@@ -117,10 +116,7 @@ def _export_tables(resources: LocalResources, summary: StateSummary) -> dict[str
 
 def _queue_urls(resources: LocalResources) -> list[str]:
     """Every queue and DLQ: the channels' and the webhooks' events queue."""
-    queues = [resources.queues[channel] for channel in ALL_CHANNELS]
-    if resources.events_queue is not None:
-        queues.append(resources.events_queue)
-    return [url for queue in queues for url in (queue.queue_url, queue.dlq_url)]
+    return [url for queue in resources.work_queues().values() for url in (queue.queue_url, queue.dlq_url)]
 
 
 def _export_queues(resources: LocalResources, summary: StateSummary) -> dict[str, list[dict[str, Any]]]:

@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 from shared.channels import Channel
-from stacks.names import dlq_name, queue_name
+from stacks.names import EVENTS_QUEUE, dlq_name, queue_name
 from tools.aws_region import add_region_argument, session
 
 
@@ -46,7 +46,7 @@ def redrive(sqs: Any, *, dlq_url: str, queue_url: str, limit: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.redrive", description=__doc__)
-    parser.add_argument("--channel", required=True, choices=[*(c.value for c in Channel), "events"])
+    parser.add_argument("--channel", required=True, choices=[*(c.value for c in Channel), EVENTS_QUEUE])
     parser.add_argument("--env", default="dev")
     parser.add_argument("--max", type=int, default=100, help="at most this many messages (default 100)")
     add_region_argument(parser)
