@@ -7,8 +7,10 @@ proxy event and invokes the real router handler (in its own process), then write
 back as HTTP.
 
 The webhook routes (``shared.webhooks.routes``): POST only, no API key and so no usage plan (API
-Gateway applies a plan only through a key); the body goes to the webhook ingress as text, since
-neither form posts nor JSON are binary media types. The stage's own throttle is not emulated.
+Gateway applies a plan only through a key) but each route's own stage throttle (cdk.json
+``webhooks.throttle_*``, one bucket per route for every tenant); the body goes to the webhook
+ingress as text, since neither form posts nor JSON are binary media types. The stage's default
+throttle (the account's) is not emulated.
 """
 
 from __future__ import annotations
@@ -40,13 +42,21 @@ Response = tuple[int, dict[str, str], bytes]
 
 class LocalApiGateway:
     def __init__(
-        self, *, stage: str, keys: ApiKeyStore, invoke_router: Invoker, invoke_webhook_ingress: Invoker, port: int = 0
+        self,
+        *,
+        stage: str,
+        keys: ApiKeyStore,
+        invoke_router: Invoker,
+        invoke_webhook_ingress: Invoker,
+        webhook_throttle: RouteThrottle,
+        port: int = 0,
     ):
         self.stage = stage
         self.keys = keys
         self.body_model = Draft4Validator(request_body_schema())
         self.invoke_router = invoke_router
         self.invoke_webhook_ingress = invoke_webhook_ingress
+        self.webhook_throttle = webhook_throttle
         self.throttle = Throttle()
         self._server = _Server(("127.0.0.1", port), self._handler_class())
         self._thread: threading.Thread | None = None
@@ -115,6 +125,9 @@ class LocalApiGateway:
         # unknown resource (no CORS preflight either: providers are not browsers).
         if method != "POST":
             return _gateway_error("MISSING_AUTHENTICATION_TOKEN")
+        limit = self.webhook_throttle
+        if not self.throttle.allow(f"route {match.route.path}", rate_per_second=limit.rate, burst=limit.burst):
+            return _gateway_error("THROTTLED")
         event = rest_proxy_event(
             body=body,
             method=method,
@@ -181,6 +194,14 @@ def _proxy_result(invoke: Invoker, event: dict[str, Any]) -> Response:
     for name, values in (result.get("multiValueHeaders") or {}).items():
         response_headers[name] = ", ".join(str(v) for v in values)
     return int(result["statusCode"]), response_headers, raw
+
+
+@dataclass(frozen=True)
+class RouteThrottle:
+    """A method's stage throttle: steady requests per second and burst."""
+
+    rate: float
+    burst: int
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """Seeds the emulator with what an operator sets up by hand in AWS: the API's usage plan, a tenant
-(company/project record bound to a fresh API key) and the secrets the processors read."""
+(company/project record bound to a fresh API key) and the secrets the processors read; and what a
+tenant sets up at SendGrid: the signed Event Webhook pointing at the tenant's events URL."""
 
 from __future__ import annotations
 
@@ -7,15 +8,19 @@ import json
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from local.emulator import LocalResources
 from shared import json_codec, tables
-from shared.channels import ALL_CHANNELS
+from shared.channels import ALL_CHANNELS, Channel
 from shared.models.company import CompanyRecord
 from shared.secret_names import openai_secret_name
+from shared.webhooks.routes import SENDGRID_EVENTS
 from stacks.names import physical_name
 from stacks.settings import EnvironmentSettings
+
+if TYPE_CHECKING:
+    from local.sandboxes import FakeSendGrid
 
 EXAMPLE_RECORD = Path(__file__).resolve().parent.parent / "examples" / "company_record.example.json"
 
@@ -102,3 +107,25 @@ def _create_secrets(resources: LocalResources, company: CompanyRecord, values: P
             wanted[name] = provider_values[config.provider]
     for name, value in wanted.items():
         manager.create_secret(Name=name, SecretString=json.dumps(value))
+
+
+def connect_webhooks(resources: LocalResources, tenant: Tenant, sendgrid: FakeSendGrid, public_base_url: str) -> None:
+    """What the tenant does in SendGrid's console: point the signed Event Webhook of its API key
+    at its events URL, and keep the key's public verification key in its email credentials secret.
+
+    Twilio needs nothing: every send names its own ``StatusCallback``, signed with the account's
+    auth token that the secret already holds. Run after a restore too: the URL may have changed,
+    and the secret must hold the public key of the running sandbox."""
+    record = resources.table(tables.COMPANY_DATA.logical_name).get_item(
+        Key={"company_id": tenant.company_id, "project_id": tenant.project_id}
+    )["Item"]
+    email = CompanyRecord.model_validate(record).channel_config.for_channel(Channel.EMAIL)
+    if email is None or email.provider != "sendgrid":
+        return
+    manager = resources.client("secretsmanager")
+    secret_id = email.credentials_secret_id
+    credentials = json.loads(manager.get_secret_value(SecretId=secret_id)["SecretString"])
+    credentials["sendgrid_webhook_public_key"] = sendgrid.public_key
+    manager.put_secret_value(SecretId=secret_id, SecretString=json.dumps(credentials))
+    url = SENDGRID_EVENTS.url(public_base_url, tenant.company_id, tenant.project_id)
+    sendgrid.configure_event_webhook(credentials["sendgrid_api_key"], url)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 from collections.abc import Callable
@@ -15,11 +14,11 @@ from local.api_keys import ApiKeyStore
 from local.aws_emulator import AwsEmulator, release_hidden_messages
 from local.emulator import LocalResources, provision
 from local.env_file import write_env_file
-from local.gateway import LocalApiGateway
+from local.gateway import LocalApiGateway, RouteThrottle
 from local.invoker import FunctionPool
 from local.pollers import QueuePoller
 from local.providers import ProviderChoice, choose_providers
-from local.seed import Tenant, create_api, seed_sample_tenant
+from local.seed import Tenant, connect_webhooks, create_api, seed_sample_tenant
 from local.state import StateSummary
 from local.state import remove as remove_state
 from local.state import restore as restore_state
@@ -29,6 +28,7 @@ from shared.channels import ALL_CHANNELS, Channel
 from shared.events.settings import EventsSettings
 from shared.processing.settings import ProcessorSettings
 from shared.routing.settings import RouterSettings
+from shared.webhooks.routes import SENDGRID_EVENTS, TWILIO_STATUS
 from shared.webhooks.settings import WebhookSettings
 from stacks.names import EVENTS_PROCESSOR, WEBHOOK_INGRESS, physical_name
 from stacks.settings import EnvironmentSettings, load_settings
@@ -91,9 +91,10 @@ class LocalStack:
         try:
             self._start_aws()
             self._start_sandboxes()
-            self._restore_or_seed()
-            # Bound first: its URL is the public base URL the functions are given.
+            # Bound first: its URL is the public base URL the functions and the sandboxes' webhook
+            # settings are given.
             self._bind_gateway()
+            self._restore_or_seed()
             self._start_functions()
             self.gateway.start()
             self._start_pollers()
@@ -114,6 +115,9 @@ class LocalStack:
             )
         else:
             self.tenant = seed_sample_tenant(self.resources, self._api, self.providers.secrets)
+        # After a restore too: the gateway's URL (and so the webhook URLs) may have changed.
+        if self._sandboxes is not None and not self.providers.real_sendgrid:
+            connect_webhooks(self.resources, self.tenant, self._sandboxes.sendgrid, self.gateway.url)
 
     @property
     def processor_instances(self) -> int:
@@ -274,13 +278,21 @@ class LocalStack:
     def _start_functions(self) -> None:
         logs = self.options.state_dir / "logs"
         size = self.processor_instances
-        self._functions["router"] = FunctionPool(
-            "channel_router",
-            self.router_environment(),
-            size=self.options.router_instances,
-            log_file=logs / "channel-router.log",
-            on_replaced=self.write_workers_file,
-        )
+        # The two request paths (API Gateway in front) are sized alike; the events processor like
+        # a channel processor (its own maximum concurrency when that is asked for).
+        events_size = self.options.processor_instances or self.settings.events.max_concurrency
+        for key, folder, environment, instances in (
+            ("router", "channel_router", self.router_environment(), self.options.router_instances),
+            ("webhook_ingress", "webhook_ingress", self.webhook_environment(), self.options.router_instances),
+            ("events_processor", "events_processor", self.events_environment(), events_size),
+        ):
+            self._functions[key] = FunctionPool(
+                folder,
+                environment,
+                size=instances,
+                log_file=logs / f"{folder.replace('_', '-')}.log",
+                on_replaced=self.write_workers_file,
+            )
         for channel in ALL_CHANNELS:
             self._functions[channel.value] = FunctionPool(
                 f"{channel.value}_processor",
@@ -309,26 +321,36 @@ class LocalStack:
             stage=self._api.stage,
             keys=keys,
             invoke_router=lambda event: self._functions["router"].invoke(event),
+            invoke_webhook_ingress=lambda event: self._functions["webhook_ingress"].invoke(event),
+            webhook_throttle=RouteThrottle(
+                self.settings.webhooks.throttle_rate_limit, self.settings.webhooks.throttle_burst_limit
+            ),
             port=self.options.port("api"),
         )
 
     def _start_pollers(self) -> None:
-        # As many pollers per queue as the event source's maximum concurrency: a batch in flight
-        # does not hold up the next one, as with Lambda.
-        sqs = self.resources.client(
-            "sqs", max_connections=4 * len(ALL_CHANNELS) * self.settings.processor.max_concurrency
-        )
-        for channel, index in itertools.product(ALL_CHANNELS, range(self.settings.processor.max_concurrency)):
-            function = self._functions[channel.value]
-            self._pollers.append(
-                QueuePoller(
-                    name=f"{channel.value}-{index}",
-                    sqs=sqs,
-                    queue_url=self.resources.queues[channel].queue_url,
-                    invoke=lambda event, context=None, function=function: function.invoke(event),
-                    batch_size=self.settings.processor.batch_size,
-                ).start()
-            )
+        # As many pollers per queue as its event source's maximum concurrency, each taking batches
+        # of the deployed size: a batch in flight does not hold up the next one, as with Lambda.
+        processor, events = self.settings.processor, self.settings.events
+        sources = [
+            (channel.value, self.resources.queues[channel].queue_url, processor.batch_size, processor.max_concurrency)
+            for channel in ALL_CHANNELS
+        ]
+        events_queue = self.resources.events_queue.queue_url
+        sources.append(("events_processor", events_queue, events.batch_size, events.max_concurrency))
+        sqs = self.resources.client("sqs", max_connections=4 * sum(concurrency for *_, concurrency in sources))
+        for function_key, queue_url, batch_size, concurrency in sources:
+            function = self._functions[function_key]
+            for index in range(concurrency):
+                self._pollers.append(
+                    QueuePoller(
+                        name=f"{function.folder.removesuffix('_processor')}-{index}",
+                        sqs=sqs,
+                        queue_url=queue_url,
+                        invoke=lambda event, context=None, function=function: function.invoke(event),
+                        batch_size=batch_size,
+                    ).start()
+                )
 
     # -- what a person sees ----------------------------------------------------------------------
 
@@ -345,6 +367,11 @@ class LocalStack:
             "ENVIRONMENT": self.settings.name,
             "COMPANY_ID": self.tenant.company_id,
             "PROJECT_ID": self.tenant.project_id,
+            # Where the seeded tenant's providers post; a hand-made callback signs these URLs.
+            "TWILIO_STATUS_URL": TWILIO_STATUS.url(self.gateway.url, self.tenant.company_id, self.tenant.project_id),
+            "SENDGRID_EVENTS_URL": SENDGRID_EVENTS.url(
+                self.gateway.url, self.tenant.company_id, self.tenant.project_id
+            ),
         }
         if self._sandboxes is not None:
             values |= {
@@ -352,6 +379,10 @@ class LocalStack:
                 "TWILIO_SANDBOX_URL": self._sandboxes.twilio.url,
                 "SENDGRID_SANDBOX_URL": self._sandboxes.sendgrid.url,
             }
+        if not self.providers.real_twilio:
+            # The sandbox's fake token, which the tenant's Twilio secret holds: signs a hand-made
+            # status callback. Never a real token (its name is not one the stack reads as real).
+            values["TWILIO_SANDBOX_AUTH_TOKEN"] = self.providers.secrets.twilio_auth_token
         return values
 
     def write_env_file(self) -> Path:

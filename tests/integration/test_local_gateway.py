@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from local.api_keys import ApiKeyStore
-from local.gateway import LocalApiGateway
+from local.gateway import LocalApiGateway, RouteThrottle
 from local.seed import create_api, create_tenant_key
 from shared.webhooks.routes import SENDGRID_EVENTS, TWILIO_STATUS
 from stacks.settings import load_settings
@@ -64,7 +64,14 @@ def gateway(aws) -> Gateway:
     key_id, key = create_tenant_key(aws, api, "tenant")
     router, ingress = RouterDouble(), IngressDouble()
     keys = ApiKeyStore(aws.client("apigateway"), api.rest_api_id, api.stage)
-    under_test = LocalApiGateway(stage=api.stage, keys=keys, invoke_router=router, invoke_webhook_ingress=ingress)
+    settings = load_settings("dev")
+    under_test = LocalApiGateway(
+        stage=api.stage,
+        keys=keys,
+        invoke_router=router,
+        invoke_webhook_ingress=ingress,
+        webhook_throttle=RouteThrottle(settings.webhooks.throttle_rate_limit, settings.webhooks.throttle_burst_limit),
+    )
     return Gateway(under_test=under_test, router=router, ingress=ingress, keys=keys, key=key, key_id=key_id)
 
 
@@ -237,13 +244,20 @@ def test_a_sendgrid_event_batch_reaches_the_ingress_byte_for_byte(gateway):
     assert event["body"].encode() == batch and event["isBase64Encoded"] is False
 
 
-def test_the_ingress_sees_every_webhook_request_however_many_the_usage_plan_would_allow(gateway):
-    # No key, so no usage plan: the provider's bursts are never throttled by the plan's 20.
-    statuses = [
-        gateway.handle("POST", "/dev/webhooks/twilio/ci-demo-001/pi-demo-001/status", {}, TWILIO_FORM)[0]
-        for _ in range(30)
-    ]
-    assert statuses == [200] * 30 and len(gateway.ingress.events) == 30
+def test_webhook_routes_have_their_own_stage_throttle_not_the_usage_plans(gateway):
+    # No key, so no usage plan (burst 20): each route has its stage throttle (dev: burst 40, 20/s),
+    # for all tenants together.
+    twilio = [f"/dev/webhooks/twilio/ci-demo-{n:03d}/pi-demo-001/status" for n in range(60)]
+    answers = [gateway.handle("POST", path, {}, TWILIO_FORM) for path in twilio]
+    sendgrid = gateway.handle("POST", "/dev/webhooks/sendgrid/ci-demo-001/pi-demo-001/events", {}, b"[]")[0]
+
+    statuses = [status for status, _, _ in answers]
+    assert statuses[:30] == [200] * 30  # beyond the usage plan's burst
+    assert statuses.count(200) >= 40 and 429 in statuses
+    assert len(gateway.ingress.events) == statuses.count(200) + 1
+    assert sendgrid == 200  # another route, another bucket
+    refused = next(body for status, _, body in answers if status == 429)
+    assert json.loads(refused)["error_code"] == "RATE_LIMIT_EXCEEDED"
 
 
 @pytest.mark.parametrize(
