@@ -21,6 +21,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from shared import json_codec
+from shared.events.delivery_state import DeliveryState
+from shared.events.provider_messages import ProviderMessages, SentMessage
 from shared.log_masking import mask_address, mask_text
 from shared.models.context import ContextMessage
 from shared.models.conversation import ConversationRecord, ConversationStatus, MessageEntry, TokenUsage
@@ -87,6 +89,7 @@ class Pipeline:
         adapter: ChannelAdapter,
         settings: ProcessorSettings,
         repository: ConversationRepository,
+        provider_messages: ProviderMessages,
         secrets: SecretReader,
         ai: AiWriter,
         logger: Any,
@@ -96,6 +99,7 @@ class Pipeline:
         self.adapter = adapter
         self.settings = settings
         self.repository = repository
+        self.provider_messages = provider_messages
         self.secrets = secrets
         self.ai = ai
         self.logger = logger
@@ -217,7 +221,7 @@ class Pipeline:
                 ) from None
             raise SendUnconfirmed(f"{failure.reason}; {sender.provider} cannot be asked whether it went out") from None
         self.logger.info("message sent", extra={"provider_message_id": receipt.provider_message_id})
-        return self._record_sent(claim, receipt, outgoing)
+        return self._record_sent(claim, receipt, outgoing, sender.provider)
 
     def _reconcile(self, message: ContextMessage, claim: Claim) -> ConversationRecord:
         """A previous delivery marked the record ``sending`` and never recorded the outcome."""
@@ -247,17 +251,32 @@ class Pipeline:
                 "provider had the message; recording it", extra={"provider_message_id": found.provider_message_id}
             )
             self._count(metric_names.SENDS_RECONCILED)
-            return self._record_sent(claim, found, outgoing)
+            return self._record_sent(claim, found, outgoing, sender.provider)
         self.logger.info(
             "provider has no such message; sending again", extra={"send_started_at": record.send_started_at}
         )
         claim.move(_S.SENDING, now=iso(now), fields={"send_started_at": iso(now)})
         return self._deliver(claim, outgoing, provider)
 
-    def _record_sent(self, claim: Claim, receipt: SendReceipt, outgoing: Outgoing) -> ConversationRecord:
+    def _record_sent(self, claim: Claim, receipt: SendReceipt, outgoing: Outgoing, provider: str) -> ConversationRecord:
+        """The message's item first (so its delivery events find it), then the record: ``initial_message_sent``
+        with the message's delivery state as the item holds it (events may have moved it already)."""
         record = claim.record
         assert record is not None
         now = self.clock()
+        delivery = self.provider_messages.record_send(
+            SentMessage(
+                provider=provider,
+                provider_message_id=receipt.provider_message_id,
+                channel=record.channel_method.value,
+                company_id=record.company_id,
+                project_id=record.project_id,
+                primary_channel=record.primary_channel,
+                conversation_id=record.conversation_id,
+                sent_at=iso(now),
+                delivery_status=receipt.status,
+            )
+        )
         usage = record.ai_usage or TokenUsage()
         created = _parse_time(record.created_at) or now
         entry = MessageEntry(
@@ -274,6 +293,7 @@ class Pipeline:
             "sent_at": iso(now),
             "initial_processing_time_ms": int((now - created).total_seconds() * 1000),
             "last_error": None,
+            **delivery.fields(),
         }
         try:
             record = claim.move(_S.INITIAL_MESSAGE_SENT, now=iso(now), fields=fields, append=entry)
@@ -290,7 +310,29 @@ class Pipeline:
             claim.record = current
             record = claim.move(_S.INITIAL_MESSAGE_SENT, now=iso(now), fields=fields, append=entry)
         self._count(metric_names.MESSAGES_SENT)
+        self._catch_up_delivery(record, provider, delivery)
         return record
+
+    def _catch_up_delivery(self, record: ConversationRecord, provider: str, written: DeliveryState) -> None:
+        """An event may have reached the message's item between its put and the record's move (the
+        events processor then waits for the record to name the message, but not forever): mirror
+        the item once more, forward only. Best effort: the message's next event mirrors it too."""
+        assert record.provider_message_id is not None
+        try:
+            current = self.provider_messages.delivery_of(provider, record.provider_message_id)
+            if current is None or current == written:
+                return
+            for engagement in (False, True):
+                self.repository.record_delivery(
+                    key_of(record),
+                    company_id=record.company_id,
+                    project_id=record.project_id,
+                    provider_message_id=record.provider_message_id,
+                    state=current,
+                    engagement=engagement,
+                )
+        except ProcessingFailure as failure:
+            self.logger.warning("delivery status not caught up on the record", extra={"why": failure.reason})
 
     # -- helpers ----------------------------------------------------------------------------------
     def _claim(self) -> Claim:
@@ -308,6 +350,8 @@ class Pipeline:
 
     def _outgoing(self, message: ContextMessage, claim: Claim, provider: Fetched[Any]) -> Outgoing:
         content = claim.record.ai_content if claim.record is not None else None
+        if message.metadata.callback_base_url is None:
+            self.logger.warning("the message names no callback base URL: its delivery status will not be reported")
         return self.adapter.outgoing(message, content or {}, provider.value)
 
     def _new_record(self, message: ContextMessage, token: str) -> ConversationRecord:
