@@ -79,6 +79,14 @@ class ChannelProcessor(Construct):
                 resources=[conversations.table_arn],
             )
         )
+        # Each send's message item (shared/events/provider_messages.py): put once, read back once.
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ProviderMessages",
+                actions=["dynamodb:GetItem", "dynamodb:PutItem"],
+                resources=[provider_messages.table_arn],
+            )
+        )
         stack = Stack.of(self)
         role.add_to_policy(
             iam.PolicyStatement(

@@ -120,7 +120,7 @@ def test_a_processor_reads_only_its_own_channels_secrets(synthesised, channel):
 
 
 @pytest.mark.parametrize("channel", CHANNELS)
-def test_a_processor_consumes_only_its_own_queue_and_uses_only_the_conversations_table(synthesised, channel):
+def test_a_processor_consumes_only_its_own_queue_and_uses_only_its_two_tables(synthesised, channel):
     statements = _statements(synthesised.template("processors"), channel, synthesised.settings.name)
 
     sqs = [s for s in statements if any(a.startswith("sqs:") for a in _actions(s))]
@@ -152,6 +152,9 @@ def test_a_processor_consumes_only_its_own_queue_and_uses_only_the_conversations
     }
     text = json.dumps([s["Resource"] for s in dynamodb])
     assert "ConversationsTable" in text and "CompanyData" not in text and "RateLimits" not in text
+    # Each send's provider-messages item: put once and read back once, never updated by a processor.
+    messages = [s for s in dynamodb if "ProviderMessages" in json.dumps(s["Resource"])]
+    assert [sorted(_actions(s)) for s in messages] == [["dynamodb:GetItem", "dynamodb:PutItem"]]
     # No processor code queries an index (only the base table, by recipient): none is granted.
     assert "/index/" not in text
 

@@ -265,8 +265,9 @@ class Turnstile:
 
 
 class Watched:
-    """The DynamoDB client with every write that may move a delivery status read back (ungated):
-    ``history[(table, key)]`` lists the (rank, status) the item or record showed after each write."""
+    """The DynamoDB client with every write that may move a delivery status watched: ``history[(table,
+    key)]`` lists the (rank, status) the item or record showed after each such write (the write's
+    own answer, asked for ``ALL_NEW``, so watching costs no call)."""
 
     def __init__(self, client: Any, history: dict[tuple[str, str], list[tuple[int, str | None]]]):
         self._client, self._history = client, history
@@ -277,20 +278,25 @@ class Watched:
             return call
 
         def watched(**kwargs: Any) -> Any:
-            result = call(**kwargs)
-            if operation == "update_item" and "delivery" in kwargs["UpdateExpression"]:
-                key = kwargs["Key"]
-            elif operation == "put_item" and "provider_message_key" in kwargs["Item"]:
-                key = {"provider_message_key": kwargs["Item"]["provider_message_key"]}
-            else:
+            if operation == "put_item":
+                result = call(**kwargs)
+                item = kwargs["Item"]
+                if "provider_message_key" in item:
+                    self._see(kwargs["TableName"], {"provider_message_key": item["provider_message_key"]}, item)
                 return result
-            item = self._client.get_item(TableName=kwargs["TableName"], Key=key, ConsistentRead=True).get("Item", {})
-            rank = int(item["delivery_rank"]["N"]) if "delivery_rank" in item else 0
-            status = item["delivery_status"]["S"] if "delivery_status" in item else None
-            self._history.setdefault((kwargs["TableName"], _key_text(key)), []).append((rank, status))
+            names = kwargs.get("ExpressionAttributeNames", {}).values()
+            if "delivery_rank" not in kwargs["UpdateExpression"] and "delivery_rank" not in names:
+                return call(**kwargs)
+            result = call(**{**kwargs, "ReturnValues": "ALL_NEW"})
+            self._see(kwargs["TableName"], kwargs["Key"], result["Attributes"])
             return result
 
         return watched
+
+    def _see(self, table: str, key: dict[str, Any], item: dict[str, Any]) -> None:
+        rank = int(item["delivery_rank"]["N"]) if "delivery_rank" in item else 0
+        status = item["delivery_status"]["S"] if "delivery_status" in item else None
+        self._history.setdefault((table, _key_text(key)), []).append((rank, status))
 
 
 def _key_text(key: dict[str, Any]) -> str:
