@@ -2,8 +2,9 @@
 """The CDK app: one set of stacks per environment (``cdk synth -c env=dev|prod``).
 
 DataStack (tables) ─┐
-QueueStack (queues) ┴─> ProcessorStack (a processor per channel, the critical-alerts topic)
-                    └─> ApiStack (the router; deployed after the processors, alarms to their topic)
+QueueStack (queues) ┴─> ProcessorStack (a processor per channel, the events processor, the critical-alerts topic)
+                    └─> ApiStack (the router and the webhook ingress; deployed after the processors,
+                                  alarms to their topic)
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ def build(app: cdk.App, settings: EnvironmentSettings) -> Engine:
         conversations=data.conversations,
         provider_messages=data.provider_messages,
         channel_queues=queues.channel_queues,
+        events_queue=queues.events_queue,
         env=env,
     )
     api = ApiStack(
@@ -54,6 +56,7 @@ def build(app: cdk.App, settings: EnvironmentSettings) -> Engine:
         company_data=data.company_data,
         rate_limits=data.rate_limits,
         channel_queues={channel: queue.queue for channel, queue in queues.channel_queues.items()},
+        events_queue=queues.events_queue.queue,
         alerts=processors.monitoring.topic,
         env=env,
     )

@@ -1,5 +1,6 @@
 """Creates the engine's AWS resources in an emulator from the same definitions the CDK app uses:
-table specs from ``shared.tables``, names from ``stacks.names``, queue settings from ``cdk.json``.
+table specs from ``shared.tables``, names from ``stacks.names``, queue settings from ``cdk.json``
+(a queue and DLQ per channel, and the events queue with its DLQ).
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ from botocore.config import Config
 
 from shared.channels import ALL_CHANNELS, Channel
 from shared.tables import ALL_TABLES, IndexSpec, TableSpec
-from stacks.names import dlq_name, physical_name, queue_name
+from stacks.names import EVENTS_QUEUE, dlq_name, physical_name, queue_name
 from stacks.settings import EnvironmentSettings
 
 FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
 @dataclass(frozen=True)
-class ChannelQueueUrls:
+class QueueUrls:
     queue_url: str
     dlq_url: str
 
@@ -31,7 +32,13 @@ class LocalResources:
     region: str
     env: str
     tables: dict[str, str] = field(default_factory=dict)  # logical name -> physical name
-    queues: dict[Channel, ChannelQueueUrls] = field(default_factory=dict)
+    queues: dict[Channel, QueueUrls] = field(default_factory=dict)
+    events_queue: QueueUrls = field(init=False)  # created by provision()
+
+    def work_queues(self) -> dict[str, QueueUrls]:
+        """Every queue with its DLQ, by the name in ``ai-multi-comms-<name>-queue-<env>``: the
+        channels' and the events queue."""
+        return {**{channel.value: urls for channel, urls in self.queues.items()}, EVENTS_QUEUE: self.events_queue}
 
     def client(self, service: str, *, max_connections: int = 10) -> Any:
         return boto3.client(
@@ -89,33 +96,41 @@ def create_table(dynamodb: Any, spec: TableSpec, env: str) -> str:
     return name
 
 
-def create_channel_queue(sqs: Any, channel: Channel, settings: EnvironmentSettings) -> ChannelQueueUrls:
+def create_work_queue(
+    sqs: Any, name: str, *, visibility_timeout_seconds: int, settings: EnvironmentSettings
+) -> QueueUrls:
+    """``ai-multi-comms-<name>-queue-<env>`` and its DLQ, as ``stacks.constructs.work_queue`` makes them."""
     queues = settings.queues
     day = 24 * 3600
     dlq_url = sqs.create_queue(
-        QueueName=dlq_name(channel.value, settings.name),
+        QueueName=dlq_name(name, settings.name),
         Attributes={"MessageRetentionPeriod": str(queues.dlq_retention_days * day), "SqsManagedSseEnabled": "true"},
     )["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     queue_url = sqs.create_queue(
-        QueueName=queue_name(channel.value, settings.name),
+        QueueName=queue_name(name, settings.name),
         Attributes={
-            "VisibilityTimeout": str(queues.visibility_timeout_seconds),
+            "VisibilityTimeout": str(visibility_timeout_seconds),
             "MessageRetentionPeriod": str(queues.retention_days * day),
             "SqsManagedSseEnabled": "true",
             "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": queues.max_receive_count}),
         },
     )["QueueUrl"]
-    return ChannelQueueUrls(queue_url=queue_url, dlq_url=dlq_url)
+    return QueueUrls(queue_url=queue_url, dlq_url=dlq_url)
 
 
 def provision(settings: EnvironmentSettings, *, endpoint_url: str, region: str) -> LocalResources:
-    """Create every table and channel queue of one environment in the emulator at ``endpoint_url``."""
+    """Create every table and queue of one environment in the emulator at ``endpoint_url``."""
     resources = LocalResources(endpoint_url=endpoint_url, region=region, env=settings.name)
     dynamodb = resources.client("dynamodb")
     for spec in ALL_TABLES:
         resources.tables[spec.logical_name] = create_table(dynamodb, spec, settings.name)
     sqs = resources.client("sqs")
     for channel in ALL_CHANNELS:
-        resources.queues[channel] = create_channel_queue(sqs, channel, settings)
+        resources.queues[channel] = create_work_queue(
+            sqs, channel.value, visibility_timeout_seconds=settings.queues.visibility_timeout_seconds, settings=settings
+        )
+    resources.events_queue = create_work_queue(
+        sqs, EVENTS_QUEUE, visibility_timeout_seconds=settings.events.visibility_timeout_seconds, settings=settings
+    )
     return resources

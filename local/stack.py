@@ -26,9 +26,11 @@ from local.state import restore as restore_state
 from local.state import save as save_state
 from shared import tables
 from shared.channels import ALL_CHANNELS, Channel
+from shared.events.settings import EventsSettings
 from shared.processing.settings import ProcessorSettings
 from shared.routing.settings import RouterSettings
-from stacks.names import physical_name
+from shared.webhooks.settings import WebhookSettings
+from stacks.names import EVENTS_PROCESSOR, WEBHOOK_INGRESS, physical_name
 from stacks.settings import EnvironmentSettings, load_settings
 
 log = logging.getLogger("local.stack")
@@ -230,6 +232,42 @@ class LocalStack:
             **self._aws_environment(f"{channel.value}-processor"),
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(processor.memory_mb),
             "AWS_LAMBDA_FUNCTION_TIMEOUT": str(processor.timeout_seconds),
+            **settings.to_environment(),
+        }
+
+    def webhook_environment(self) -> dict[str, str]:
+        webhooks = self.settings.webhooks
+        settings = WebhookSettings(
+            environment=self.settings.name,
+            company_table_name=self.resources.table_name(tables.COMPANY_DATA.logical_name),
+            events_queue_url=self.resources.events_queue.queue_url,
+            # What `make local` prints as API_URL: signatures are computed over it.
+            public_base_url=self.gateway.url,
+        )
+        return {
+            **self._aws_environment(WEBHOOK_INGRESS),
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(webhooks.memory_mb),
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(webhooks.timeout_seconds),
+            **settings.to_environment(),
+        }
+
+    def events_environment(self) -> dict[str, str]:
+        events = self.settings.events
+        settings = EventsSettings(
+            environment=self.settings.name,
+            conversations_table_name=self.resources.table_name(tables.CONVERSATIONS.logical_name),
+            provider_messages_table_name=self.resources.table_name(tables.PROVIDER_MESSAGES.logical_name),
+            queue_url=self.resources.events_queue.queue_url,
+            dead_letter_queue_url=self.resources.events_queue.dlq_url,
+            visibility_timeout_seconds=events.visibility_timeout_seconds,
+            max_receive_count=self.settings.queues.max_receive_count,
+            retry_backoff_seconds=self.options.retry_backoff_seconds,
+            processor_version=LOCAL_VERSION,
+        )
+        return {
+            **self._aws_environment(EVENTS_PROCESSOR),
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(events.memory_mb),
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(events.timeout_seconds),
             **settings.to_environment(),
         }
 

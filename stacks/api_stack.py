@@ -1,4 +1,5 @@
-"""ApiStack: the REST API ``POST /initiate-conversation`` in front of the channel router Lambda."""
+"""ApiStack: the REST API ``POST /initiate-conversation`` in front of the channel router Lambda, and
+the providers' webhook routes in front of the webhook ingress Lambda."""
 
 from __future__ import annotations
 
@@ -17,10 +18,12 @@ from shared.channels import ALL_CHANNELS, Channel
 from shared.routing import cors
 from shared.routing.gateway_contract import RESOURCE_PATH
 from shared.routing.settings import RouterSettings
+from shared.webhooks.routes import SENDGRID_EVENTS, TWILIO_STATUS
 from stacks.bundling import asset_hash
 from stacks.constructs.api_contract import add_gateway_responses, add_method_not_allowed, request_models
 from stacks.constructs.monitoring import critical_alarm
 from stacks.constructs.python_function import LAMBDAS, PythonFunction, log_retention
+from stacks.constructs.webhook_ingress import WebhookIngress, stage_method_options
 from stacks.nag import acknowledge
 from stacks.names import physical_name
 from stacks.settings import EnvironmentSettings
@@ -50,6 +53,7 @@ ACCESS_LOG_FORMAT = {
 class ApiStack(Stack):
     api: apigw.RestApi
     router: PythonFunction
+    webhooks: WebhookIngress
     usage_plan: apigw.UsagePlan
 
     def __init__(
@@ -61,12 +65,23 @@ class ApiStack(Stack):
         company_data: dynamodb.ITable,
         rate_limits: dynamodb.ITable,
         channel_queues: Mapping[Channel, sqs.IQueue],
+        events_queue: sqs.IQueue,
         alerts: sns.ITopic,
         **kwargs,
     ):
         super().__init__(scope, construct_id, **kwargs)
         self.api = self._rest_api(settings)
         self.router = self._router(settings, company_data, rate_limits, channel_queues)
+        self.webhooks = WebhookIngress(
+            self,
+            "Webhooks",
+            settings=settings,
+            api=self.api,
+            public_base_url=self.public_base_url(settings),
+            company_data=company_data,
+            events_queue=events_queue,
+            alerts=alerts,
+        )
         resource = self.api.root.add_resource(
             RESOURCE_PATH.strip("/"),
             default_cors_preflight_options=apigw.CorsOptions(
@@ -107,6 +122,16 @@ class ApiStack(Stack):
         CfnOutput(self, "ApiUrl", value=self.api.url, description="Invoke URL of the stage (API_URL of make smoke)")
         CfnOutput(self, "InitiateConversationUrl", value=self.api.url_for_path(resource.path))
         CfnOutput(self, "UsagePlanId", value=self.usage_plan.usage_plan_id, description="Add tenants' keys here")
+        for output_id, route, where in (
+            ("TwilioStatusCallbackUrlTemplate", TWILIO_STATUS, "every Twilio send's StatusCallback"),
+            ("SendGridEventWebhookUrlTemplate", SENDGRID_EVENTS, "the tenant's SendGrid signed Event Webhook"),
+        ):
+            CfnOutput(
+                self,
+                output_id,
+                value=self.public_base_url(settings) + route.path,
+                description=f"{where}, with the tenant's {{company_id}} and {{project_id}}",
+            )
 
     def _router(
         self,
@@ -182,6 +207,7 @@ class ApiStack(Stack):
                 # phone numbers and emails included. The access log and the router's masked log
                 # lines (by request id) are what debugging uses.
                 data_trace_enabled=False,
+                method_options=stage_method_options(settings),
             ),
         )
 

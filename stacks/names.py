@@ -5,6 +5,11 @@ from __future__ import annotations
 from shared.secret_names import credentials_secret_prefix, openai_secret_name
 
 PREFIX = "ai-multi-comms"
+# The events queue (``ai-multi-comms-events-queue-<env>``) and the two functions of the webhook
+# path; the function names are also their Powertools service (the metrics' ``service`` dimension).
+EVENTS_QUEUE = "events"
+WEBHOOK_INGRESS = "webhook-ingress"
+EVENTS_PROCESSOR = "events-processor"
 
 
 def physical_name(thing: str, env: str) -> str:

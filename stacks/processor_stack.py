@@ -1,4 +1,5 @@
-"""ProcessorStack: one processor per channel, fed by its queue, and the critical alerts that watch them."""
+"""ProcessorStack: one processor per channel, fed by its queue; the events processor, fed by the
+events queue; the critical alerts that watch them, and the delivery dashboard."""
 
 from __future__ import annotations
 
@@ -10,14 +11,18 @@ from constructs import Construct
 
 from shared.channels import ALL_CHANNELS, Channel
 from stacks.constructs.channel_processor import ChannelProcessor
-from stacks.constructs.channel_queue import ChannelQueue
+from stacks.constructs.delivery_dashboard import DeliveryDashboard
+from stacks.constructs.events_processor import EventsProcessor
 from stacks.constructs.monitoring import Monitoring
+from stacks.constructs.work_queue import WorkQueue
 from stacks.settings import EnvironmentSettings
 
 
 class ProcessorStack(Stack):
     processors: dict[Channel, ChannelProcessor]
+    events_processor: EventsProcessor
     monitoring: Monitoring
+    delivery_dashboard: DeliveryDashboard
 
     def __init__(
         self,
@@ -27,7 +32,8 @@ class ProcessorStack(Stack):
         settings: EnvironmentSettings,
         conversations: dynamodb.ITable,
         provider_messages: dynamodb.ITable,
-        channel_queues: Mapping[Channel, ChannelQueue],
+        channel_queues: Mapping[Channel, WorkQueue],
+        events_queue: WorkQueue,
         **kwargs,
     ):
         super().__init__(scope, construct_id, **kwargs)
@@ -43,10 +49,21 @@ class ProcessorStack(Stack):
             )
             for channel in ALL_CHANNELS
         }
+        self.events_processor = EventsProcessor(
+            self,
+            "Events",
+            queue=events_queue,
+            conversations=conversations,
+            provider_messages=provider_messages,
+            settings=settings,
+        )
         self.monitoring = Monitoring(
             self,
             "Monitoring",
             settings=settings,
             processors={channel: p.function.function for channel, p in self.processors.items()},
             channel_queues=channel_queues,
+            events_processor=self.events_processor.function.function,
+            events_queue=events_queue,
         )
+        self.delivery_dashboard = DeliveryDashboard(self, "Delivery", env=settings.name, events_queue=events_queue)

@@ -1,4 +1,5 @@
-"""QueueStack: one main queue and one DLQ per channel."""
+"""QueueStack: one main queue and one DLQ per channel, and the events queue (verified provider
+webhooks) with its DLQ."""
 
 from __future__ import annotations
 
@@ -6,16 +7,31 @@ from aws_cdk import Stack
 from constructs import Construct
 
 from shared.channels import ALL_CHANNELS, Channel
-from stacks.constructs.channel_queue import ChannelQueue
+from stacks.constructs.work_queue import WorkQueue
+from stacks.names import EVENTS_QUEUE
 from stacks.settings import EnvironmentSettings
 
 
 class QueueStack(Stack):
-    channel_queues: dict[Channel, ChannelQueue]
+    channel_queues: dict[Channel, WorkQueue]
+    events_queue: WorkQueue
 
     def __init__(self, scope: Construct, construct_id: str, *, settings: EnvironmentSettings, **kwargs):
         super().__init__(scope, construct_id, **kwargs)
         self.channel_queues = {
-            channel: ChannelQueue(self, f"{channel.value.capitalize()}", channel=channel.value, settings=settings)
+            channel: WorkQueue(
+                self,
+                f"{channel.value.capitalize()}",
+                name=channel.value,
+                visibility_timeout_seconds=settings.queues.visibility_timeout_seconds,
+                settings=settings,
+            )
             for channel in ALL_CHANNELS
         }
+        self.events_queue = WorkQueue(
+            self,
+            "Events",
+            name=EVENTS_QUEUE,
+            visibility_timeout_seconds=settings.events.visibility_timeout_seconds,
+            settings=settings,
+        )

@@ -60,6 +60,42 @@ class ProcessorSettings(_Settings):
     heartbeat_interval_seconds: int = Field(ge=1)
 
 
+class WebhookIngressSettings(_Settings):
+    """The webhook ingress function and the stage throttle of its routes (no API key: no usage plan)."""
+
+    memory_mb: int = Field(ge=128, le=10240)
+    timeout_seconds: int = Field(ge=1, le=29)  # API Gateway gives up at 29 s
+    # A cap on the ingress alone, so a flood of (forged) webhooks cannot take the account's
+    # concurrency from the router and the processors. None: no reservation (an account whose
+    # concurrency quota is the minimum cannot reserve any).
+    reserved_concurrency: int | None = Field(default=None, ge=1)
+    throttle_rate_limit: float = Field(gt=0)
+    throttle_burst_limit: int = Field(gt=0)
+
+
+class EventsProcessorSettings(_Settings):
+    """The events processor, its event source and the events queue's visibility."""
+
+    memory_mb: int = Field(ge=128, le=10240)
+    timeout_seconds: int = Field(ge=1, le=900)
+    batch_size: int = Field(ge=1, le=10)
+    max_batching_window_seconds: int = Field(ge=0, le=300)
+    max_concurrency: int = Field(ge=2, le=1000)
+    visibility_timeout_seconds: int = Field(ge=0, le=43200)
+
+    @model_validator(mode="after")
+    def _queue_outlives_processor(self) -> EventsProcessorSettings:
+        _check_visibility(self.visibility_timeout_seconds, self.timeout_seconds, queue="events", function="events")
+        return self
+
+
+def _check_visibility(visibility_timeout_seconds: int, timeout_seconds: int, *, queue: str, function: str) -> None:
+    # AWS asks for a visibility timeout of at least six times the function timeout so that a batch
+    # the poller keeps retrying (throttling) does not reappear while still in flight.
+    if visibility_timeout_seconds < 6 * timeout_seconds:
+        raise ValueError(f"{queue}.visibility_timeout_seconds must be >= 6 x {function}.timeout_seconds")
+
+
 class ProtectionSettings(_Settings):
     point_in_time_recovery: bool
     deletion_protection: bool
@@ -77,14 +113,15 @@ class EnvironmentSettings(_Settings):
     router: RouterSettings
     queues: QueueSettings
     processor: ProcessorSettings
+    webhooks: WebhookIngressSettings
+    events: EventsProcessorSettings
     protection: ProtectionSettings
 
     @model_validator(mode="after")
     def _queue_outlives_processor(self) -> EnvironmentSettings:
-        # AWS asks for a visibility timeout of at least six times the function timeout so that
-        # a batch the poller keeps retrying (throttling) does not reappear while still in flight.
-        if self.queues.visibility_timeout_seconds < 6 * self.processor.timeout_seconds:
-            raise ValueError("queues.visibility_timeout_seconds must be >= 6 x processor.timeout_seconds")
+        _check_visibility(
+            self.queues.visibility_timeout_seconds, self.processor.timeout_seconds, queue="queues", function="processor"
+        )
         if self.queues.dlq_retention_days <= self.queues.retention_days:
             # A message keeps its first enqueue time in the DLQ; a shorter DLQ would drop it early.
             raise ValueError("queues.dlq_retention_days must be > queues.retention_days")

@@ -3,6 +3,7 @@
 The request schema is the router's own pydantic model; the error codes are listed once, below, with
 what a client should do about each. Tests check that every code the router, the validation and API
 Gateway can answer is listed here, and that the committed document is what this module builds.
+The providers' webhook routes (issue 10) are documented from the ingress's own constants.
 
     .venv/bin/python -m tools.openapi            # rewrite docs/openapi.json
     .venv/bin/python -m tools.openapi --check    # exit 1 when the committed document is stale
@@ -16,9 +17,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sendgrid.helpers.eventwebhook import EventWebhookHeader
+
+from shared.identifiers import ID_PATTERN
 from shared.models.request import InitiateRequest
 from shared.routing import cors
 from shared.routing.gateway_contract import RESOURCE_PATH
+from shared.webhooks import settings as webhook_settings
+from shared.webhooks.routes import SENDGRID_EVENTS, TWILIO_STATUS
+from shared.webhooks.sendgrid_webhook import SendGridWebhook
+from shared.webhooks.twilio_webhook import EMPTY_TWIML, SIGNATURE_HEADER, TwilioWebhook
 
 DOCUMENT = Path(__file__).resolve().parent.parent / "docs" / "openapi.json"
 
@@ -109,6 +117,7 @@ def build_document() -> dict[str, Any]:
     for status in sorted({status for status, _ in ERROR_CODES if status is not None}):
         responses[str(status)] = _error_response(status)
     responses["default"] = _error_response(None)
+    schemas.update(_webhook_schemas())
     return {
         "openapi": "3.1.0",
         "info": {
@@ -132,11 +141,147 @@ def build_document() -> dict[str, Any]:
                     "operationId": "preflight",
                     "responses": {"204": {"description": "CORS preflight", "headers": _headers()}},
                 },
-            }
+            },
+            **_webhook_paths(),
         },
         "components": {
             "securitySchemes": {"ApiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"}},
             "schemas": schemas,
+        },
+    }
+
+
+# Every refusal of the webhook ingress is the bare status: a provider needs nothing more, and a
+# forger should learn nothing. The reason is in the ingress's log line.
+WEBHOOK_REFUSALS: dict[int, str] = {
+    400: "Not the provider's content type, or a body that is not its form / JSON array of event objects "
+    "(a repeated form parameter included).",
+    403: "Unknown project, a project without this provider's channel, or a missing, forged, another "
+    "tenant's or (SendGrid) stale signature.",
+    413: "The body is larger than the route accepts.",
+    500: "An unexpected failure; nothing was queued; the provider may post again.",
+    503: "A dependency (company table, Secrets Manager, events queue) failed; post again later.",
+}
+
+
+def _webhook_paths() -> dict[str, Any]:
+    twilio, sendgrid = TwilioWebhook(), SendGridWebhook(webhook_settings.DEFAULT_SIGNATURE_MAX_AGE_SECONDS)
+    return {
+        TWILIO_STATUS.path: _webhook_operation(
+            operation_id="twilioStatusCallback",
+            summary="Twilio status callback of a message the engine sent (the StatusCallback of every send).",
+            headers=[
+                (
+                    SIGNATURE_HEADER,
+                    "HMAC-SHA1 of this URL (as configured) and the sorted form parameters, "
+                    "keyed with the auth token of a WhatsApp or SMS credentials secret of the project.",
+                )
+            ],
+            media_type=twilio.media_type,
+            body_schema="TwilioStatusCallback",
+            max_bytes=webhook_settings.DEFAULT_TWILIO_MAX_BODY_BYTES,
+            accepted={
+                "description": "Verified and queued. Empty TwiML: Twilio is asked to do nothing more.",
+                "content": {"text/xml": {"schema": {"type": "string"}, "example": EMPTY_TWIML}},
+            },
+        ),
+        SENDGRID_EVENTS.path: _webhook_operation(
+            operation_id="sendgridEventWebhook",
+            summary="SendGrid signed Event Webhook: a batch of events, queued one by one.",
+            headers=[
+                (
+                    EventWebhookHeader.SIGNATURE,
+                    "Base64 ECDSA (P-256, SHA-256) signature of the timestamp header "
+                    "followed by the raw body, verified with the project's sendgrid_webhook_public_key.",
+                ),
+                (
+                    EventWebhookHeader.TIMESTAMP,
+                    "Unix seconds; refused more than "
+                    f"{webhook_settings.DEFAULT_SIGNATURE_MAX_AGE_SECONDS} s from now (replay window).",
+                ),
+            ],
+            media_type=sendgrid.media_type,
+            body_schema="SendGridEvents",
+            max_bytes=webhook_settings.DEFAULT_SENDGRID_MAX_BODY_BYTES,
+            accepted={"description": "Verified and queued; empty body."},
+        ),
+    }
+
+
+def _webhook_operation(
+    *,
+    operation_id: str,
+    summary: str,
+    headers: list[tuple[str, str]],
+    media_type: str,
+    body_schema: str,
+    max_bytes: int,
+    accepted: dict[str, Any],
+) -> dict[str, Any]:
+    path_ids = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "description": "The tenant whose credentials verify the request.",
+            "schema": {"type": "string", "pattern": ID_PATTERN},
+        }
+        for name in ("company_id", "project_id")
+    ]
+    signature_headers = [
+        {"name": name, "in": "header", "required": True, "description": text, "schema": {"type": "string"}}
+        for name, text in headers
+    ]
+    refusals = {str(status): {"description": f"{text} No body."} for status, text in WEBHOOK_REFUSALS.items()}
+    return {
+        "post": {
+            "operationId": operation_id,
+            "summary": summary,
+            "description": "No API key (providers cannot send one). Nothing is queued before the signature "
+            f"verifies. Bodies over {max_bytes} bytes are refused.",
+            "security": [],
+            "parameters": [*path_ids, *signature_headers],
+            "requestBody": {
+                "required": True,
+                "content": {media_type: {"schema": {"$ref": f"#/components/schemas/{body_schema}"}}},
+            },
+            "responses": {"200": accepted, **refusals},
+        }
+    }
+
+
+def _webhook_schemas() -> dict[str, Any]:
+    text = {"type": "string"}
+    return {
+        "TwilioStatusCallback": {
+            "type": "object",
+            "description": "Twilio's form parameters, each once; any others Twilio adds are kept.",
+            "required": ["MessageSid", "MessageStatus"],
+            "properties": {
+                "MessageSid": text,
+                "MessageStatus": {**text, "examples": ["sent", "delivered", "undelivered", "read"]},
+                "ErrorCode": {**text, "description": "Present (maybe empty) on failures."},
+                "AccountSid": text,
+                "From": text,
+                "To": text,
+            },
+            "additionalProperties": text,
+        },
+        "SendGridEvents": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "description": "One SendGrid event; the send's custom_args come back as top-level fields.",
+                "properties": {
+                    "event": {**text, "examples": ["processed", "deferred", "delivered", "bounce", "open"]},
+                    "sg_event_id": text,
+                    "sg_message_id": text,
+                    "email": text,
+                    "timestamp": {"type": "integer"},
+                },
+                "additionalProperties": True,
+            },
         },
     }
 

@@ -3,7 +3,9 @@ Messages and SendGrid Mail Send APIs the engine uses, so the real SDKs can be po
 
 Each records requests (credentials only as fingerprints), keeps an outbox of what would have
 reached a person, and takes scripted outcomes and latency from Python or over HTTP
-(``/_sandbox/*``) for tests in another process.
+(``/_sandbox/*``) for tests in another process. Twilio and SendGrid also call back: signed
+status callbacks and Event Webhook batches, scriptable the same two ways
+(``local.sandboxes.callback_sandbox``).
 """
 
 from __future__ import annotations
@@ -11,17 +13,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from local.sandboxes.base import RecordedRequest, Sandbox, fingerprint
+from local.sandboxes.callbacks import DEFAULT_DELAY, CallbackScript, PostedCallback
 from local.sandboxes.openai_responses import FakeOpenAI
 from local.sandboxes.outcomes import InvalidOutcome, Outcome
 from local.sandboxes.sendgrid_mail import FakeSendGrid
 from local.sandboxes.twilio_messages import FakeTwilio
 
 __all__ = [
+    "CallbackScript",
     "FakeOpenAI",
     "FakeSendGrid",
     "FakeTwilio",
     "InvalidOutcome",
     "Outcome",
+    "PostedCallback",
     "RecordedRequest",
     "Sandbox",
     "Sandboxes",
@@ -48,13 +53,17 @@ class Sandboxes:
             sandbox.stop()
 
 
-def start_all(*, latency: float = 0.0, ports: dict[str, int] | None = None) -> Sandboxes:
-    """Start the three sandboxes; ``ports`` maps "openai"/"twilio"/"sendgrid" to a port (0 = any free)."""
+def start_all(
+    *, latency: float = 0.0, ports: dict[str, int] | None = None, callback_delay: float = DEFAULT_DELAY
+) -> Sandboxes:
+    """Start the three sandboxes; ``ports`` maps "openai"/"twilio"/"sendgrid" to a port (0 = any free);
+    ``callback_delay`` is Twilio's and SendGrid's time before and between callbacks (what reset keeps)."""
     ports = ports or {}
     started: list[Sandbox] = []
     try:
-        for fake in (FakeOpenAI, FakeTwilio, FakeSendGrid):
-            started.append(fake(port=ports.get(fake.name, 0), latency=latency).start())
+        started.append(FakeOpenAI(port=ports.get("openai", 0), latency=latency).start())
+        for fake in (FakeTwilio, FakeSendGrid):
+            started.append(fake(port=ports.get(fake.name, 0), latency=latency, callback_delay=callback_delay).start())
     except OSError:
         for sandbox in started:
             sandbox.stop()

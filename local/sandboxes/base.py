@@ -51,13 +51,17 @@ class Reply:
     status: int
     body: Any = None  # dict/list → JSON, str → text, None → empty
     headers: dict[str, str] = field(default_factory=dict)
+    # Runs once the answer is written (or the client has gone): what a provider does after it
+    # answered, such as scheduling status callbacks, can never come before the answer.
+    after_sent: Callable[[], None] | None = None
 
 
 @dataclass(frozen=True)
 class Route:
     method: str
     pattern: re.Pattern[str]
-    handler: Callable[[RecordedRequest, re.Match[str]], Reply]
+    # (request, path match, the Authorization header: the caller's credentials, never recorded)
+    handler: Callable[[RecordedRequest, re.Match[str], str | None], Reply]
     # Scripted outcomes are consumed only by requests that send/create something.
     scriptable: bool = False
 
@@ -221,14 +225,16 @@ class Sandbox:
             return refusal
         outcome = self._next_outcome() if route.scriptable else None
         if outcome is None:
-            return route.handler(request, match)
-        return self._apply(outcome, route, request, match)
+            return route.handler(request, match, authorization)
+        return self._apply(outcome, route, request, match, authorization)
 
     def _next_outcome(self) -> Outcome | None:
         with self._lock:
             return self._scripts.popleft() if self._scripts else None
 
-    def _apply(self, outcome: Outcome, route: Route, request: RecordedRequest, match: re.Match[str]) -> Reply:
+    def _apply(
+        self, outcome: Outcome, route: Route, request: RecordedRequest, match: re.Match[str], authorization: str | None
+    ) -> Reply:
         if outcome.kind == "status":
             reply = self.error_reply(outcome.code or 500)
             if outcome.body is not None:
@@ -238,7 +244,7 @@ class Sandbox:
             self._pause(outcome.seconds or 0)
             return self.error_reply(504)
         if outcome.kind == "accept_then_timeout":
-            reply = route.handler(request, match)
+            reply = route.handler(request, match, authorization)
             self._pause(outcome.seconds or 0)
             return reply
         if outcome.kind == "provider_error":
@@ -251,6 +257,9 @@ class Sandbox:
         path = request.path.removeprefix(self.url_suffix).removeprefix(CONTROL_PREFIX)
         action = (request.method, path.rstrip("/"))
         try:
+            reply = self.control(action, request)
+            if reply is not None:
+                return reply
             if action == ("GET", "requests"):
                 return Reply(200, [r.to_json() for r in self.requests])
             if action == ("GET", "outbox"):
@@ -274,6 +283,11 @@ class Sandbox:
         except InvalidOutcome as err:
             return Reply(400, {"error": str(err)})
         return Reply(404, {"error": f"no control endpoint {request.method} {request.path}"})
+
+    def control(self, action: tuple[str, str], request: RecordedRequest) -> Reply | None:
+        """A provider's own control endpoints: the answer to (method, path under /_sandbox/), or None.
+        Raising ``InvalidOutcome`` answers 400."""
+        return None
 
 
 def _parse_body(raw: bytes, content_type: str) -> Any:
@@ -344,8 +358,13 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in reply.headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        try:
+            self.end_headers()
+            self.wfile.write(payload)
+            self.wfile.flush()
+        finally:
+            if reply.after_sent is not None:
+                reply.after_sent()
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
 

@@ -85,7 +85,7 @@ class FakeOpenAI(Sandbox):
     def output_reply(self, request: RecordedRequest, content: Any) -> Reply:
         return self._response(request, content if isinstance(content, str) else json.dumps(content, ensure_ascii=False))
 
-    def _create(self, request: RecordedRequest, _match: re.Match[str]) -> Reply:
+    def _create(self, request: RecordedRequest, _match: re.Match[str], _authorization: str | None) -> Reply:
         body = request.body if isinstance(request.body, dict) else {}
         if not isinstance(body.get("model"), str) or not body["model"]:
             return _error(400, "Missing required parameter: 'model'.", param="model")

@@ -1,4 +1,22 @@
-"""A fake of SendGrid's v3 Mail Send API (``POST /v3/mail/send``)."""
+"""A fake of SendGrid's v3 Mail Send API (``POST /v3/mail/send``) and of its signed Event Webhook.
+
+Event Webhook: SendGrid configures one URL per account; the sandbox one per API key (a tenant
+project's key stands for its account). After an accepted send with a key that has a URL, the
+sandbox posts signed batches there (see ``local.sandboxes.sendgrid_event_webhook``), by default
+``processed`` then ``delivered``, one batch per step holding one event per recipient,
+``callback_delay`` seconds apart (see ``local.sandboxes.callback_sandbox`` for scripting them).
+SendGrid retries a batch that was not answered 2xx (for up to 24 hours); the sandbox tries twice
+more, 0.25 s then 0.5 s later.
+
+Python                                          HTTP (under ``control_url``)
+``public_key``                                  ``GET  /_sandbox/event_webhook`` → ``{"public_key", "webhooks"}``
+``configure_event_webhook(api_key, url|None)``  ``POST /_sandbox/event_webhook`` ``{"api_key", "url"}``
+``post_event_batch(url, events, timestamp=)``   ``POST /_sandbox/event_webhook/post`` ``{"url", "events", "timestamp"}``
+
+``post_event_batch`` signs any batch with a chosen unix timestamp (default now), posts it at once
+and answers the log entry (``http_status``). The key pair and the URLs (by key fingerprint) are
+part of ``saved_state()``, so a restarted local stack keeps verifying.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +25,11 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from local.sandboxes.base import RecordedRequest, Reply, Route, Sandbox
+from local.sandboxes import sendgrid_event_webhook as webhook
+from local.sandboxes.base import RecordedRequest, Reply, Route, fingerprint
+from local.sandboxes.callback_sandbox import CallbackSandbox
+from local.sandboxes.callbacks import DEFAULT_DELAY, Callback, PostedCallback, RetryPolicy
+from local.sandboxes.outcomes import InvalidOutcome
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _STATUS_MESSAGES = {
@@ -64,14 +86,86 @@ def _problems(body: Any) -> list[tuple[str, str | None, str | None]]:
     return problems
 
 
-class FakeSendGrid(Sandbox):
+class FakeSendGrid(CallbackSandbox):
     """``api_keys``: the only keys accepted; by default any non-empty key is."""
 
     name = "sendgrid"
+    retry_policy = RetryPolicy(retry_error_status=True)
 
-    def __init__(self, *, port: int = 0, latency: float = 0.0, api_keys: set[str] | None = None) -> None:
-        super().__init__(port=port, latency=latency)
+    def __init__(
+        self,
+        *,
+        port: int = 0,
+        latency: float = 0.0,
+        api_keys: set[str] | None = None,
+        callback_delay: float = DEFAULT_DELAY,
+    ) -> None:
+        super().__init__(port=port, latency=latency, callback_delay=callback_delay)
         self.api_keys = set(api_keys) if api_keys is not None else None
+        self._key = webhook.EventWebhookKey.generate()
+        self._event_webhooks: dict[str, str] = {}  # fingerprint of the API key -> URL
+
+    # -- the Event Webhook ------------------------------------------------------------------------
+    @property
+    def public_key(self) -> str:
+        """The verification key as SendGrid's console shows it (base64 DER)."""
+        return self._key.public_key
+
+    def configure_event_webhook(self, api_key: str, url: str | None) -> None:
+        """Post the events of sends made with ``api_key`` to ``url`` (None: to nowhere)."""
+        if not api_key:
+            raise InvalidOutcome("an Event Webhook is configured for a non-empty API key")
+        with self._lock:
+            if url:
+                self._event_webhooks[_key_id(api_key)] = url
+            else:
+                self._event_webhooks.pop(_key_id(api_key), None)
+
+    def post_event_batch(
+        self, url: str, events: list[dict[str, Any]], *, timestamp: int | None = None
+    ) -> PostedCallback:
+        """Sign ``events`` as of ``timestamp`` (unix seconds, default now) and post them at once."""
+        signed_at = int(datetime.now(UTC).timestamp()) if timestamp is None else timestamp
+        message_id = str(events[0].get("sg_message_id", "")).partition(".")[0] if events else ""
+        return self._poster.post_now(
+            webhook.batch_callback(message_id, url, events, self._key.sign, signed_at=signed_at)
+        )
+
+    def saved_state(self) -> dict[str, Any]:
+        with self._lock:
+            hooks = dict(self._event_webhooks)
+        return {**super().saved_state(), "event_webhook": {"private_key": self._key.to_pem(), "urls": hooks}}
+
+    def restore_state(self, state: dict[str, Any]) -> None:
+        super().restore_state(state)
+        saved = state.get("event_webhook")
+        if saved:
+            with self._lock:
+                self._key = webhook.EventWebhookKey.from_pem(saved["private_key"])
+                self._event_webhooks = dict(saved.get("urls", {}))
+
+    def check_step(self, step: dict[str, Any]) -> None:
+        webhook.check_step(step)
+
+    def control(self, action: tuple[str, str], request: RecordedRequest) -> Reply | None:
+        body = request.body if isinstance(request.body, dict) else {}
+        if action == ("GET", "event_webhook"):
+            with self._lock:
+                hooks = [{"api_key": key, "url": url} for key, url in self._event_webhooks.items()]
+            return Reply(200, {"public_key": self.public_key, "webhooks": hooks})
+        if action == ("POST", "event_webhook"):
+            api_key, url = body.get("api_key"), body.get("url")
+            if not isinstance(api_key, str) or not (url is None or isinstance(url, str)):
+                raise InvalidOutcome('takes {"api_key": "<key>", "url": "<url>" or null}')
+            self.configure_event_webhook(api_key, url)
+            return Reply(200, {"api_key": _key_id(api_key), "url": url or None})
+        if action == ("POST", "event_webhook/post"):
+            url, events, timestamp = body.get("url"), body.get("events"), body.get("timestamp")
+            batch = events if isinstance(events, list) and all(isinstance(e, dict) for e in events) else None
+            if not isinstance(url, str) or batch is None or not isinstance(timestamp, int | None):
+                raise InvalidOutcome('takes {"url": "<url>", "events": [...], "timestamp": <unix seconds, optional>}')
+            return Reply(200, self.post_event_batch(url, batch, timestamp=timestamp).to_json())
+        return super().control(action, request)
 
     def routes(self) -> list[Route]:
         return [Route("POST", re.compile(r"/v3/mail/send"), self._send, scriptable=True)]
@@ -88,7 +182,7 @@ class FakeSendGrid(Sandbox):
     def provider_error_reply(self, code: int) -> Reply:
         return _errors(400, (f"The sandbox rejected this mail as scripted (error {code}).", None, None))
 
-    def _send(self, request: RecordedRequest, _match: re.Match[str]) -> Reply:
+    def _send(self, request: RecordedRequest, _match: re.Match[str], authorization: str | None) -> Reply:
         problems = _problems(request.body)
         if problems:
             return _errors(400, *problems)
@@ -108,4 +202,21 @@ class FakeSendGrid(Sandbox):
                 "created_at": datetime.now(UTC).isoformat(),
             }
         )
-        return Reply(202, None, {"X-Message-Id": message_id})
+        reply = Reply(202, None, {"X-Message-Id": message_id})
+        with self._lock:
+            url = self._event_webhooks.get(_key_id(authorization.partition(" ")[2] if authorization else ""))
+        if url:
+            batches, hold = self._event_batches(body, message_id, url)
+            reply.after_sent = self._poster.after_answer(message_id, batches, hold=hold)
+        return reply
+
+    def _event_batches(self, mail: dict[str, Any], message_id: str, url: str) -> tuple[list[Callback], bool]:
+        """The next script's batches for an accepted send, in posting order, and whether they are held."""
+        script = self._next_callback_script()
+        steps = script.steps if script.steps is not None else webhook.DEFAULT_STEPS
+        batches = webhook.send_batches(mail, message_id, url, steps, self._key.sign)
+        return script.arrange(batches), script.hold
+
+
+def _key_id(api_key: str) -> str:
+    return fingerprint(f"Bearer {api_key}")

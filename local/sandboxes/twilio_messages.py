@@ -1,17 +1,34 @@
-"""A fake of Twilio's Programmable Messaging API: send, list and fetch Messages (SMS and WhatsApp)."""
+"""A fake of Twilio's Programmable Messaging API: send, list and fetch Messages (SMS and WhatsApp),
+and the signed status callbacks of a message created with a ``StatusCallback``.
+
+Status callbacks (see ``local.sandboxes.callback_sandbox`` for scripting them, over Python or HTTP):
+after the create answer was written, the sandbox posts ``sent``, ``delivered`` and, for WhatsApp,
+``read`` to the ``StatusCallback`` URL, ``callback_delay`` seconds apart (the first one that long
+after the answer), signed with the auth token of the account that created the message. The message
+resource (list/fetch) moves through the steps in their scripted order, one step per posted
+callback, whatever order the callbacks are posted in; a failure step sets its ``error_code``.
+Without a ``StatusCallback`` nothing is posted and the message stays ``queued``.
+Twilio retries a callback only when the connection fails (its default retry policy ``ct``); the
+sandbox tries twice more, 0.25 s then 0.5 s later, and logs an error status without retrying.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
 import re
 import secrets
 from datetime import UTC, date, datetime
 from email.utils import format_datetime
+from functools import partial
 from typing import Any
 
-from local.sandboxes.base import RecordedRequest, Reply, Route, Sandbox
+from local.sandboxes import twilio_status_callbacks
+from local.sandboxes.base import RecordedRequest, Reply, Route
+from local.sandboxes.callback_sandbox import CallbackSandbox
+from local.sandboxes.callbacks import DEFAULT_DELAY, Callback, RetryPolicy
 
 _ACCOUNT = r"/2010-04-01/Accounts/(?P<account>AC[0-9a-zA-Z]+)"
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
@@ -28,6 +45,11 @@ _MESSAGES = {
     21610: "Attempt to send to unsubscribed recipient",
     21614: "'To' number is not a valid mobile number",
     21910: "Invalid From and To pair. From and To should be of the same channel",
+    30003: "Unreachable destination handset",
+    30005: "Unknown destination handset",
+    30006: "Landline or unreachable carrier",
+    30007: "Message filtered",
+    30008: "Unknown error",
     63007: "Twilio could not find a Channel with the specified From address",
     63016: "Failed to send freeform message because you are outside the allowed window.",
 }
@@ -95,14 +117,32 @@ def render_template(text: str | None, variables: dict[str, Any] | None) -> str:
     return text
 
 
-class FakeTwilio(Sandbox):
+def _basic_credentials(authorization: str | None) -> tuple[str, str] | None:
+    """(account sid, auth token) of a Basic Authorization header, None when it is not one."""
+    scheme, _, encoded = (authorization or "").partition(" ")
+    try:
+        username, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return (username, password) if scheme == "Basic" and username and password else None
+
+
+class FakeTwilio(CallbackSandbox):
     """``credentials``: {account_sid: auth_token} accepted; by default any non-empty pair is.
     ``templates``: Content template texts by ``HX...`` sid, rendered into a template send's body."""
 
     name = "twilio"
+    retry_policy = RetryPolicy(retry_error_status=False)
 
-    def __init__(self, *, port: int = 0, latency: float = 0.0, credentials: dict[str, str] | None = None) -> None:
-        super().__init__(port=port, latency=latency)
+    def __init__(
+        self,
+        *,
+        port: int = 0,
+        latency: float = 0.0,
+        credentials: dict[str, str] | None = None,
+        callback_delay: float = DEFAULT_DELAY,
+    ) -> None:
+        super().__init__(port=port, latency=latency, callback_delay=callback_delay)
         self.credentials = dict(credentials) if credentials is not None else None
         self._messages: list[dict[str, Any]] = []  # resources as the API shows them, oldest first
         self.templates: dict[str, str] = {}
@@ -132,16 +172,15 @@ class FakeTwilio(Sandbox):
             self._messages[:] = [{**m, "_sent": datetime.fromisoformat(m["_sent"])} for m in state.get("messages", [])]
 
     def authenticate(self, request: RecordedRequest, authorization: str | None) -> Reply | None:
-        scheme, _, encoded = (authorization or "").partition(" ")
-        try:
-            username, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            username = password = ""
+        username, password = _basic_credentials(authorization) or ("", "")
         account = request.path.split("/")[3] if request.path.count("/") >= 3 else ""
         known = self.credentials is None or self.credentials.get(username) == password
-        if scheme == "Basic" and username and password and known and username == account:
+        if username and known and username == account:
             return None
         return _error(401, 20003)
+
+    def check_step(self, step: dict[str, Any]) -> None:
+        twilio_status_callbacks.check_step(step)
 
     def error_reply(self, status: int) -> Reply:
         return _error(status, _STATUS_CODES.get(status, 20500 if status >= 500 else 20001))
@@ -149,7 +188,7 @@ class FakeTwilio(Sandbox):
     def provider_error_reply(self, code: int) -> Reply:
         return _error(429 if code == 20429 else 400, code)
 
-    def _create(self, request: RecordedRequest, match: re.Match[str]) -> Reply:
+    def _create(self, request: RecordedRequest, match: re.Match[str], authorization: str | None) -> Reply:
         form: dict[str, Any] = request.body if isinstance(request.body, dict) else {}
         to, sender = form.get("To", ""), form.get("From", "")
         to_kind = _address_kind(to)
@@ -212,9 +251,42 @@ class FakeTwilio(Sandbox):
                 "created_at": now.isoformat(),
             }
         )
-        return Reply(201, message)
+        callback_url = form.get("StatusCallback")
+        if not callback_url:
+            return Reply(201, message)
+        _, auth_token = _basic_credentials(authorization) or ("", "")
+        callbacks, hold = self._status_callbacks(message, to_kind, callback_url, auth_token)
+        return Reply(201, message, after_sent=self._poster.after_answer(sid, callbacks, hold=hold))
 
-    def _list(self, request: RecordedRequest, match: re.Match[str]) -> Reply:
+    def _status_callbacks(
+        self, message: dict[str, Any], channel: str, url: str, auth_token: str
+    ) -> tuple[list[Callback], bool]:
+        """The next script's callbacks for a new message, in posting order, and whether they are held."""
+        script = self._next_callback_script()
+        steps = list(script.steps) if script.steps is not None else twilio_status_callbacks.default_steps(channel)
+        in_order = [
+            twilio_status_callbacks.status_callback(message, step, url=url, auth_token=auth_token) for step in steps
+        ]
+        per_step = 2 if script.duplicate else 1
+        # The resource follows the steps in their own order, one per post, however the posts are arranged.
+        posts = [
+            dataclasses.replace(callback, prepare=partial(self._move, message["sid"], steps[i // per_step]))
+            for i, callback in enumerate(script.arrange(in_order))
+        ]
+        return posts, script.hold
+
+    def _move(self, sid: str, step: dict[str, Any], callback: Callback) -> Callback:
+        error_code = step.get("error_code")
+        with self._lock:
+            for m in self._messages:
+                if m["sid"] == sid:
+                    m["status"] = step["status"]
+                    m["date_updated"] = format_datetime(datetime.now(UTC), usegmt=True)
+                    m["error_code"] = error_code
+                    m["error_message"] = _MESSAGES.get(error_code) if error_code else None
+        return callback
+
+    def _list(self, request: RecordedRequest, match: re.Match[str], _authorization: str | None) -> Reply:
         query = request.query
         try:
             bounds = [(op, _parse_date(query[f"DateSent{op}"])) for op in (">", "<", "") if query.get(f"DateSent{op}")]
@@ -246,7 +318,7 @@ class FakeTwilio(Sandbox):
             },
         )
 
-    def _fetch(self, request: RecordedRequest, match: re.Match[str]) -> Reply:
+    def _fetch(self, request: RecordedRequest, match: re.Match[str], _authorization: str | None) -> Reply:
         with self._lock:
             for m in self._messages:
                 if m["sid"] == match["sid"] and m["account_sid"] == match["account"]:

@@ -8,7 +8,6 @@ queue message per event, so one bad event never holds up the others).
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Any
 

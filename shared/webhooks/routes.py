@@ -26,7 +26,9 @@ class WebhookRoute:
         return base_url.rstrip("/") + path
 
 
-TWILIO_STATUS = WebhookRoute(Provider.TWILIO, EventKind.TWILIO_STATUS, "/webhooks/twilio/{company_id}/{project_id}/status")
+TWILIO_STATUS = WebhookRoute(
+    Provider.TWILIO, EventKind.TWILIO_STATUS, "/webhooks/twilio/{company_id}/{project_id}/status"
+)
 SENDGRID_EVENTS = WebhookRoute(
     Provider.SENDGRID, EventKind.SENDGRID_EVENT, "/webhooks/sendgrid/{company_id}/{project_id}/events"
 )

@@ -26,9 +26,7 @@ class WebhookSettings(FunctionEnvironment):
     # ``https://<id>.execute-api.<region>.amazonaws.com/<stage>``); signatures are over it + the route.
     public_base_url: str = Field(alias="PUBLIC_BASE_URL", min_length=1)
     twilio_max_body_bytes: int = Field(alias="TWILIO_MAX_BODY_BYTES", default=DEFAULT_TWILIO_MAX_BODY_BYTES, gt=0)
-    sendgrid_max_body_bytes: int = Field(
-        alias="SENDGRID_MAX_BODY_BYTES", default=DEFAULT_SENDGRID_MAX_BODY_BYTES, gt=0
-    )
+    sendgrid_max_body_bytes: int = Field(alias="SENDGRID_MAX_BODY_BYTES", default=DEFAULT_SENDGRID_MAX_BODY_BYTES, gt=0)
     signature_max_age_seconds: int = Field(
         alias="SIGNATURE_MAX_AGE_SECONDS", default=DEFAULT_SIGNATURE_MAX_AGE_SECONDS, gt=0
     )

@@ -3,18 +3,18 @@ do exactly what the pipeline does for that channel and nothing for the others.""
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, SecretValue, Stack, Token
+from aws_cdk import RemovalPolicy, SecretValue
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from shared.channels import Channel
 from shared.processing.settings import ProcessorSettings
 from stacks.bundling import asset_hash
-from stacks.constructs.channel_queue import ChannelQueue
 from stacks.constructs.python_function import LAMBDAS, PythonFunction
+from stacks.constructs.secret_access import acknowledge_credentials_wildcard, grant_secret_reads
+from stacks.constructs.work_queue import WorkQueue
 from stacks.nag import acknowledge
 from stacks.names import (
     credentials_secret_resource_pattern,
@@ -35,7 +35,7 @@ class ChannelProcessor(Construct):
         construct_id: str,
         *,
         channel: Channel,
-        queue: ChannelQueue,
+        queue: WorkQueue,
         conversations: dynamodb.ITable,
         provider_messages: dynamodb.ITable,
         settings: EnvironmentSettings,
@@ -66,10 +66,13 @@ class ChannelProcessor(Construct):
             ).to_environment(),
         )
         role = self.function.role
-        # Receive, delete and change the visibility (heartbeat, retry delay) of its own queue only.
-        queue.queue.grant_consume_messages(role)
-        # A message that can never be processed is moved to the DLQ at once, not retried.
-        queue.dead_letter_queue.grant_send_messages(role)
+        # Its own queue only.
+        queue.feed(
+            self.function.function,
+            batch_size=processor.batch_size,
+            max_batching_window_seconds=processor.max_batching_window_seconds,
+            max_concurrency=processor.max_concurrency,
+        )
         # The table only, no index: the processor's one query (a recipient's other conversations)
         # reads the base table by its partition key. Grant an index when code first queries it.
         role.add_to_policy(
@@ -79,41 +82,23 @@ class ChannelProcessor(Construct):
                 resources=[conversations.table_arn],
             )
         )
-        # Each send's message item (shared/events/provider_messages.py): put once, read back once.
+        # Each send's message item (shared/events/provider_messages.py; the events processor finds the
+        # message by it): put once right after the send, read back once after the record names it.
         role.add_to_policy(
             iam.PolicyStatement(
-                sid="ProviderMessages",
+                sid="ProviderMessageItems",
                 actions=["dynamodb:GetItem", "dynamodb:PutItem"],
                 resources=[provider_messages.table_arn],
             )
         )
-        stack = Stack.of(self)
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="ReadOwnChannelSecrets",
-                actions=["secretsmanager:GetSecretValue"],
-                resources=[
-                    stack.format_arn(
-                        service="secretsmanager",
-                        resource="secret",
-                        resource_name=pattern,
-                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                    )
-                    for pattern in (
-                        openai_secret_resource_pattern(channel.value, settings.name),
-                        credentials_secret_resource_pattern(channel.value, settings.name),
-                    )
-                ],
-            )
-        )
-        self.function.function.add_event_source(
-            event_sources.SqsEventSource(
-                queue.queue,
-                batch_size=processor.batch_size,
-                max_batching_window=Duration.seconds(processor.max_batching_window_seconds),
-                max_concurrency=processor.max_concurrency,
-                report_batch_item_failures=True,
-            )
+        grant_secret_reads(
+            self,
+            role,
+            sid="ReadOwnChannelSecrets",
+            resource_patterns=(
+                openai_secret_resource_pattern(channel.value, settings.name),
+                credentials_secret_resource_pattern(channel.value, settings.name),
+            ),
         )
         self.openai_key = self._openai_key_shell(channel, settings)
         self._acknowledge(channel, settings)
@@ -143,16 +128,10 @@ class ChannelProcessor(Construct):
             "A third-party API key: OpenAI issues it, so a rotation Lambda cannot mint a new one. "
             "Operators rotate it at OpenAI and put the new value (docs/decisions.md, issue 4).",
         )
-        stack = Stack.of(self)
-        region = "<AWS::Region>" if Token.is_unresolved(stack.region) else stack.region
-        pattern = credentials_secret_resource_pattern(channel.value, settings.name)
-        # cdk-nag renders the partition as a token or, when the CLI knows the region, as "aws".
-        for partition in ("<AWS::Partition>", "aws"):
-            acknowledge(
-                self.function.role,
-                f"AwsSolutions-IAM5[Resource::arn:{partition}:secretsmanager:{region}:<AWS::AccountId>:"
-                f"secret:{pattern}]",
-                f"The wildcard is the company_id/project_id part of ai-multi-comms/{channel.value}-credentials/"
-                f"<company_id>/<project_id>/<provider>-{settings.name} (DESIGN §6): one role reads every project's "
-                f"{channel.value} credentials in its environment and no other channel's; GetSecretValue only.",
-            )
+        acknowledge_credentials_wildcard(
+            self,
+            self.function.role,
+            channel=channel.value,
+            env=settings.name,
+            why=f"one role reads every project's {channel.value} credentials in its environment and no other channel's",
+        )

@@ -1,7 +1,8 @@
 """Critical alerts of the processors: an encrypted, TLS-only SNS topic mailed to the operators, and
 alarms on what needs a person: messages in a DLQ, processor errors, sends that could not be
 confirmed (possibly sent, never resent), failures nobody named (bugs) and generated messages
-refused by the content check (someone may be steering the model)."""
+refused by the content check (someone may be steering the model); the events queue's DLQ and its
+processor's errors the same way."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from constructs import Construct
 
 from shared.channels import Channel
 from shared.processing import metric_names
-from stacks.constructs.channel_queue import ChannelQueue
+from stacks.constructs.work_queue import WorkQueue
 from stacks.names import physical_name, processor_name
 from stacks.settings import EnvironmentSettings
 
@@ -37,24 +38,16 @@ class Monitoring(Construct):
         *,
         settings: EnvironmentSettings,
         processors: Mapping[Channel, lambda_.IFunction],
-        channel_queues: Mapping[Channel, ChannelQueue],
+        channel_queues: Mapping[Channel, WorkQueue],
+        events_processor: lambda_.IFunction,
+        events_queue: WorkQueue,
     ):
         super().__init__(scope, construct_id)
         self._env = settings.name
         self.topic = self._topic(settings)
         self.alarms = []
         for channel, function in processors.items():
-            dlq = channel_queues[channel].dead_letter_queue
-            self._alarm(
-                f"{channel.value}-dlq-messages",
-                dlq.metric_approximate_number_of_messages_visible(period=Duration.minutes(1), statistic="Maximum"),
-                f"Messages of the {channel.value} queue reached its DLQ after every retry; inspect and redrive.",
-            )
-            self._alarm(
-                f"{channel.value}-processor-errors",
-                function.metric_errors(period=PERIOD, statistic="Sum"),
-                f"The {channel.value} processor failed whole invocations (the batch is retried).",
-            )
+            self._watch_consumer(channel.value, channel_queues[channel], function)
             for metric, what in (
                 (metric_names.SEND_UNCONFIRMED, "a send may have reached the person but was never confirmed"),
                 (metric_names.UNEXPECTED_FAILURES, "a record failed in a way the code does not name (failed_unknown)"),
@@ -76,6 +69,26 @@ class Monitoring(Construct):
                     ),
                     f"{channel.value}: {what}; see the record's failure_reason.",
                 )
+
+        self._watch_consumer("events", events_queue, events_processor)
+        # ProviderEventsUnmatched is not alarmed: an event for a message the engine does not know
+        # (sent before issue 10, or by the tenant's own systems on the same account) is kept as
+        # an ``unmatched#`` item and counted; nobody needs to be woken for it.
+
+    def _watch_consumer(self, name: str, queue: WorkQueue, function: lambda_.IFunction) -> None:
+        """The ``<name>`` queue and its processor: messages in its DLQ and failed invocations."""
+        self._alarm(
+            f"{name}-dlq-messages",
+            queue.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(1), statistic="Maximum"
+            ),
+            f"Messages of the {name} queue reached its DLQ after every retry; inspect and redrive.",
+        )
+        self._alarm(
+            f"{name}-processor-errors",
+            function.metric_errors(period=PERIOD, statistic="Sum"),
+            f"The {name} processor failed whole invocations (the batch is retried).",
+        )
 
     def _topic(self, settings: EnvironmentSettings) -> sns.Topic:
         # CloudWatch cannot publish to a topic under the AWS-managed SNS key, so the topic has its own.
@@ -129,16 +142,23 @@ def alarm_arn_pattern(stack: Stack) -> str:
 
 
 def critical_alarm(
-    scope: Construct, *, name: str, env: str, metric: cloudwatch.IMetric, description: str, topic: sns.ITopic
+    scope: Construct,
+    *,
+    name: str,
+    env: str,
+    metric: cloudwatch.IMetric,
+    description: str,
+    topic: sns.ITopic,
+    threshold: int = 1,
 ) -> cloudwatch.Alarm:
-    """An alarm on ``metric`` >= 1 in one period (missing data is fine) that e-mails the topic."""
+    """An alarm on ``metric`` >= ``threshold`` in one period (missing data is fine) that e-mails the topic."""
     alarm = cloudwatch.Alarm(
         scope,
         _pascal(name),
         alarm_name=physical_name(name, env),
         alarm_description=description,
         metric=metric,
-        threshold=1,
+        threshold=threshold,
         comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluation_periods=1,
         treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,

@@ -38,6 +38,7 @@ class PythonFunction(Construct):
         timeout_seconds: int,
         environment: dict[str, str],
         description: str,
+        reserved_concurrency: int | None = None,
     ):
         super().__init__(scope, construct_id)
         function_name = physical_name(name, settings.name)
@@ -69,6 +70,7 @@ class PythonFunction(Construct):
             timeout=Duration.seconds(timeout_seconds),
             role=self.role,
             log_group=self.log_group,
+            reserved_concurrent_executions=reserved_concurrency,
             # ``environment`` is the function's settings model rendered (shared.function_environment).
             environment={
                 "POWERTOOLS_SERVICE_NAME": name,

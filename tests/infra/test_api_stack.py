@@ -1,4 +1,5 @@
-"""ApiStack: the API contract API Gateway enforces, its logging, and the router's permissions."""
+"""ApiStack: the API contract API Gateway enforces, its logging, and the router's permissions (the
+webhook routes: test_webhook_routes.py)."""
 
 from __future__ import annotations
 
@@ -8,25 +9,21 @@ from typing import Any
 from aws_cdk.assertions import Match
 
 from shared.routing import cors
-from shared.routing.gateway_contract import GATEWAY_ERRORS, METHOD_NOT_ALLOWED, request_body_schema
+from shared.routing.gateway_contract import GATEWAY_ERRORS, METHOD_NOT_ALLOWED, RESOURCE_PATH, request_body_schema
+from tests.infra.template_queries import granted, methods_by_path, one, resources
 
 
-def _resources(template, kind: str) -> dict[str, dict[str, Any]]:
-    return template.find_resources(kind)
-
-
-def _one(template, kind: str, properties: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
-    found = template.find_resources(kind, {"Properties": properties} if properties else None)
-    assert len(found) == 1, f"expected one {kind} matching {properties}, found {len(found)}"
-    return next(iter(found.items()))
-
-
-def _method(template, http_method: str) -> dict[str, Any]:
-    return _one(template, "AWS::ApiGateway::Method", {"HttpMethod": http_method})[1]["Properties"]
+def _method(template, http_method: str, path: str = f"/{RESOURCE_PATH.strip('/')}") -> dict[str, Any]:
+    return methods_by_path(template)[(path, http_method)]
 
 
 def _router_function(template) -> tuple[str, dict[str, Any]]:
-    return _one(template, "AWS::Lambda::Function", {"Handler": "handler.handler"})
+    [(logical_id, function)] = [
+        (k, v)
+        for k, v in resources(template, "AWS::Lambda::Function").items()
+        if v["Properties"]["FunctionName"].startswith("ai-multi-comms-channel-router-")
+    ]
+    return logical_id, function
 
 
 def test_rest_api_and_stage_are_named_after_the_environment(synthesised):
@@ -48,7 +45,7 @@ def test_post_initiate_conversation_requires_an_api_key_and_proxies_to_the_route
 
 def test_only_post_reaches_the_router_other_methods_get_405_without_a_key(synthesised):
     template = synthesised.template("api")
-    methods = {m["Properties"]["HttpMethod"] for m in _resources(template, "AWS::ApiGateway::Method").values()}
+    methods = {method for (path, method) in methods_by_path(template) if path == "/initiate-conversation"}
     assert methods == {"POST", "OPTIONS", "ANY"}
     any_method = _method(template, "ANY")
     assert any_method["ApiKeyRequired"] is False
@@ -74,7 +71,7 @@ def test_gateway_errors_answer_in_the_engine_envelope_with_cors_headers(synthesi
     template = synthesised.template("api")
     responses = {
         r["Properties"]["ResponseType"]: r["Properties"]
-        for r in _resources(template, "AWS::ApiGateway::GatewayResponse").values()
+        for r in resources(template, "AWS::ApiGateway::GatewayResponse").values()
     }
     assert set(responses) == {error.response_type for error in GATEWAY_ERRORS}
     for error in GATEWAY_ERRORS:
@@ -94,9 +91,9 @@ def test_post_bodies_of_every_content_type_are_validated_against_the_model_from_
     template = synthesised.template("api")
     # "$default": API Gateway checks bodies of every Content-Type (text/plain too), as the local
     # gateway does; a model mapped to application/json alone would let text/plain through unchecked.
-    model_id, model = _one(template, "AWS::ApiGateway::Model", {"ContentType": "$default"})
+    model_id, model = one(template, "AWS::ApiGateway::Model", {"ContentType": "$default"})
     assert model["Properties"]["Schema"] == request_body_schema()
-    validator_id, _ = _one(
+    validator_id, _ = one(
         template, "AWS::ApiGateway::RequestValidator", {"ValidateRequestBody": True, "ValidateRequestParameters": True}
     )
     post = _method(template, "POST")
@@ -107,43 +104,46 @@ def test_post_bodies_of_every_content_type_are_validated_against_the_model_from_
 def test_usage_plan_throttles_each_key_with_the_environment_settings_and_no_key_is_infrastructure(synthesised):
     template = synthesised.template("api")
     api = synthesised.settings.api
-    _, plan = _one(template, "AWS::ApiGateway::UsagePlan")
+    _, plan = one(template, "AWS::ApiGateway::UsagePlan")
     throttle = {"RateLimit": api.throttle_rate_limit, "BurstLimit": api.throttle_burst_limit}
     assert plan["Properties"]["Throttle"] == throttle
     assert plan["Properties"]["UsagePlanName"] == f"ai-multi-comms-usage-plan-{synthesised.settings.name}"
     (stage,) = plan["Properties"]["ApiStages"]
-    stage_id, _ = _one(template, "AWS::ApiGateway::Stage")
+    stage_id, _ = one(template, "AWS::ApiGateway::Stage")
     assert stage["Stage"] == {"Ref": stage_id}
     template.resource_count_is("AWS::ApiGateway::ApiKey", 0)
     template.resource_count_is("AWS::ApiGateway::UsagePlanKey", 0)
 
 
 def test_dev_throttles_keys_at_10_rps_with_bursts_of_20(dev):
-    _, plan = _one(dev.template("api"), "AWS::ApiGateway::UsagePlan")
+    _, plan = one(dev.template("api"), "AWS::ApiGateway::UsagePlan")
     assert plan["Properties"]["Throttle"] == {"RateLimit": 10, "BurstLimit": 20}
 
 
 def test_stage_writes_json_access_logs_with_the_request_id_and_execution_logs_and_metrics(synthesised):
     template = synthesised.template("api")
-    _, stage = _one(template, "AWS::ApiGateway::Stage")
+    _, stage = one(template, "AWS::ApiGateway::Stage")
     access = stage["Properties"]["AccessLogSetting"]
     line = json.loads(access["Format"])
     assert line["requestId"] == "$context.requestId"
     assert not any("apiKey" in value for value in line.values())
-    log_group_id, _ = _one(template, "AWS::Logs::LogGroup", {"LogGroupName": Match.string_like_regexp("apigateway")})
+    log_group_id, _ = one(template, "AWS::Logs::LogGroup", {"LogGroupName": Match.string_like_regexp("apigateway")})
     assert {"Ref": log_group_id} in access["DestinationArn"]["Fn::Join"][1]
-    (settings,) = stage["Properties"]["MethodSettings"]
-    assert settings["LoggingLevel"] == "INFO"
-    assert settings["MetricsEnabled"] is True
-    # Never data tracing (whole bodies, personal data, in the execution log), in dev as in prod.
-    assert settings["DataTraceEnabled"] is False
+    # The stage's own settings, and each webhook route's (its throttle), which repeat them.
+    method_settings = stage["Properties"]["MethodSettings"]
+    assert method_settings[0]["ResourcePath"] == "/*"
+    for settings in method_settings:
+        assert settings["LoggingLevel"] == "INFO"
+        assert settings["MetricsEnabled"] is True
+        # Never data tracing (whole bodies, personal data, in the execution log), in dev as in prod.
+        assert settings["DataTraceEnabled"] is False
     # Execution logs need API Gateway's account-level CloudWatch role.
     template.resource_count_is("AWS::ApiGateway::Account", 1)
 
 
 def test_prod_never_traces_request_and_response_bodies(prod):
-    _, stage = _one(prod.template("api"), "AWS::ApiGateway::Stage")
-    assert stage["Properties"]["MethodSettings"][0]["DataTraceEnabled"] is False
+    _, stage = one(prod.template("api"), "AWS::ApiGateway::Stage")
+    assert all(settings["DataTraceEnabled"] is False for settings in stage["Properties"]["MethodSettings"])
 
 
 def test_stack_outputs_the_invoke_url_of_the_stage(synthesised):
@@ -172,40 +172,12 @@ def test_router_is_an_arm64_function_named_after_the_environment_with_its_settin
     } <= set(variables)
 
 
-def _import_of(value: Any) -> str:
-    """``AiMultiComms-Data-dev:ExportsOutputFnGetAttCompanyDataTable...Arn...`` -> that export name."""
-    return value["Fn::ImportValue"]
-
-
 def test_router_role_can_only_read_one_company_item_count_requests_send_to_queues_and_log(synthesised):
     template = synthesised.template("api")
     _, function = _router_function(template)
-    role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
-    roles = _resources(template, "AWS::IAM::Role")
-    assert "ManagedPolicyArns" not in roles[role_id]["Properties"]
-    assert "Policies" not in roles[role_id]["Properties"]
-    policies = [
-        p["Properties"]
-        for p in _resources(template, "AWS::IAM::Policy").values()
-        if {"Ref": role_id} in p["Properties"]["Roles"]
-    ]
-    granted: set[tuple[str, str]] = set()
-    for policy in policies:
-        for statement in policy["PolicyDocument"]["Statement"]:
-            assert statement["Effect"] == "Allow"
-            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-            for action in actions:
-                for resource in resources:
-                    if "Fn::ImportValue" in resource:
-                        granted.add((action, _import_of(resource).split("ExportsOutputFnGetAtt")[1]))
-                    else:
-                        granted.add((action, resource["Fn::GetAtt"][0]))
+    by_action = granted(template, function)
     router_logs = {"LogGroupName": Match.string_like_regexp("channel-router")}
-    log_group_id, _ = _one(template, "AWS::Logs::LogGroup", router_logs)
-    by_action: dict[str, set[str]] = {}
-    for action, resource in granted:
-        by_action.setdefault(action, set()).add(resource)
+    log_group_id, _ = one(template, "AWS::Logs::LogGroup", router_logs)
     assert set(by_action) == {
         "logs:CreateLogStream",
         "logs:PutLogEvents",
@@ -227,7 +199,7 @@ def test_only_api_gateway_may_invoke_the_router_and_only_for_post(synthesised):
     router_id, _ = _router_function(template)
     permissions = [
         p["Properties"]
-        for p in _resources(template, "AWS::Lambda::Permission").values()
+        for p in resources(template, "AWS::Lambda::Permission").values()
         if p["Properties"]["FunctionName"] == {"Fn::GetAtt": [router_id, "Arn"]}
     ]
     (permission,) = permissions
@@ -236,7 +208,7 @@ def test_only_api_gateway_may_invoke_the_router_and_only_for_post(synthesised):
     source = "".join(part if isinstance(part, str) else "<ref>" for part in parts)
     assert source.startswith("arn:aws:execute-api:")
     assert source.endswith("/<ref>/POST/initiate-conversation")  # this stage only, this method only
-    stage_id, _ = _one(template, "AWS::ApiGateway::Stage")
+    stage_id, _ = one(template, "AWS::ApiGateway::Stage")
     assert {"Ref": stage_id} in parts
 
 
@@ -244,12 +216,12 @@ def test_api_5xx_and_router_failures_alert_the_critical_topic(synthesised):
     env = synthesised.settings.name
     alarms = synthesised.template("api").find_resources("AWS::CloudWatch::Alarm")
     by_name = {a["Properties"]["AlarmName"]: a["Properties"] for a in alarms.values()}
-    assert set(by_name) == {f"ai-multi-comms-api-5xx-{env}", f"ai-multi-comms-router-errors-{env}"}
+    assert {f"ai-multi-comms-api-5xx-{env}", f"ai-multi-comms-router-errors-{env}"} <= set(by_name)
     assert by_name[f"ai-multi-comms-api-5xx-{env}"]["MetricName"] == "5XXError"
     assert by_name[f"ai-multi-comms-router-errors-{env}"]["MetricName"] == "Errors"
-    for alarm in by_name.values():
-        assert alarm["Threshold"] == 1
-        assert "MonitoringCriticalAlerts" in json.dumps(alarm["AlarmActions"])
+    for name in (f"ai-multi-comms-api-5xx-{env}", f"ai-multi-comms-router-errors-{env}"):
+        assert by_name[name]["Threshold"] == 1
+        assert "MonitoringCriticalAlerts" in json.dumps(by_name[name]["AlarmActions"])
 
 
 def test_the_logging_roles_managed_policy_is_acknowledged_with_everything_it_grants(dev):
@@ -272,7 +244,7 @@ def test_the_logging_roles_managed_policy_is_acknowledged_with_everything_it_gra
     template = dev.template("api")
     [role] = [
         role
-        for role in _resources(template, "AWS::IAM::Role").values()
+        for role in resources(template, "AWS::IAM::Role").values()
         if "AmazonAPIGatewayPushToCloudWatchLogs" in json.dumps(role["Properties"].get("ManagedPolicyArns"))
     ]
     [principal] = [s["Principal"] for s in role["Properties"]["AssumeRolePolicyDocument"]["Statement"]]

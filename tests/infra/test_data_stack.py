@@ -90,3 +90,22 @@ def test_dev_tables_are_unprotected_and_destroyable(dev):
         assert resource["DeletionPolicy"] == "Delete"
         assert resource["Properties"].get("DeletionProtectionEnabled", False) is False
         assert resource["Properties"]["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": False}
+
+
+def test_provider_messages_are_keyed_by_provider_and_message_id_expire_by_ttl_and_are_protected_like_records(
+    synthesised,
+):
+    env = synthesised.settings.name
+    protection = synthesised.settings.protection
+    table = _table(synthesised, f"ai-multi-comms-provider-messages-{env}")
+    properties = table["Properties"]
+    assert properties["KeySchema"] == [{"AttributeName": "provider_message_key", "KeyType": "HASH"}]
+    assert "GlobalSecondaryIndexes" not in properties and "LocalSecondaryIndexes" not in properties
+    # Unmatched events' items (``unmatched#…``) expire; message items carry no expires_at today.
+    assert properties["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    # The only way from a provider's message id to its conversation: protected as the records are.
+    assert properties["PointInTimeRecoverySpecification"] == {
+        "PointInTimeRecoveryEnabled": protection.point_in_time_recovery
+    }
+    assert properties.get("DeletionProtectionEnabled", False) is protection.deletion_protection
+    assert table["DeletionPolicy"] == ("Retain" if protection.removal_policy == "retain" else "Delete")

@@ -10,8 +10,10 @@ import pytest
 from local.providers import choose_providers
 from local.stack import LocalStack
 from shared.channels import ALL_CHANNELS, Channel
+from shared.events.settings import EventsSettings
 from shared.processing.settings import ProcessorSettings
 from shared.routing.settings import RouterSettings
+from shared.webhooks.settings import WebhookSettings
 from stacks.settings import load_settings
 
 
@@ -44,6 +46,24 @@ def test_each_local_processor_gets_every_variable_of_the_deployed_one(dev, local
     assert local["CHANNEL"] == channel.value
 
 
+def test_the_local_webhook_ingress_gets_every_variable_of_the_deployed_one(dev, local_stack_definition):
+    deployed = _deployed_environment(dev.template("api"), "ai-multi-comms-webhook-ingress-dev")
+    local = local_stack_definition.webhook_environment()
+    assert deployed <= set(local)
+    # Signatures are over the URL the provider called: locally, the gateway's (API_URL).
+    assert local["PUBLIC_BASE_URL"] == "http://127.0.0.1:4750/dev"
+    assert local["EVENTS_QUEUE_URL"] == local_stack_definition.resources.events_queue.queue_url
+
+
+def test_the_local_events_processor_gets_every_variable_of_the_deployed_one(dev, local_stack_definition):
+    deployed = _deployed_environment(dev.template("processors"), "ai-multi-comms-events-processor-dev")
+    local = local_stack_definition.events_environment()
+    assert deployed <= set(local)
+    events_queue = local_stack_definition.resources.events_queue
+    assert (local["QUEUE_URL"], local["DEAD_LETTER_QUEUE_URL"]) == (events_queue.queue_url, events_queue.dlq_url)
+    assert local["VISIBILITY_TIMEOUT_SECONDS"] == str(dev.settings.events.visibility_timeout_seconds)
+
+
 def _own(variables: set[str]) -> set[str]:
     # PythonFunction adds Powertools' variables to every function; the rest is the function's own.
     return {name for name in variables if not name.startswith("POWERTOOLS_")}
@@ -57,3 +77,7 @@ def test_every_variable_the_deployed_functions_get_is_one_their_settings_declare
         processor = _deployed_environment(dev.template("processors"), f"ai-multi-comms-{channel.value}-processor-dev")
         assert _own(processor) <= ProcessorSettings.variable_names()
         assert "ENVIRONMENT" in processor
+    ingress = _deployed_environment(dev.template("api"), "ai-multi-comms-webhook-ingress-dev")
+    assert _own(ingress) <= WebhookSettings.variable_names()
+    events = _deployed_environment(dev.template("processors"), "ai-multi-comms-events-processor-dev")
+    assert _own(events) <= EventsSettings.variable_names()

@@ -46,16 +46,25 @@ def test_every_local_table_has_the_synthesised_keys_indexes_and_ttl(aws, dev):
         assert ttl.get("AttributeName") == expected_ttl, name
 
 
-@pytest.mark.parametrize("channel", ALL_CHANNELS, ids=[c.value for c in ALL_CHANNELS])
-def test_every_local_queue_has_the_synthesised_timings_and_redrive(aws, dev, channel):
-    template = dev.template("queues")
-    queues = {
+def _synthesised_queues(dev) -> dict[str, tuple[str, dict]]:
+    """Queue name -> (logical id, properties)."""
+    return {
         r["Properties"]["QueueName"]: (logical_id, r["Properties"])
-        for logical_id, r in template.find_resources("AWS::SQS::Queue").items()
+        for logical_id, r in dev.template("queues").find_resources("AWS::SQS::Queue").items()
     }
+
+
+def test_the_local_stack_has_exactly_the_synthesised_queues(aws, dev):
+    local = {url.rsplit("/", 1)[1] for urls in aws.work_queues().values() for url in (urls.queue_url, urls.dlq_url)}
+    assert local == set(_synthesised_queues(dev))
+
+
+@pytest.mark.parametrize("queue", [*(c.value for c in ALL_CHANNELS), "events"])
+def test_every_local_queue_has_the_synthesised_timings_and_redrive(aws, dev, queue):
+    queues = _synthesised_queues(dev)
     by_logical_id = {logical_id: name for name, (logical_id, _) in queues.items()}
     sqs = aws.client("sqs")
-    urls = aws.queues[channel]
+    urls = aws.work_queues()[queue]
     for url in (urls.queue_url, urls.dlq_url):
         attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
         name = attributes["QueueArn"].rsplit(":", 1)[1]

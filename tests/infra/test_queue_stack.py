@@ -1,4 +1,5 @@
-"""QueueStack: a main queue and a DLQ per channel, with the operators' names and timings."""
+"""QueueStack: a main queue and a DLQ per channel, with the operators' names and timings (the
+events queue: test_events_processor.py)."""
 
 from __future__ import annotations
 
@@ -38,8 +39,9 @@ def test_visibility_timeout_covers_six_processor_timeouts(synthesised):
 
 def test_every_queue_refuses_requests_without_tls(synthesised):
     template = synthesised.template("queues")
-    template.resource_count_is("AWS::SQS::Queue", 6)
-    template.resource_count_is("AWS::SQS::QueuePolicy", 6)
+    # A queue and a DLQ per channel, and the events queue with its DLQ.
+    template.resource_count_is("AWS::SQS::Queue", 8)
+    template.resource_count_is("AWS::SQS::QueuePolicy", 8)
     for policy in template.find_resources("AWS::SQS::QueuePolicy").values():
         statements = policy["Properties"]["PolicyDocument"]["Statement"]
         assert {

@@ -36,6 +36,7 @@ from local.sandboxes import (
     fingerprint,
     start_all,
 )
+from tests.fixtures.sandboxes import CallbackReceiver
 
 ACCOUNT_SID = "AC" + "0" * 31 + "1"
 AUTH_TOKEN = "twilio-test-token"
@@ -318,7 +319,9 @@ def test_twilio_sms_is_queued_and_reaches_the_outbox(sandbox: Sandboxes) -> None
     }
 
 
-def test_twilio_whatsapp_template_reaches_the_outbox_with_its_variables(sandbox: Sandboxes) -> None:
+def test_twilio_whatsapp_template_reaches_the_outbox_with_its_variables(
+    sandbox: Sandboxes, receiver: CallbackReceiver
+) -> None:
     variables = {"1": "Alex", "2": "Healthcare Assistant"}
     sandbox.twilio.templates["HX" + "a" * 32] = "Hi {{1}}, about the {{2}} role: can we talk?"
     message = twilio_client(sandbox).messages.create(
@@ -326,7 +329,7 @@ def test_twilio_whatsapp_template_reaches_the_outbox_with_its_variables(sandbox:
         from_="whatsapp:+447700900001",
         content_sid="HX" + "a" * 32,
         content_variables=json.dumps(variables),
-        status_callback="https://example.com/status",
+        status_callback=receiver.url("/status"),
     )
 
     (delivered,) = sandbox.twilio.outbox
@@ -334,7 +337,7 @@ def test_twilio_whatsapp_template_reaches_the_outbox_with_its_variables(sandbox:
     assert delivered["channel"] == "whatsapp"
     assert delivered["content_sid"] == "HX" + "a" * 32
     assert delivered["content_variables"] == variables
-    assert delivered["status_callback"] == "https://example.com/status"
+    assert delivered["status_callback"] == receiver.url("/status")
     # Listed as Twilio lists a template send: its text with the variables filled in.
     assert delivered["body"] == "Hi Alex, about the Healthcare Assistant role: can we talk?"
     assert twilio_client(sandbox).messages(message.sid).fetch().body == delivered["body"]

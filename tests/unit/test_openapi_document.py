@@ -1,13 +1,18 @@
-"""The OpenAPI document lists every error code the API can answer, and the committed copy is current."""
+"""The OpenAPI document lists every error code the API can answer and the providers' webhook routes, and the
+committed copy is current."""
 
 from __future__ import annotations
 
+from openapi_spec_validator import validate
 from pydantic import BaseModel
 
 from shared import api_errors
 from shared.models.request import InitiateRequest
 from shared.request_errors import _FIELD_CODES, SECTIONS
 from shared.routing.gateway_contract import GATEWAY_ERRORS, METHOD_NOT_ALLOWED
+from shared.webhooks.routes import ROUTES, SENDGRID_EVENTS, TWILIO_STATUS
+from shared.webhooks.sendgrid_webhook import SendGridWebhook
+from shared.webhooks.twilio_webhook import EMPTY_TWIML, TwilioWebhook
 from tools import openapi
 
 
@@ -55,3 +60,37 @@ def test_the_request_schema_is_the_routers_model():
     document = openapi.build_document()
     schema = document["components"]["schemas"]["InitiateRequest"]
     assert set(schema["required"]) == set(SECTIONS)
+
+
+def test_the_document_is_valid_openapi():
+    validate(openapi.build_document())
+
+
+def test_every_webhook_route_is_documented_without_security_and_with_bare_refusals():
+    document = openapi.build_document()
+    for route in ROUTES:
+        operation = document["paths"][route.path]["post"]
+        assert operation["security"] == []
+        path_ids = {p["name"] for p in operation["parameters"] if p["in"] == "path"}
+        assert path_ids == {"company_id", "project_id"}
+        refusals = {status for status in operation["responses"] if status != "200"}
+        assert {"400", "403", "413", "503"} <= refusals
+        assert all("content" not in operation["responses"][status] for status in refusals)
+        assert set(document["paths"][route.path]) == {"post"}
+
+
+def test_the_webhook_routes_document_the_ingress_content_types_headers_and_answers():
+    document = openapi.build_document()
+    twilio = document["paths"][TWILIO_STATUS.path]["post"]
+    sendgrid = document["paths"][SENDGRID_EVENTS.path]["post"]
+
+    assert list(twilio["requestBody"]["content"]) == [TwilioWebhook.media_type]
+    assert list(sendgrid["requestBody"]["content"]) == [SendGridWebhook.media_type]
+    assert {p["name"] for p in twilio["parameters"] if p["in"] == "header"} == {"X-Twilio-Signature"}
+    assert {p["name"] for p in sendgrid["parameters"] if p["in"] == "header"} == {
+        "X-Twilio-Email-Event-Webhook-Signature",
+        "X-Twilio-Email-Event-Webhook-Timestamp",
+    }
+    assert twilio["responses"]["200"]["content"]["text/xml"]["example"] == EMPTY_TWIML
+    assert "content" not in sendgrid["responses"]["200"]
+    assert document["components"]["schemas"]["SendGridEvents"]["type"] == "array"

@@ -68,3 +68,52 @@ def test_no_environment_can_turn_on_api_data_tracing(tmp_path):
     path = _cdk_json_with(tmp_path, lambda envs: envs["dev"]["api"].update(data_trace_enabled=True))
     with pytest.raises(SettingsError, match="data_trace_enabled"):
         load_settings("dev", cdk_json=path)
+
+
+def test_the_events_queue_must_outlive_six_events_processor_timeouts(tmp_path):
+    path = _cdk_json_with(tmp_path, lambda envs: envs["prod"]["events"].update(visibility_timeout_seconds=179))
+    with pytest.raises(
+        SettingsError, match=r"events\.visibility_timeout_seconds must be >= 6 x events\.timeout_seconds"
+    ):
+        load_settings("prod", cdk_json=path)
+
+
+def test_the_events_block_is_required_and_its_fields_named(tmp_path):
+    path = _cdk_json_with(tmp_path, lambda envs: envs["dev"]["events"].pop("max_concurrency"))
+    with pytest.raises(SettingsError, match=r"events\.max_concurrency: missing"):
+        load_settings("dev", cdk_json=path)
+
+
+def test_the_events_processor_needs_a_concurrency_sqs_accepts(tmp_path):
+    # An SQS event source's maximum concurrency is at least 2.
+    path = _cdk_json_with(tmp_path, lambda envs: envs["dev"]["events"].update(max_concurrency=1))
+    with pytest.raises(SettingsError, match=r"events\.max_concurrency"):
+        load_settings("dev", cdk_json=path)
+
+
+def test_the_webhook_ingress_answers_within_api_gateways_limit(tmp_path):
+    path = _cdk_json_with(tmp_path, lambda envs: envs["dev"]["webhooks"].update(timeout_seconds=30))
+    with pytest.raises(SettingsError, match=r"webhooks\.timeout_seconds"):
+        load_settings("dev", cdk_json=path)
+
+
+def test_webhook_reserved_concurrency_may_be_left_out_but_never_zero(tmp_path):
+    unreserved = _cdk_json_with(tmp_path, lambda envs: envs["dev"]["webhooks"].update(reserved_concurrency=None))
+    assert load_settings("dev", cdk_json=unreserved).webhooks.reserved_concurrency is None
+    # Zero would stop the function altogether: every webhook throttled.
+    zero = _cdk_json_with(tmp_path, lambda envs: envs["dev"]["webhooks"].update(reserved_concurrency=0))
+    with pytest.raises(SettingsError, match=r"webhooks\.reserved_concurrency"):
+        load_settings("dev", cdk_json=zero)
+
+
+def test_both_environments_cap_the_webhook_routes_and_reserve_the_ingress_a_share():
+    for env in ("dev", "prod"):
+        webhooks = load_settings(env).webhooks
+        assert webhooks.reserved_concurrency is not None
+        assert webhooks.throttle_burst_limit >= webhooks.throttle_rate_limit
+
+
+def test_a_public_base_url_must_be_https_without_query(tmp_path):
+    path = _cdk_json_with(tmp_path, lambda envs: envs["dev"]["api"].update(public_base_url="http://comms.example.com"))
+    with pytest.raises(SettingsError, match=r"api\.public_base_url"):
+        load_settings("dev", cdk_json=path)

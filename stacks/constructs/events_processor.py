@@ -1,0 +1,82 @@
+"""The events processor: its function, the SQS event source on the events queue, and a role that
+can apply a verified provider event to the message and conversation it names and nothing else."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from shared.events.settings import EventsSettings
+from stacks.bundling import asset_hash
+from stacks.constructs.python_function import LAMBDAS, PythonFunction
+from stacks.constructs.work_queue import WorkQueue
+from stacks.names import EVENTS_PROCESSOR
+from stacks.settings import EnvironmentSettings
+
+FOLDER = "events_processor"
+
+
+class EventsProcessor(Construct):
+    function: PythonFunction
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        queue: WorkQueue,
+        conversations: dynamodb.ITable,
+        provider_messages: dynamodb.ITable,
+        settings: EnvironmentSettings,
+    ):
+        super().__init__(scope, construct_id)
+        events = settings.events
+        self.function = PythonFunction(
+            self,
+            "Processor",
+            folder=FOLDER,
+            name=EVENTS_PROCESSOR,
+            settings=settings,
+            memory_mb=events.memory_mb,
+            timeout_seconds=events.timeout_seconds,
+            description="Applies verified Twilio/SendGrid events to the delivery status of the messages they name",
+            environment=EventsSettings(
+                environment=settings.name,
+                conversations_table_name=conversations.table_name,
+                provider_messages_table_name=provider_messages.table_name,
+                queue_url=queue.queue.queue_url,
+                dead_letter_queue_url=queue.dead_letter_queue.queue_url,
+                visibility_timeout_seconds=events.visibility_timeout_seconds,
+                max_receive_count=settings.queues.max_receive_count,
+                # The hash of the function's sources (handler + shared/ + pins): names the exact code.
+                processor_version=asset_hash(LAMBDAS / FOLDER)[:12],
+            ).to_environment(),
+        )
+        role = self.function.role
+        queue.feed(
+            self.function.function,
+            batch_size=events.batch_size,
+            max_batching_window_seconds=events.max_batching_window_seconds,
+            max_concurrency=events.max_concurrency,
+        )
+        # Explicit statements, not table.grant(): grant() adds the table's indexes, and the events
+        # processor reads and writes items by key only.
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ProviderMessageItems",
+                # Get the message by its provider id, update its status conditionally on the rank,
+                # put an ``unmatched#`` item for an event no message of that tenant has.
+                actions=["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"],
+                resources=[provider_messages.table_arn],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ConversationDeliveryStatus",
+                # The conversation's latest delivery status, by its key: never a new record, a
+                # query or a scan.
+                actions=["dynamodb:GetItem", "dynamodb:UpdateItem"],
+                resources=[conversations.table_arn],
+            )
+        )

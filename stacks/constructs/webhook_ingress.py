@@ -1,0 +1,179 @@
+"""The webhook ingress: the providers' routes on the REST API (no API key: providers cannot send
+one; the provider's signature is checked by the function), the function behind them, a role that
+can only read a project, read tenants' provider credentials and queue an event, and its alarms."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from shared.channels import ALL_CHANNELS
+from shared.processing import metric_names
+from shared.webhooks.routes import ROUTES, WebhookRoute
+from shared.webhooks.settings import WebhookSettings
+from stacks.constructs.monitoring import critical_alarm
+from stacks.constructs.python_function import PythonFunction
+from stacks.constructs.secret_access import acknowledge_credentials_wildcard, grant_secret_reads
+from stacks.nag import acknowledge
+from stacks.names import WEBHOOK_INGRESS, credentials_secret_resource_pattern
+from stacks.settings import EnvironmentSettings
+
+FOLDER = "webhook_ingress"
+PATH_PARAMETERS = ("company_id", "project_id")
+# Refused signatures in five minutes before someone is mailed. One alone is noise (a scanner that
+# guessed a project's URL, a retry racing a token rotation); a handful is a tenant whose webhook
+# key or auth token no longer matches (every callback fails) or someone forging events.
+SIGNATURE_REJECTIONS_THRESHOLD = 5
+PERIOD = Duration.minutes(5)
+
+
+def stage_method_options(settings: EnvironmentSettings) -> dict[str, apigw.MethodDeploymentOptions]:
+    """The stage throttle of each webhook route. The usage plan throttles per API key, and these
+    routes have none; this caps what anyone (a flood of forged requests) can send through them.
+    Logging and metrics are repeated because a method's settings replace the stage's."""
+    webhooks = settings.webhooks
+    return {
+        f"{route.path}/POST": apigw.MethodDeploymentOptions(
+            throttling_rate_limit=webhooks.throttle_rate_limit,
+            throttling_burst_limit=webhooks.throttle_burst_limit,
+            logging_level=apigw.MethodLoggingLevel.INFO,
+            metrics_enabled=True,
+            data_trace_enabled=False,
+        )
+        for route in ROUTES
+    }
+
+
+class WebhookIngress(Construct):
+    function: PythonFunction
+    routes: dict[WebhookRoute, apigw.Method]
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: EnvironmentSettings,
+        api: apigw.RestApi,
+        public_base_url: str,
+        company_data: dynamodb.ITable,
+        events_queue: sqs.IQueue,
+        alerts: sns.ITopic,
+    ):
+        super().__init__(scope, construct_id)
+        webhooks = settings.webhooks
+        self.function = PythonFunction(
+            self,
+            "Ingress",
+            folder=FOLDER,
+            name=WEBHOOK_INGRESS,
+            settings=settings,
+            memory_mb=webhooks.memory_mb,
+            timeout_seconds=webhooks.timeout_seconds,
+            reserved_concurrency=webhooks.reserved_concurrency,
+            description="Verifies a Twilio/SendGrid webhook with the tenant's credentials, then queues its events",
+            environment=WebhookSettings(
+                environment=settings.name,
+                company_table_name=company_data.table_name,
+                events_queue_url=events_queue.queue_url,
+                public_base_url=public_base_url,
+            ).to_environment(),
+        )
+        self._grant(settings, company_data, events_queue)
+        self.routes = self._add_routes(api)
+        self._alarms(settings, alerts)
+
+    def _grant(self, settings: EnvironmentSettings, company_data: dynamodb.ITable, events_queue: sqs.IQueue) -> None:
+        role = self.function.role
+        # The project's record: is it known, and which credentials secrets does it name.
+        company_data.grant(role, "dynamodb:GetItem")
+        # SendMessageBatch (a SendGrid batch, one message per event) is authorised as SendMessage.
+        events_queue.grant(role, "sqs:SendMessage")
+        # The Twilio auth token (WhatsApp, SMS) and the SendGrid webhook verification key (email)
+        # live in the projects' credentials secrets; never the OpenAI keys.
+        grant_secret_reads(
+            self,
+            role,
+            sid="ReadWebhookVerificationSecrets",
+            resource_patterns=[credentials_secret_resource_pattern(c.value, settings.name) for c in ALL_CHANNELS],
+        )
+        for channel in ALL_CHANNELS:
+            acknowledge_credentials_wildcard(
+                self,
+                role,
+                channel=channel.value,
+                env=settings.name,
+                why="the webhook ingress verifies any project's callbacks with that project's credentials, "
+                "found from the company and project in the URL",
+            )
+
+    def _add_routes(self, api: apigw.RestApi) -> dict[WebhookRoute, apigw.Method]:
+        validator = api.add_request_validator(
+            "WebhookValidator",
+            request_validator_name="webhook-request",
+            # The body is the provider's (form or JSON array) and is checked by the ingress.
+            validate_request_body=False,
+            validate_request_parameters=True,
+        )
+        integration = apigw.LambdaIntegration(self.function.function, proxy=True, allow_test_invoke=False)
+        methods = {}
+        for route in ROUTES:
+            resource = api.root.resource_for_path(route.path)
+            methods[route] = resource.add_method(
+                "POST",
+                integration,
+                api_key_required=False,
+                authorization_type=apigw.AuthorizationType.NONE,
+                request_validator=validator,
+                request_parameters={f"method.request.path.{name}": True for name in PATH_PARAMETERS},
+            )
+            self._acknowledge(resource, route)
+        return methods
+
+    def _acknowledge(self, resource: apigw.Resource, route: WebhookRoute) -> None:
+        acknowledge(
+            resource,
+            "AwsSolutions-APIG4",
+            f"{route.provider.value} calls this route and cannot send an API key or sign in; the ingress "
+            "verifies the provider's signature with the credentials of the project named in the URL "
+            "before anything is queued, and the route's only integration is that function.",
+        )
+        acknowledge(
+            resource,
+            "AwsSolutions-COG4",
+            f"There is no user to sign in: {route.provider.value}'s servers call with the provider's "
+            "signature, which the ingress verifies per project (tenant isolation).",
+        )
+
+    def _alarms(self, settings: EnvironmentSettings, alerts: sns.ITopic) -> None:
+        critical_alarm(
+            self,
+            name="webhook-signatures-rejected",
+            env=settings.name,
+            metric=cloudwatch.Metric(
+                namespace=metric_names.NAMESPACE,
+                metric_name=metric_names.WEBHOOK_SIGNATURE_REJECTED,
+                dimensions_map={metric_names.SERVICE_DIMENSION: WEBHOOK_INGRESS},
+                period=PERIOD,
+                statistic="Sum",
+            ),
+            description="Webhooks with a missing, forged or replayed signature, or another tenant's: a tenant "
+            "whose Twilio auth token or SendGrid verification key changed without its secret, or an attack. "
+            "See the ingress log (company, project, provider) and the API access log (source IP).",
+            topic=alerts,
+            threshold=SIGNATURE_REJECTIONS_THRESHOLD,
+        )
+        critical_alarm(
+            self,
+            name="webhook-ingress-errors",
+            env=settings.name,
+            metric=self.function.function.metric_errors(period=PERIOD, statistic="Sum"),
+            description="The webhook ingress Lambda itself failed (crash or timeout): providers got a 5xx "
+            "(SendGrid retries for a day; a Twilio status callback may be lost).",
+            topic=alerts,
+        )

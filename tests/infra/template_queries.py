@@ -1,0 +1,95 @@
+"""Questions the infrastructure tests ask of a synthesised template: a resource, an API method by
+its path, and what a function's role may do on which resource."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aws_cdk.assertions import Template
+
+
+def resources(template: Template, kind: str) -> dict[str, dict[str, Any]]:
+    return template.find_resources(kind)
+
+
+def one(template: Template, kind: str, properties: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+    found = template.find_resources(kind, {"Properties": properties} if properties else None)
+    assert len(found) == 1, f"expected one {kind} matching {properties}, found {len(found)}"
+    return next(iter(found.items()))
+
+
+def function(template: Template, name: str) -> tuple[str, dict[str, Any]]:
+    """The function named ``name`` (physical name) and its logical id."""
+    return one(template, "AWS::Lambda::Function", {"FunctionName": name})
+
+
+def resource_paths(template: Template) -> dict[str, str]:
+    """Logical id of every API resource -> its full path (``/webhooks/twilio/{company_id}/...``)."""
+    api_resources = resources(template, "AWS::ApiGateway::Resource")
+
+    def path(logical_id: str) -> str:
+        properties = api_resources[logical_id]["Properties"]
+        parent = properties["ParentId"]
+        prefix = path(parent["Ref"]) if "Ref" in parent else ""  # the root is a GetAtt of the API
+        return f"{prefix}/{properties['PathPart']}"
+
+    return {logical_id: path(logical_id) for logical_id in api_resources}
+
+
+def methods_by_path(template: Template) -> dict[tuple[str, str], dict[str, Any]]:
+    """(resource path, HTTP method) -> the method's properties, for every method of the API."""
+    paths = resource_paths(template)
+    return {
+        (paths[m["Properties"]["ResourceId"]["Ref"]], m["Properties"]["HttpMethod"]): m["Properties"]
+        for m in resources(template, "AWS::ApiGateway::Method").values()
+    }
+
+
+def listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def role_statements(template: Template, function_properties: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every statement of the policies attached to a function's role (which has no other policy)."""
+    role_id = function_properties["Properties"]["Role"]["Fn::GetAtt"][0]
+    role = resources(template, "AWS::IAM::Role")[role_id]["Properties"]
+    assert "ManagedPolicyArns" not in role and "Policies" not in role
+    return [
+        statement
+        for policy in resources(template, "AWS::IAM::Policy").values()
+        if {"Ref": role_id} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def resource_name(resource: Any) -> str:
+    """A statement's resource, readably: the logical id of a local or imported resource (``ConversationsTable…``),
+    or an ARN with its tokens as ``<token>``."""
+    if isinstance(resource, str):
+        return resource
+    if "Fn::GetAtt" in resource:
+        return resource["Fn::GetAtt"][0]
+    if "Fn::ImportValue" in resource:
+        # AiMultiComms-Data-dev:ExportsOutputFnGetAttCompanyDataTable1C069ECCArn5B6927E9
+        return resource["Fn::ImportValue"].split(":ExportsOutput")[1].removeprefix("FnGetAtt").removeprefix("Ref")
+    if "Fn::Join" in resource:
+        return "".join(part if isinstance(part, str) else "<token>" for part in resource["Fn::Join"][1])
+    raise AssertionError(f"unexpected resource {resource}")
+
+
+def without_hash(logical_name: str) -> str:
+    """``EventsQueue7396B467Arn0975E373`` (an imported attribute) or ``ConversationsTableA1B2C3D4``
+    -> ``EventsQueue`` / ``ConversationsTable``: the construct's path, without CDK's hashes."""
+    return re.sub(r"[0-9A-F]{8}([A-Za-z]*[0-9A-F]{8})?$", "", logical_name)
+
+
+def granted(template: Template, function_properties: dict[str, Any]) -> dict[str, set[str]]:
+    """Action -> the resources (``resource_name``) a function's role is allowed it on. Every
+    statement must be an Allow."""
+    by_action: dict[str, set[str]] = {}
+    for statement in role_statements(template, function_properties):
+        assert statement["Effect"] == "Allow", statement
+        for action in listed(statement["Action"]):
+            by_action.setdefault(action, set()).update(resource_name(r) for r in listed(statement["Resource"]))
+    return by_action

@@ -1,0 +1,152 @@
+"""The events queue (QueueStack) and the events processor (ProcessorStack) in both environments:
+a queue timed for its consumer, a function fed in batches, a role that writes only what applying
+an event needs, and the alarms that watch them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from shared.events.settings import EventsSettings
+from shared.processing import metric_names
+from tests.infra.template_queries import function, granted, resource_name, resources, without_hash
+
+
+def _queue(template, name: str) -> tuple[str, dict[str, Any]]:
+    found = template.find_resources("AWS::SQS::Queue", {"Properties": {"QueueName": name}})
+    assert len(found) == 1, f"expected one queue named {name}"
+    return next(iter(found.items()))
+
+
+def _events_processor(synthesised) -> tuple[str, dict[str, Any]]:
+    return function(synthesised.template("processors"), f"ai-multi-comms-events-processor-{synthesised.settings.name}")
+
+
+def test_the_events_queue_redrives_to_its_dlq_and_outlives_six_processor_timeouts(synthesised):
+    env = synthesised.settings.name
+    settings = synthesised.settings
+    template = synthesised.template("queues")
+    dlq_id, dlq = _queue(template, f"ai-multi-comms-events-dlq-{env}")
+    _, queue = _queue(template, f"ai-multi-comms-events-queue-{env}")
+
+    assert queue["Properties"]["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]},
+        "maxReceiveCount": settings.queues.max_receive_count,
+    }
+    # Its own consumer's timing, not the channel processors' 720 s.
+    assert queue["Properties"]["VisibilityTimeout"] == settings.events.visibility_timeout_seconds
+    assert settings.events.visibility_timeout_seconds >= 6 * settings.events.timeout_seconds
+    assert settings.events.visibility_timeout_seconds < settings.queues.visibility_timeout_seconds
+    assert queue["Properties"]["MessageRetentionPeriod"] == settings.queues.retention_days * 24 * 3600
+    assert dlq["Properties"]["MessageRetentionPeriod"] == settings.queues.dlq_retention_days * 24 * 3600
+    for properties in (queue["Properties"], dlq["Properties"]):
+        assert properties["SqsManagedSseEnabled"] is True
+
+
+def test_the_events_processor_is_an_arm64_function_with_its_settings_model_rendered(synthesised):
+    _, processor = _events_processor(synthesised)
+    properties = processor["Properties"]
+    settings = synthesised.settings
+    variables = properties["Environment"]["Variables"]
+
+    assert properties["Architectures"] == ["arm64"] and properties["Runtime"] == "python3.13"
+    assert (properties["MemorySize"], properties["Timeout"]) == (
+        settings.events.memory_mb,
+        settings.events.timeout_seconds,
+    )
+    assert {name for name in variables if not name.startswith("POWERTOOLS_")} <= EventsSettings.variable_names()
+    assert variables["POWERTOOLS_SERVICE_NAME"] == "events-processor"
+    assert variables["ENVIRONMENT"] == settings.name
+    assert variables["VISIBILITY_TIMEOUT_SECONDS"] == str(settings.events.visibility_timeout_seconds)
+    assert variables["MAX_RECEIVE_COUNT"] == str(settings.queues.max_receive_count)
+    assert len(variables["PROCESSOR_VERSION"]) == 12
+    assert without_hash(resource_name(variables["QUEUE_URL"])) == "EventsQueue"
+    assert without_hash(resource_name(variables["DEAD_LETTER_QUEUE_URL"])) == "EventsDeadLetterQueue"
+    assert without_hash(resource_name(variables["CONVERSATIONS_TABLE_NAME"])) == "ConversationsTable"
+    assert without_hash(resource_name(variables["PROVIDER_MESSAGES_TABLE_NAME"])) == "ProviderMessagesTable"
+
+
+def test_the_events_processor_reads_the_events_queue_in_batches_with_partial_batch_responses(synthesised):
+    template = synthesised.template("processors")
+    events = synthesised.settings.events
+    function_id, _ = _events_processor(synthesised)
+    [mapping] = [
+        m["Properties"]
+        for m in resources(template, "AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == {"Ref": function_id}
+    ]
+    assert without_hash(resource_name(mapping["EventSourceArn"])) == "EventsQueue"
+    assert mapping["BatchSize"] == events.batch_size
+    assert mapping["MaximumBatchingWindowInSeconds"] == events.max_batching_window_seconds
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": events.max_concurrency}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_the_events_processor_role_writes_only_what_applying_an_event_needs(synthesised):
+    template = synthesised.template("processors")
+    _, processor = _events_processor(synthesised)
+    by_action = granted(template, processor)
+    log_group = next(iter(by_action["logs:PutLogEvents"]))
+
+    by_resource: dict[str, set[str]] = {}
+    for action, names in by_action.items():
+        for name in names:
+            by_resource.setdefault(without_hash(name), set()).add(action)
+    assert by_resource == {
+        without_hash(log_group): {"logs:CreateLogStream", "logs:PutLogEvents"},
+        "EventsQueue": {
+            "sqs:ReceiveMessage",
+            "sqs:ChangeMessageVisibility",
+            "sqs:GetQueueUrl",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+        },
+        "EventsDeadLetterQueue": {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"},
+        # Find the message, move its status forward, keep an event no message of that tenant has.
+        "ProviderMessagesTable": {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"},
+        # The conversation's latest status, by key: no new record, no query, no scan, no index.
+        "ConversationsTable": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+    }
+    assert "EventsProcessorLogs" in log_group
+    assert not any(action.startswith(("secretsmanager:", "kms:")) for action in by_action)
+
+
+def test_the_events_dlq_and_the_events_processors_failures_alert_the_critical_topic(synthesised):
+    template = synthesised.template("processors")
+    env = synthesised.settings.name
+    alarms = {
+        a["Properties"]["AlarmName"]: a["Properties"] for a in resources(template, "AWS::CloudWatch::Alarm").values()
+    }
+    topic_id = next(iter(resources(template, "AWS::SNS::Topic")))
+    function_id, _ = _events_processor(synthesised)
+
+    dlq = alarms[f"ai-multi-comms-events-dlq-messages-{env}"]
+    assert (dlq["Namespace"], dlq["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    [dimension] = dlq["Dimensions"]
+    assert without_hash(resource_name(dimension["Value"])) == "EventsDeadLetterQueue"
+    errors = alarms[f"ai-multi-comms-events-processor-errors-{env}"]
+    assert (errors["Namespace"], errors["MetricName"]) == ("AWS/Lambda", "Errors")
+    assert errors["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function_id}}]
+    for alarm in (dlq, errors):
+        assert alarm["Threshold"] == 1 and alarm["AlarmActions"] == [{"Ref": topic_id}]
+    # Unknown messages' events are kept and counted, not alarmed (docs/decisions.md).
+    assert metric_names.PROVIDER_EVENTS_UNMATCHED not in json.dumps(alarms)
+
+
+def test_the_delivery_dashboard_shows_unmatched_and_rejected_counts_and_the_events_backlog(synthesised):
+    template = synthesised.template("processors")
+    [dashboard] = resources(template, "AWS::CloudWatch::Dashboard").values()
+    assert dashboard["Properties"]["DashboardName"] == f"ai-multi-comms-delivery-{synthesised.settings.name}"
+    widgets = json.loads(resource_name(dashboard["Properties"]["DashboardBody"]))["widgets"]
+    metrics = {tuple(line[:4]) for widget in widgets for line in widget["properties"]["metrics"]}
+    for service, metric in (
+        ("webhook-ingress", metric_names.WEBHOOK_ACCEPTED),
+        ("webhook-ingress", metric_names.WEBHOOK_REJECTED),
+        ("webhook-ingress", metric_names.WEBHOOK_SIGNATURE_REJECTED),
+        ("events-processor", metric_names.PROVIDER_EVENTS_APPLIED),
+        ("events-processor", metric_names.PROVIDER_EVENTS_IGNORED),
+        ("events-processor", metric_names.PROVIDER_EVENTS_UNMATCHED),
+    ):
+        assert (metric_names.NAMESPACE, metric, "service", service) in metrics
+    # The queue's name is imported from QueueStack (a token here).
+    assert ("AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", "<token>") in metrics
