@@ -350,9 +350,11 @@ class Pipeline:
 
     def _outgoing(self, message: ContextMessage, claim: Claim, provider: Fetched[Any]) -> Outgoing:
         content = claim.record.ai_content if claim.record is not None else None
-        if message.metadata.callback_base_url is None:
-            self.logger.warning("the message names no callback base URL: its delivery status will not be reported")
-        return self.adapter.outgoing(message, content or {}, provider.value)
+        outgoing = self.adapter.outgoing(message, content or {}, provider.value)
+        if outgoing.status_callback is None and outgoing.custom_args is None:
+            # A message queued before the router knew the public base URL: sent, but never reported on.
+            self.logger.warning("the provider is given no way to report this message's delivery status")
+        return outgoing
 
     def _new_record(self, message: ContextMessage, token: str) -> ConversationRecord:
         now = iso(self.clock())

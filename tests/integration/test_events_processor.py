@@ -92,7 +92,7 @@ def test_a_message_without_a_callback_base_url_is_sent_without_a_status_callback
     [sent] = processor.provider_outbox
     assert sent["status_callback"] is None
     assert processor.record(message)["conversation_status"] == "initial_message_sent"
-    assert any("callback base URL" in line["message"] for line in processor.logs())
+    assert any("no way to report" in line["message"] for line in processor.logs())
 
 
 # -- events in order, out of order, repeated --------------------------------------------------------
