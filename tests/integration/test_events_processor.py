@@ -288,6 +288,18 @@ def test_a_malformed_event_goes_to_the_dlq_at_once(events_processor):
     assert events.unmatched() == []
 
 
+def test_an_unexpected_failure_is_logged_counted_and_retried(events_processor, capsys):
+    events = events_processor(PROVIDER_MESSAGES_TABLE_NAME="ai-multi-comms-no-such-table-dev")
+    capsys.readouterr()
+
+    result = events.deliver(twilio_status(COMPANY, PROJECT, "SM" + "1" * 32, "delivered"))
+
+    assert result.failed == result.received  # SQS brings it back, and after its receives the DLQ keeps it
+    assert metric_total(capsys.readouterr().out, "UnexpectedFailures") == 1
+    [line] = [line for line in events.logs() if line["message"] == "unexpected failure while applying the event"]
+    assert "ResourceNotFoundException" in line["cause"]
+
+
 # -- crashes and races ----------------------------------------------------------------------------------
 def test_a_failure_between_the_message_and_the_record_heals_on_redelivery(faulty_dynamodb, send, events_processor: Any):
     processor, message, sid = send(Channel.SMS)
