@@ -21,8 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from shared import json_codec
-from shared.events.delivery_state import DeliveryState
-from shared.events.provider_messages import ProviderMessages, SentMessage
+from shared.events.provider_messages import ProviderMessages
 from shared.log_masking import mask_address, mask_text
 from shared.models.context import ContextMessage
 from shared.models.conversation import ConversationRecord, ConversationStatus, MessageEntry, TokenUsage
@@ -46,6 +45,7 @@ from shared.processing.errors import (
 from shared.processing.output_contracts import contract_for
 from shared.processing.reconciliation import find_our_send
 from shared.processing.senders import Outgoing, Sender, SendReceipt
+from shared.processing.sent_messages import SentMessages
 from shared.processing.settings import ProcessorSettings
 from shared.processing.settlement import RecordOutcome, record_unexpected, settle
 
@@ -99,7 +99,7 @@ class Pipeline:
         self.adapter = adapter
         self.settings = settings
         self.repository = repository
-        self.provider_messages = provider_messages
+        self.sent_messages = SentMessages(provider_messages, repository, logger)
         self.secrets = secrets
         self.ai = ai
         self.logger = logger
@@ -264,19 +264,7 @@ class Pipeline:
         record = claim.record
         assert record is not None
         now = self.clock()
-        delivery = self.provider_messages.record_send(
-            SentMessage(
-                provider=provider,
-                provider_message_id=receipt.provider_message_id,
-                channel=record.channel_method.value,
-                company_id=record.company_id,
-                project_id=record.project_id,
-                primary_channel=record.primary_channel,
-                conversation_id=record.conversation_id,
-                sent_at=iso(now),
-                delivery_status=receipt.status,
-            )
-        )
+        delivery = self.sent_messages.record(record, receipt, provider=provider, sent_at=iso(now))
         usage = record.ai_usage or TokenUsage()
         created = _parse_time(record.created_at) or now
         entry = MessageEntry(
@@ -310,29 +298,8 @@ class Pipeline:
             claim.record = current
             record = claim.move(_S.INITIAL_MESSAGE_SENT, now=iso(now), fields=fields, append=entry)
         self._count(metric_names.MESSAGES_SENT)
-        self._catch_up_delivery(record, provider, delivery)
+        self.sent_messages.catch_up(record, provider=provider, written=delivery)
         return record
-
-    def _catch_up_delivery(self, record: ConversationRecord, provider: str, written: DeliveryState) -> None:
-        """An event may have reached the message's item between its put and the record's move (the
-        events processor then waits for the record to name the message, but not forever): mirror
-        the item once more, forward only. Best effort: the message's next event mirrors it too."""
-        assert record.provider_message_id is not None
-        try:
-            current = self.provider_messages.delivery_of(provider, record.provider_message_id)
-            if current is None or current == written:
-                return
-            for engagement in (False, True):
-                self.repository.record_delivery(
-                    key_of(record),
-                    company_id=record.company_id,
-                    project_id=record.project_id,
-                    provider_message_id=record.provider_message_id,
-                    state=current,
-                    engagement=engagement,
-                )
-        except ProcessingFailure as failure:
-            self.logger.warning("delivery status not caught up on the record", extra={"why": failure.reason})
 
     # -- helpers ----------------------------------------------------------------------------------
     def _claim(self) -> Claim:
