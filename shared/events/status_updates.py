@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from shared.events import twilio_errors
 from shared.events.delivery_status import ENGAGEMENT, rank_of
 from shared.events.envelope import EventKind, Provider, ProviderEvent
 
@@ -90,7 +91,7 @@ def _twilio(payload: dict[str, Any]) -> StatusUpdate:
         # Twilio gives a callback no id of its own; one status (with its error) is one event.
         event_id=f"{status}#{code or ''}",
         error_code=code,
-        error_reason=_text(payload, "ErrorMessage"),
+        error_reason=twilio_errors.describe(code, _text(payload, "ErrorMessage")),
     )
 
 

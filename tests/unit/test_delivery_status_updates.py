@@ -37,7 +37,19 @@ def test_a_twilio_status_names_its_message_and_is_deduped_by_status_and_error_co
 
     assert (update.provider_message_id, update.message_key) == ("SM" + "a" * 32, "twilio#SM" + "a" * 32)
     assert (update.status, update.kind, update.rank) == ("undelivered", UpdateKind.DELIVERY, 4)
-    assert (update.event_id, update.error_code, update.error_reason) == ("undelivered#30003", "30003", None)
+    assert (update.event_id, update.error_code) == ("undelivered#30003", "30003")
+    # A status callback carries no text: the reason is Twilio's dictionary entry for the code.
+    assert update.error_reason == "Unreachable destination handset"
+
+
+def test_a_twilio_error_text_when_sent_wins_and_an_unknown_code_is_named():
+    sent_text = twilio(MessageSid="SM1", MessageStatus="failed", ErrorCode="30007", ErrorMessage="Carrier said no")
+    unknown = twilio(MessageSid="SM1", MessageStatus="failed", ErrorCode="39999")
+    no_error = twilio(MessageSid="SM1", MessageStatus="delivered")
+
+    assert sent_text.error_reason == "Carrier said no"
+    assert unknown.error_reason == "Twilio error 39999"
+    assert no_error.error_reason is None
 
 
 def test_a_blank_twilio_error_code_is_no_error():
