@@ -11,10 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.log_masking import describe_error, masked_traceback
 from shared.processing import metric_names
+from shared.processing.dead_letter import move_to_dead_letter_queue
 from shared.processing.heartbeat import Heartbeat, schedule_retry
 from shared.processing.pipeline import Pipeline, RecordOutcome
 from shared.processing.settings import ProcessorSettings
@@ -54,7 +54,9 @@ class BatchProcessor:
             ):
                 outcome = self._outcome(record)
             if outcome.dead_letter:
-                return not self._dead_letter(record, outcome.reason or "malformed")
+                return not move_to_dead_letter_queue(
+                    self._sqs, self._settings.dead_letter_queue_url, record, outcome.reason or "malformed", self._logger
+                )
             if outcome.retry:
                 receive_count = int((record.get("attributes") or {}).get("ApproximateReceiveCount", "1"))
                 schedule_retry(
@@ -67,28 +69,6 @@ class BatchProcessor:
             return outcome.retry
         finally:
             self._logger.thread_safe_clear_keys()
-
-    def _dead_letter(self, record: dict[str, Any], reason: str) -> bool:
-        """Copy the message to the DLQ; False (so SQS redelivers it, and redrives it after its
-        receives) when there is no DLQ to write to or the write fails: it is never just dropped."""
-        if not self._settings.dead_letter_queue_url:
-            return False
-        attributes = {
-            name: {"DataType": value.get("dataType", "String"), "StringValue": value["stringValue"]}
-            for name, value in (record.get("messageAttributes") or {}).items()
-            if "stringValue" in value
-        }
-        attributes["failure_reason"] = {"DataType": "String", "StringValue": reason[:256]}
-        try:
-            self._sqs.send_message(
-                QueueUrl=self._settings.dead_letter_queue_url,
-                MessageBody=record.get("body") or "<empty>",
-                MessageAttributes=attributes,
-            )
-        except (ClientError, BotoCoreError) as error:
-            self._logger.warning("malformed message not moved to the DLQ", extra={"why": type(error).__name__})
-            return False
-        return True
 
     def _outcome(self, record: dict[str, Any]) -> RecordOutcome:
         body = record.get("body") or ""

@@ -9,26 +9,33 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel
 
+from shared.events.delivery_state import DeliveryState
 from shared.models.conversation import ConversationRecord, ConversationStatus, MessageEntry, may_move
+from shared.processing.dynamodb_items import CONDITION_FAILED, error_code, from_item, old_item, store_error, to_item
 from shared.processing.errors import RecordConflict, RecordStoreUnavailable
 
-_SERIALIZER = TypeSerializer()
-_DESERIALIZER = TypeDeserializer()
-# Codes that say "not now"; anything else (a missing table, a malformed request) is a bug to surface.
-_TRANSIENT_CODES = {
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-    "InternalServerError",
-    "ServiceUnavailable",
-    "TransactionConflictException",
+
+class DeliveryWrite(StrEnum):
+    APPLIED = "applied"
+    CURRENT = "current"  # the record already shows this state or a later one
+    # The record does not name the message yet: its send is being recorded (or was given up as
+    # unconfirmed and may still be recorded); the message's item holds the state meanwhile.
+    PENDING = "pending"
+    OTHER_MESSAGE = "other_message"  # the record names another message: the item alone holds this one
+    MISSING = "missing"  # no such record of that tenant
+
+
+# Where a send may still come to name its message on the record.
+_SEND_IN_FLIGHT = {
+    ConversationStatus.PROCESSING.value,
+    ConversationStatus.AI_GENERATED.value,
+    ConversationStatus.SENDING.value,
+    ConversationStatus.SEND_UNCONFIRMED.value,
 }
 
 
@@ -86,15 +93,15 @@ class ConversationRepository:
         try:
             self._client.put_item(
                 TableName=self._table,
-                Item=_to_item(record.model_dump(mode="python", exclude_none=True)),
+                Item=to_item(record.model_dump(mode="python", exclude_none=True)),
                 ConditionExpression="attribute_not_exists(primary_channel)",
                 # The record that is already there comes back with the failure: no second read.
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
             return record, True
         except ClientError as error:
-            if _code(error) != "ConditionalCheckFailedException":
-                raise _store_error(error, "creating the record") from None
+            if error_code(error) != CONDITION_FAILED:
+                raise store_error(error, "creating the record") from None
             existing = _item_of(error) or self.get(key_of(record))
         except BotoCoreError as error:
             raise RecordStoreUnavailable(f"DynamoDB unreachable creating the record: {type(error).__name__}") from None
@@ -110,10 +117,10 @@ class ConversationRepository:
         try:
             item = self._client.get_item(TableName=self._table, Key=key.item_key(), ConsistentRead=True).get("Item")
         except ClientError as error:
-            raise _store_error(error, "reading the record") from None
+            raise store_error(error, "reading the record") from None
         except BotoCoreError as error:
             raise RecordStoreUnavailable(f"DynamoDB unreachable reading the record: {type(error).__name__}") from None
-        return None if item is None else ConversationRecord.model_validate(_from_item(item))
+        return None if item is None else ConversationRecord.model_validate(from_item(item))
 
     def transition(
         self,
@@ -169,17 +176,17 @@ class ConversationRepository:
                 UpdateExpression=expression,
                 ConditionExpression=f"#status = :from AND {version_holds}",
                 ExpressionAttributeNames=names,
-                ExpressionAttributeValues=_to_item(values),
+                ExpressionAttributeValues=to_item(values),
                 ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )["Attributes"]
         except ClientError as error:
-            if _code(error) == "ConditionalCheckFailedException":
+            if error_code(error) == CONDITION_FAILED:
                 return self._already_written(record, to, token, _item_of(error))
-            raise _store_error(error, f"writing {to}") from None
+            raise store_error(error, f"writing {to}") from None
         except BotoCoreError as error:
             raise RecordStoreUnavailable(f"DynamoDB unreachable writing {to}: {type(error).__name__}") from None
-        return ConversationRecord.model_validate(_from_item(item))
+        return ConversationRecord.model_validate(from_item(item))
 
     def _already_written(
         self, record: ConversationRecord, to: ConversationStatus, token: str, current: ConversationRecord | None
@@ -195,24 +202,85 @@ class ConversationRepository:
             f"version {record.version}; it is now {now})"
         )
 
+    def record_delivery(
+        self,
+        key: ConversationKey,
+        *,
+        company_id: str,
+        project_id: str,
+        provider_message_id: str,
+        state: DeliveryState,
+        engagement: bool = False,
+    ) -> DeliveryWrite:
+        """Mirror a message's delivery state on its record, only forward and only while the record
+        names that message. ``version`` and ``written_by`` stay as they are: they guard the
+        processing state machine, and a delivery write must not make a processing delivery's
+        claim fail (nor can it clash with one: it writes only the delivery attributes).
+
+        ``engagement``: copy the first open/click times (kept once) instead of the status.
+        """
+        names = {"#message": "provider_message_id"}
+        values: dict[str, Any] = {":company": company_id, ":project": project_id, ":message": provider_message_id}
+        conditions = ["company_id = :company", "project_id = :project", "#message = :message"]
+        sets: list[str] = []
+        removes: list[str] = []
+        if engagement:
+            for index, (name, value) in enumerate(state.engagement_fields.items()):
+                if value is not None:
+                    names[f"#e{index}"] = name
+                    values[f":e{index}"] = value
+                    sets.append(f"#e{index} = if_not_exists(#e{index}, :e{index})")
+        elif state.delivery_rank is not None:
+            conditions.append("(attribute_not_exists(delivery_rank) OR delivery_rank < :rank)")
+            values[":rank"] = state.delivery_rank
+            for index, (name, value) in enumerate(state.delivery_fields.items()):
+                names[f"#d{index}"] = name
+                if value is None:
+                    removes.append(f"#d{index}")
+                else:
+                    values[f":d{index}"] = value
+                    sets.append(f"#d{index} = :d{index}")
+        if not sets:
+            return DeliveryWrite.CURRENT
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=key.item_key(),
+                UpdateExpression=expression,
+                ConditionExpression=" AND ".join(conditions),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=to_item(values),
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if error_code(error) != CONDITION_FAILED:
+                raise store_error(error, "recording the delivery status") from None
+            return _why_not_delivered(old_item(error), company_id, project_id, provider_message_id)
+        except BotoCoreError as error:
+            raise RecordStoreUnavailable(
+                f"DynamoDB unreachable recording the delivery status: {type(error).__name__}"
+            ) from None
+        return DeliveryWrite.APPLIED
+
     def others_of_recipient(self, key: ConversationKey) -> list[ConversationRecord]:
         """The recipient's other conversations (the table's partition is the recipient's address)."""
         found: list[ConversationRecord] = []
         request: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "primary_channel = :recipient",
-            "ExpressionAttributeValues": _to_item({":recipient": key.primary_channel}),
+            "ExpressionAttributeValues": to_item({":recipient": key.primary_channel}),
             "ConsistentRead": True,
         }
         try:
             while True:
                 page = self._client.query(**request)
-                found += [ConversationRecord.model_validate(_from_item(item)) for item in page.get("Items", [])]
+                found += [ConversationRecord.model_validate(from_item(item)) for item in page.get("Items", [])]
                 if "LastEvaluatedKey" not in page:
                     return [record for record in found if record.conversation_id != key.conversation_id]
                 request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         except ClientError as error:
-            raise _store_error(error, "reading the recipient's conversations") from None
+            raise store_error(error, "reading the recipient's conversations") from None
         except BotoCoreError as error:
             raise RecordStoreUnavailable(f"DynamoDB unreachable: {type(error).__name__}") from None
 
@@ -225,45 +293,26 @@ class ConversationRepository:
                 Key=key.item_key(),
                 UpdateExpression="SET last_error = :reason, updated_at = :now",
                 ConditionExpression="attribute_exists(primary_channel)",
-                ExpressionAttributeValues=_to_item({":reason": reason, ":now": now}),
+                ExpressionAttributeValues=to_item({":reason": reason, ":now": now}),
             )
+
+
+def _why_not_delivered(
+    record: dict[str, Any] | None, company_id: str, project_id: str, provider_message_id: str
+) -> DeliveryWrite:
+    if record is None or (record.get("company_id"), record.get("project_id")) != (company_id, project_id):
+        return DeliveryWrite.MISSING
+    named = record.get("provider_message_id")
+    if named is None:
+        return (
+            DeliveryWrite.PENDING
+            if record.get("conversation_status") in _SEND_IN_FLIGHT
+            else DeliveryWrite.OTHER_MESSAGE
+        )
+    return DeliveryWrite.CURRENT if named == provider_message_id else DeliveryWrite.OTHER_MESSAGE
 
 
 def _item_of(error: ClientError) -> ConversationRecord | None:
     """The record a failed condition was checked against (``ReturnValuesOnConditionCheckFailure``)."""
-    item = error.response.get("Item")
-    return ConversationRecord.model_validate(_from_item(item)) if item else None
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
-def _store_error(error: ClientError, doing: str) -> Exception:
-    code = _code(error)
-    if code in _TRANSIENT_CODES:
-        return RecordStoreUnavailable(f"DynamoDB failed {doing}: {code}")
-    return error
-
-
-def _to_item(values: dict[str, Any]) -> dict[str, Any]:
-    return {name: _SERIALIZER.serialize(_plain(value)) for name, value in values.items()}
-
-
-def _plain(value: Any) -> Any:
-    """Plain DynamoDB values: models as maps, enums as strings, floats as exact decimals."""
-    if isinstance(value, BaseModel):
-        return _plain(value.model_dump(mode="python", exclude_none=True))
-    if isinstance(value, float):
-        return Decimal(str(value))
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if hasattr(value, "value") and isinstance(getattr(value, "value", None), str):
-        return value.value
-    return value
-
-
-def _from_item(item: dict[str, Any]) -> dict[str, Any]:
-    return {name: _DESERIALIZER.deserialize(value) for name, value in item.items()}
+    item = old_item(error)
+    return ConversationRecord.model_validate(item) if item else None

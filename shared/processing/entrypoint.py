@@ -9,6 +9,7 @@ import boto3
 from aws_lambda_powertools import Logger, Metrics
 from botocore.config import Config
 
+from shared.events.provider_messages import ProviderMessages
 from shared.processing import metric_names
 from shared.processing.adapters import ChannelAdapter
 from shared.processing.ai_writer import AiWriter
@@ -35,10 +36,12 @@ def lambda_handler(adapter: ChannelAdapter, environ: Mapping[str, str]) -> Calla
     metrics = Metrics(namespace=environ.get("POWERTOOLS_METRICS_NAMESPACE") or metric_names.NAMESPACE, service=service)
     session = boto3.session.Session()
     channel = adapter.channel.value
+    dynamodb = session.client("dynamodb", config=_AWS)
     pipeline = Pipeline(
         adapter=adapter,
         settings=settings,
-        repository=ConversationRepository(session.client("dynamodb", config=_AWS), settings.conversations_table_name),
+        repository=ConversationRepository(dynamodb, settings.conversations_table_name),
+        provider_messages=ProviderMessages(dynamodb, settings.provider_messages_table_name),
         secrets=SecretReader(
             session.client("secretsmanager", config=_AWS),
             allowed_prefixes=(credentials_secret_prefix(channel), openai_secret_prefix(channel)),

@@ -21,6 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from shared import json_codec
+from shared.events.provider_messages import ProviderMessages
 from shared.log_masking import mask_address, mask_text
 from shared.models.context import ContextMessage
 from shared.models.conversation import ConversationRecord, ConversationStatus, MessageEntry, TokenUsage
@@ -44,6 +45,7 @@ from shared.processing.errors import (
 from shared.processing.output_contracts import contract_for
 from shared.processing.reconciliation import find_our_send
 from shared.processing.senders import Outgoing, Sender, SendReceipt
+from shared.processing.sent_messages import SentMessages
 from shared.processing.settings import ProcessorSettings
 from shared.processing.settlement import RecordOutcome, record_unexpected, settle
 
@@ -87,6 +89,7 @@ class Pipeline:
         adapter: ChannelAdapter,
         settings: ProcessorSettings,
         repository: ConversationRepository,
+        provider_messages: ProviderMessages,
         secrets: SecretReader,
         ai: AiWriter,
         logger: Any,
@@ -96,6 +99,7 @@ class Pipeline:
         self.adapter = adapter
         self.settings = settings
         self.repository = repository
+        self.sent_messages = SentMessages(provider_messages, repository, logger)
         self.secrets = secrets
         self.ai = ai
         self.logger = logger
@@ -217,7 +221,7 @@ class Pipeline:
                 ) from None
             raise SendUnconfirmed(f"{failure.reason}; {sender.provider} cannot be asked whether it went out") from None
         self.logger.info("message sent", extra={"provider_message_id": receipt.provider_message_id})
-        return self._record_sent(claim, receipt, outgoing)
+        return self._record_sent(claim, receipt, outgoing, sender.provider)
 
     def _reconcile(self, message: ContextMessage, claim: Claim) -> ConversationRecord:
         """A previous delivery marked the record ``sending`` and never recorded the outcome."""
@@ -247,17 +251,20 @@ class Pipeline:
                 "provider had the message; recording it", extra={"provider_message_id": found.provider_message_id}
             )
             self._count(metric_names.SENDS_RECONCILED)
-            return self._record_sent(claim, found, outgoing)
+            return self._record_sent(claim, found, outgoing, sender.provider)
         self.logger.info(
             "provider has no such message; sending again", extra={"send_started_at": record.send_started_at}
         )
         claim.move(_S.SENDING, now=iso(now), fields={"send_started_at": iso(now)})
         return self._deliver(claim, outgoing, provider)
 
-    def _record_sent(self, claim: Claim, receipt: SendReceipt, outgoing: Outgoing) -> ConversationRecord:
+    def _record_sent(self, claim: Claim, receipt: SendReceipt, outgoing: Outgoing, provider: str) -> ConversationRecord:
+        """The message's item first (so its delivery events find it), then the record: ``initial_message_sent``
+        with the message's delivery state as the item holds it (events may have moved it already)."""
         record = claim.record
         assert record is not None
         now = self.clock()
+        delivery = self.sent_messages.record(record, receipt, provider=provider, sent_at=iso(now))
         usage = record.ai_usage or TokenUsage()
         created = _parse_time(record.created_at) or now
         entry = MessageEntry(
@@ -274,6 +281,7 @@ class Pipeline:
             "sent_at": iso(now),
             "initial_processing_time_ms": int((now - created).total_seconds() * 1000),
             "last_error": None,
+            **delivery.fields(),
         }
         try:
             record = claim.move(_S.INITIAL_MESSAGE_SENT, now=iso(now), fields=fields, append=entry)
@@ -290,6 +298,7 @@ class Pipeline:
             claim.record = current
             record = claim.move(_S.INITIAL_MESSAGE_SENT, now=iso(now), fields=fields, append=entry)
         self._count(metric_names.MESSAGES_SENT)
+        self.sent_messages.catch_up(record, provider=provider, written=delivery)
         return record
 
     # -- helpers ----------------------------------------------------------------------------------
@@ -308,7 +317,11 @@ class Pipeline:
 
     def _outgoing(self, message: ContextMessage, claim: Claim, provider: Fetched[Any]) -> Outgoing:
         content = claim.record.ai_content if claim.record is not None else None
-        return self.adapter.outgoing(message, content or {}, provider.value)
+        outgoing = self.adapter.outgoing(message, content or {}, provider.value)
+        if outgoing.status_callback is None and outgoing.custom_args is None:
+            # A message queued before the router knew the public base URL: sent, but never reported on.
+            self.logger.warning("the provider is given no way to report this message's delivery status")
+        return outgoing
 
     def _new_record(self, message: ContextMessage, token: str) -> ConversationRecord:
         now = iso(self.clock())

@@ -82,11 +82,13 @@ class ChannelProcessor(Construct):
                 resources=[conversations.table_arn],
             )
         )
-        # The message's provider id, put once right after the send (the events processor finds
-        # the message by it). Put only: the item is never read or changed by the processor.
+        # Each send's message item (shared/events/provider_messages.py; the events processor finds the
+        # message by it): put once right after the send, read back once after the record names it.
         role.add_to_policy(
             iam.PolicyStatement(
-                sid="ProviderMessageItems", actions=["dynamodb:PutItem"], resources=[provider_messages.table_arn]
+                sid="ProviderMessageItems",
+                actions=["dynamodb:GetItem", "dynamodb:PutItem"],
+                resources=[provider_messages.table_arn],
             )
         )
         grant_secret_reads(

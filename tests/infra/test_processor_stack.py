@@ -123,7 +123,7 @@ def test_a_processor_reads_only_its_own_channels_secrets(synthesised, channel):
 
 
 @pytest.mark.parametrize("channel", CHANNELS)
-def test_a_processor_consumes_only_its_own_queue_and_uses_only_the_conversations_table(synthesised, channel):
+def test_a_processor_consumes_only_its_own_queue_and_uses_only_its_two_tables(synthesised, channel):
     statements = _statements(synthesised.template("processors"), channel, synthesised.settings.name)
 
     sqs = [s for s in statements if any(a.startswith("sqs:") for a in _actions(s))]
@@ -149,8 +149,8 @@ def test_a_processor_consumes_only_its_own_queue_and_uses_only_the_conversations
     tables = _table_grants(synthesised.template("processors"), channel, synthesised.settings.name)
     assert tables == {
         "ConversationsTable": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"},
-        # The message's provider id, put once after the send; never read or changed by the processor.
-        "ProviderMessagesTable": {"dynamodb:PutItem"},
+        # Each send's message item: put once, read back once; never changed by the processor.
+        "ProviderMessagesTable": {"dynamodb:GetItem", "dynamodb:PutItem"},
     }
 
 

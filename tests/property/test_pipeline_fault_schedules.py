@@ -24,6 +24,18 @@ Invariants (checked once no message is left on the queue):
   ``initial_message_sent`` or ``send_unconfirmed`` (a send that may have gone out and cannot be
   attributed);
 - permanent faults are not retried: a delivery that recorded one asks SQS for no retry.
+
+Status events: the provider reports each message it accepted with a drawn list of statuses
+(duplicates included), queued on the events queue the moment it accepts the send, so the events
+processor (the real ``EventApplier`` on the same gated DynamoDB) may see them before the send's
+item or record exists, in any order, again after a crash between its item and record writes, and
+late. Checked:
+- a delivery status never moves backwards, on the message's item or on the record (every write
+  that touches one is watched);
+- the message ends at the highest-ranked status reported (an event the engine could not match
+  before its last receive is kept as unmatched, and may or may not count);
+- the record shows its message's status, and only statuses of its own message's events: no event
+  touches another conversation (two conversations to one person in the dense schedules).
 """
 
 from __future__ import annotations
@@ -42,6 +54,7 @@ from typing import Any
 import boto3
 import pytest
 import requests
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -51,6 +64,13 @@ from twilio.base.exceptions import TwilioRestException
 
 from local.emulator import create_table
 from shared.channels import Channel
+from shared.events.applier import EventApplier
+from shared.events.delivery_state import DeliveryState
+from shared.events.delivery_status import rank_of
+from shared.events.envelope import EventKind, ProviderEvent
+from shared.events.envelope import Provider as ProviderName
+from shared.events.provider_messages import ProviderMessages, message_key
+from shared.events.settings import EventsSettings
 from shared.models.company import CompanyRecord
 from shared.models.conversation import ConversationStatus, TokenUsage
 from shared.models.request import InitiateRequest
@@ -65,7 +85,7 @@ from shared.processing.senders.twilio_messages import TwilioMessages
 from shared.processing.settings import ProcessorSettings
 from shared.routing.context_builder import build_context, queue_body
 from shared.secret_names import credentials_secret_prefix, openai_secret_prefix
-from shared.tables import CONVERSATIONS
+from shared.tables import CONVERSATIONS, PROVIDER_MESSAGES
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 REGION = "eu-west-2"
@@ -96,6 +116,16 @@ FAULTS: dict[str, tuple[str, ...]] = {
     "ai": (*_CALM, TRANSIENT, PERMANENT, INJECTED, CRASH, HEARTBEAT),
     "send": (*_CALM, TRANSIENT, PERMANENT, LOST, CRASH, CRASH_AFTER, HEARTBEAT),
     "lookup": (*_CALM, TRANSIENT, CRASH, HEARTBEAT),
+    "message put": (*_CALM, TRANSIENT, CRASH, LOST, CRASH_AFTER, HEARTBEAT),
+    "message read": (*_CALM, TRANSIENT, CRASH),
+    # Every write of the events processor (the message's item, the record, an unmatched event).
+    "event write": (*_CALM, TRANSIENT, CRASH, LOST, CRASH_AFTER, HEARTBEAT),
+}
+# What a provider may report about a message it accepted (a failure may be followed by a delivery).
+REPORTS: dict[Channel, tuple[str, ...]] = {
+    Channel.SMS: ("sent", "delivered", "undelivered"),
+    Channel.WHATSAPP: ("sent", "delivered", "read", "failed"),
+    Channel.EMAIL: ("processed", "deferred", "delivered", "bounce", "open"),
 }
 _recipients = itertools.count(1)
 
@@ -121,6 +151,7 @@ class QueueMessage:
     conversation: int
     body: str
     receives: int = 0
+    event: bool = False  # a provider event on the events queue (else a context message)
     deleted: bool = False
     dead: bool = False  # moved to the DLQ
 
@@ -167,6 +198,7 @@ class Turnstile:
         self.deliveries: dict[int, Delivery] = {}  # this round's
         self.deliveries_seen: dict[int, Delivery] = {}  # earlier rounds'
         self.calm = False  # grant every call without a fault (a redrive)
+        self.arrivals: list[Any] = []  # events the provider reported, delivered as soon as they are queued
 
     @property
     def delivery(self) -> Delivery:
@@ -205,6 +237,11 @@ class Turnstile:
             while self._running:
                 self._reported.get(timeout=30)  # queue.Empty: a delivery neither reached a boundary nor ended
                 self._running -= 1
+            if self.arrivals:
+                for message in self.arrivals:
+                    self._spawn(message)
+                self.arrivals.clear()
+                continue
             if not self._parked:
                 return
             parked = sorted(self._parked)
@@ -225,6 +262,45 @@ class Turnstile:
             self._fault[number] = fault
             self._running += 1
             self._go[number].release()
+
+
+class Watched:
+    """The DynamoDB client with every write that may move a delivery status watched: ``history[(table,
+    key)]`` lists the (rank, status) the item or record showed after each such write (the write's
+    own answer, asked for ``ALL_NEW``, so watching costs no call)."""
+
+    def __init__(self, client: Any, history: dict[tuple[str, str], list[tuple[int, str | None]]]):
+        self._client, self._history = client, history
+
+    def __getattr__(self, operation: str) -> Any:
+        call = getattr(self._client, operation)
+        if operation not in ("update_item", "put_item"):
+            return call
+
+        def watched(**kwargs: Any) -> Any:
+            if operation == "put_item":
+                result = call(**kwargs)
+                item = kwargs["Item"]
+                if "provider_message_key" in item:
+                    self._see(kwargs["TableName"], {"provider_message_key": item["provider_message_key"]}, item)
+                return result
+            names = kwargs.get("ExpressionAttributeNames", {}).values()
+            if "delivery_rank" not in kwargs["UpdateExpression"] and "delivery_rank" not in names:
+                return call(**kwargs)
+            result = call(**{**kwargs, "ReturnValues": "ALL_NEW"})
+            self._see(kwargs["TableName"], kwargs["Key"], result["Attributes"])
+            return result
+
+        return watched
+
+    def _see(self, table: str, key: dict[str, Any], item: dict[str, Any]) -> None:
+        rank = int(item["delivery_rank"]["N"]) if "delivery_rank" in item else 0
+        status = item["delivery_status"]["S"] if "delivery_status" in item else None
+        self._history.setdefault((table, _key_text(key)), []).append((rank, status))
+
+
+def _key_text(key: dict[str, Any]) -> str:
+    return json.dumps(key, sort_keys=True)
 
 
 def _client_error(code: str, operation: str) -> ClientError:
@@ -262,11 +338,13 @@ class GatedAws:
 
 
 class Provider:
-    """What the provider accepted, for whom; the SDK clients below are its only doors."""
+    """What the provider accepted, for whom; the SDK clients below are its only doors. Each message it
+    accepts is reported by the statuses drawn for its conversation, queued as events at once."""
 
     def __init__(self, turnstile: Turnstile, clock: Clock):
         self.turnstile, self.clock = turnstile, clock
         self.accepted: list[Accepted] = []
+        self.report: Any = None  # (Accepted) -> None: queue the message's status events
 
     def accept(self, to: str, sender: str, body: str) -> Accepted:
         message = Accepted(
@@ -278,6 +356,7 @@ class Provider:
             self.clock(),
         )
         self.accepted.append(message)
+        self.report(message)
         return message
 
     def sent_to(self, conversation: int) -> list[Accepted]:
@@ -320,6 +399,8 @@ class FakeTwilioClient:
 
 
 class _Listed:
+    status = "queued"
+
     def __init__(self, message: Accepted):
         self.sid, self.body, self.date_created = message.provider_message_id, message.body, message.created
 
@@ -401,8 +482,23 @@ def _adapter(channel: Channel, provider: Provider) -> Any:
 class InProcessAws(dict):
     """The moto clients and the example records (a short repr, for hypothesis's reports)."""
 
-    def __init__(self, dynamodb: Any, secrets: Any, table: str, company: CompanyRecord, request: dict[str, Any]):
-        super().__init__(dynamodb=dynamodb, secrets=secrets, table=table, company=company, request=request)
+    def __init__(
+        self,
+        dynamodb: Any,
+        secrets: Any,
+        table: str,
+        messages_table: str,
+        company: CompanyRecord,
+        request: dict[str, Any],
+    ):
+        super().__init__(
+            dynamodb=dynamodb,
+            secrets=secrets,
+            table=table,
+            messages_table=messages_table,
+            company=company,
+            request=request,
+        )
         self["created_secrets"] = set()
 
     def __repr__(self) -> str:
@@ -420,9 +516,10 @@ def aws_in_process() -> Any:
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         secrets = boto3.client("secretsmanager", region_name=REGION)
         table = create_table(dynamodb, CONVERSATIONS, "prop")
+        messages_table = create_table(dynamodb, PROVIDER_MESSAGES, "prop")
         company = CompanyRecord.model_validate(json.loads((EXAMPLES / "company_record.example.json").read_text()))
         request = json.loads((EXAMPLES / "initiate_request.example.json").read_text())
-        yield InProcessAws(dynamodb, secrets, table, company, request)
+        yield InProcessAws(dynamodb, secrets, table, messages_table, company, request)
 
 
 def _context(aws: dict[str, Any], channel: Channel, recipient: int, job: str) -> Any:
@@ -457,12 +554,12 @@ def _store_secrets(aws: dict[str, Any], adapter: Any, message: Any) -> None:
             aws["created_secrets"].add(name)
 
 
-def _settings(channel: Channel, table: str) -> ProcessorSettings:
+def _settings(channel: Channel, table: str, messages_table: str) -> ProcessorSettings:
     return ProcessorSettings(
         channel=channel,
         environment=ENVIRONMENT,
         conversations_table_name=table,
-        provider_messages_table_name="prop-provider-messages",
+        provider_messages_table_name=messages_table,
         queue_url="https://sqs.eu-west-2.amazonaws.com/000000000000/prop",
         heartbeat_interval_seconds=60,
         visibility_timeout_seconds=VISIBILITY_SECONDS,
@@ -491,12 +588,19 @@ class Schedule:
         self.clock = Clock()
         self.turnstile = Turnstile(draw, self.clock, self.spawn, faults)
         self.provider = Provider(self.turnstile, self.clock)
-        self.settings = _settings(self.channel, aws["table"])
+        self.provider.report = self._report
+        self.settings = _settings(self.channel, aws["table"], aws["messages_table"])
         recipient = next(_recipients)  # a partition of its own: schedules never see each other
         self.messages = [_context(aws, self.channel, recipient, job) for job in jobs]
+        self.reports = [
+            draw(st.lists(st.sampled_from(REPORTS[self.channel]), max_size=3), label=f"reports of conversation {c}")
+            for c in range(len(self.messages))
+        ]
         self.queue: list[QueueMessage] = []
         self._numbers = itertools.count()
+        self.history: dict[tuple[str, str], list[tuple[int, str | None]]] = {}
         self.pipeline = self._pipeline()
+        self.applier = self._applier()
         for conversation, message in enumerate(self.messages):
             _store_secrets(aws, _adapter(self.channel, self.provider), message)
             copies = draw(st.integers(1, 2), label=f"copies of conversation {conversation}")  # a client retry
@@ -542,15 +646,100 @@ class Schedule:
         self.turnstile.deliveries_seen.update(self.turnstile.deliveries)
         self.turnstile.deliveries.clear()
 
+    def finish_events(self) -> None:
+        """Nothing failing any more: the events still queued are delivered, and those in the DLQ
+        redriven once (as their last receive), so every event ends applied or kept unmatched."""
+        self.turnstile.calm = True
+        self.run_sqs()
+        for message in [m for m in self.queue if m.event and m.dead]:
+            again = QueueMessage(message.conversation, message.body, receives=MAX_RECEIVES, event=True)
+            self.turnstile.start(Delivery(next(self._numbers), again), self._work)
+            self.turnstile.run()
+        self.turnstile.deliveries_seen.update(self.turnstile.deliveries)
+        self.turnstile.deliveries.clear()
+
+    def _report(self, accepted: Accepted) -> None:
+        """The provider queues the statuses drawn for the conversation as events of this message."""
+        for status in self.reports[accepted.conversation]:
+            event = QueueMessage(accepted.conversation, self._event(accepted, status).to_body(), event=True)
+            self.queue.append(event)
+            self.turnstile.arrivals.append(event)
+
+    def _event(self, accepted: Accepted, status: str) -> ProviderEvent:
+        if self.channel is Channel.EMAIL:
+            provider, kind = ProviderName.SENDGRID, EventKind.SENDGRID_EVENT
+            payload: dict[str, Any] = {
+                "event": status,
+                "sg_event_id": f"{accepted.provider_message_id}-{status}",
+                "sg_message_id": f"{accepted.provider_message_id}.filter0001",
+                "timestamp": 1795512615,
+                "email": accepted.to,
+                "conversation_id": self.messages[accepted.conversation].conversation_id,
+            }
+        else:
+            provider, kind = ProviderName.TWILIO, EventKind.TWILIO_STATUS
+            payload = {
+                "MessageSid": accepted.provider_message_id,
+                "MessageStatus": status,
+                "ErrorCode": "30003" if status in ("undelivered", "failed") else "",
+                "To": accepted.to,
+            }
+        company = self.aws["company"]
+        return ProviderEvent(
+            provider=provider,
+            kind=kind,
+            company_id=company.company_id,
+            project_id=company.project_id,
+            received_at=self.clock(),
+            callback_base_url="https://api.example.test/dev",
+            payload=payload,
+        )
+
     def _work(self, delivery: Delivery) -> None:
+        if delivery.message.event:
+            delivery.outcome = self.applier.handle(delivery.message.body, receive_count=delivery.message.receives)
+            return
         delivery.outcome = self.pipeline.handle(delivery.message.body, message_id=str(delivery.number), attributes={})
+
+    def _applier(self) -> EventApplier:
+        points = {"update_item": "event write", "put_item": "event write"}
+        dynamodb = GatedAws(
+            Watched(self.aws["dynamodb"], self.history),
+            self.turnstile,
+            points,
+            "ProvisionedThroughputExceededException",
+        )
+        settings = EventsSettings(
+            environment=ENVIRONMENT,
+            conversations_table_name=self.aws["table"],
+            provider_messages_table_name=self.aws["messages_table"],
+            queue_url="https://sqs.eu-west-2.amazonaws.com/000000000000/prop-events",
+            visibility_timeout_seconds=VISIBILITY_SECONDS,
+            max_receive_count=MAX_RECEIVES,
+            processor_version="prop",
+        )
+        return EventApplier(
+            messages=ProviderMessages(dynamodb, self.aws["messages_table"]),
+            conversations=ConversationRepository(dynamodb, self.aws["table"]),
+            settings=settings,
+            logger=_Quiet(),
+            metrics=_Quiet(),
+            clock=self.clock,
+        )
 
     def _pipeline(self) -> Pipeline:
         # One warm container serves the schedule's deliveries; its credentials cache (300 s, on the
         # schedule's clock) expires between SQS rounds, so each round reads the secrets again.
         points = {"put_item": "record create", "update_item": "record update", "get_item": "record read"}
         points["query"] = "record read"
-        dynamodb = GatedAws(self.aws["dynamodb"], self.turnstile, points, "ProvisionedThroughputExceededException")
+        watched = Watched(self.aws["dynamodb"], self.history)
+        dynamodb = GatedAws(watched, self.turnstile, points, "ProvisionedThroughputExceededException")
+        messages = GatedAws(
+            watched,
+            self.turnstile,
+            {"put_item": "message put", "get_item": "message read"},
+            "ProvisionedThroughputExceededException",
+        )
         secrets = GatedAws(
             self.aws["secrets"], self.turnstile, {"get_secret_value": "credentials"}, "ThrottlingException"
         )
@@ -559,6 +748,7 @@ class Schedule:
             adapter=_adapter(self.channel, self.provider),
             settings=self.settings,
             repository=ConversationRepository(dynamodb, self.aws["table"]),
+            provider_messages=ProviderMessages(messages, self.aws["messages_table"]),
             secrets=SecretReader(
                 secrets,
                 allowed_prefixes=(credentials_secret_prefix(channel), openai_secret_prefix(channel)),
@@ -589,7 +779,7 @@ def _assert_permanent_faults_are_not_retried(delivery: Delivery) -> None:
 
 # -- the property --------------------------------------------------------------------------------------
 @settings(
-    max_examples=1000,
+    max_examples=750,
     deadline=None,
     derandomize=True,  # the same schedules on every run: CI is reproducible
     database=None,
@@ -611,11 +801,14 @@ def test_random_fault_schedules_never_send_twice_nor_lose_a_conversation(aws_in_
 SENDS_ONLY = {point: (OK,) for point in FAULTS} | {
     "send": (OK, TRANSIENT, LOST, CRASH, CRASH_AFTER),
     "lookup": (OK, TRANSIENT, CRASH),
+    # The events of the two messages interleave with the sends; a crash between an event's item and
+    # record writes must heal, and never on the other conversation.
+    "event write": (OK, CRASH, CRASH_AFTER),
 }
 
 
 @settings(
-    max_examples=300,
+    max_examples=250,
     deadline=None,
     derandomize=True,
     database=None,
@@ -659,3 +852,61 @@ def _assert_the_promises_held(schedule: Schedule, aws_in_process: dict[str, Any]
             assert status in (_S.INITIAL_MESSAGE_SENT, _S.SEND_UNCONFIRMED), (
                 f"conversation {conversation} met only transient faults and ended {status}"
             )
+    schedule.finish_events()
+    _assert_delivery_only_moved_forward_on_its_own_conversation(schedule, aws_in_process)
+
+
+def _assert_delivery_only_moved_forward_on_its_own_conversation(schedule: Schedule, aws: dict[str, Any]) -> None:
+    for (table, key), seen in schedule.history.items():
+        ranks = [rank for rank, _ in seen]
+        assert ranks == sorted(ranks), f"a delivery status moved backwards on {table} {key}: {seen}"
+    twilio = schedule.channel is not Channel.EMAIL
+    provider = ProviderName.TWILIO if twilio else ProviderName.SENDGRID
+    initial = ["queued"] if twilio else []  # Twilio's answer to the send; SendGrid's 202 has none
+    items: dict[str, dict[str, Any] | None] = {}
+
+    def item_of(message_id: str) -> dict[str, Any] | None:
+        key = message_key(provider, message_id)
+        if key not in items:
+            items[key] = _plain_item(aws, aws["messages_table"], {"provider_message_key": {"S": key}})
+        return items[key]
+
+    for conversation, message in enumerate(schedule.messages):
+        reported = [s for s in schedule.reports[conversation] if rank_of(s) is not None] + initial
+        record_key = ConversationKey(message.recipient_address, message.conversation_id).item_key()
+        for _, status in schedule.history.get((aws["table"], _key_text(record_key)), []):
+            assert status is None or status in reported, (
+                f"conversation {conversation}'s record showed {status}, which its own message never reported"
+            )
+        for accepted in schedule.provider.sent_to(conversation):
+            item = item_of(accepted.provider_message_id)
+            highest = max((rank_of(s) or 0 for s in reported), default=0)
+            final = int(item.get("delivery_rank", 0)) if item else 0
+            assert item is None or item["conversation_id"] == message.conversation_id
+            # Below the highest reported only when the higher events were kept unmatched: they came
+            # before the send's item existed, until their last receive (a send_unconfirmed has none).
+            missed = {s for s in reported if (rank_of(s) or 0) > final and s not in initial}
+            key = message_key(provider, accepted.provider_message_id)
+            unmatched = {s for s in missed if _plain_item(aws, aws["messages_table"], _unmatched_key(key, s))}
+            assert final <= highest and missed == unmatched, (
+                f"conversation {conversation}'s message ended {item and item.get('delivery_status')} of {reported}"
+                f" (kept unmatched: {sorted(unmatched)})"
+            )
+        record = _plain_item(aws, aws["table"], record_key)
+        if record is not None and record.get("provider_message_id"):
+            item = item_of(record["provider_message_id"])
+            assert item is not None
+            shown, holds = DeliveryState.of(record), DeliveryState.of(item)
+            assert shown == holds, f"conversation {conversation}'s record shows {shown}, its message {holds}"
+
+
+def _unmatched_key(key: str, status: str) -> dict[str, Any]:
+    provider, _, message_id = key.partition("#")
+    code = "30003" if status in ("undelivered", "failed") else ""
+    event_id = f"{message_id}-{status}" if provider == "sendgrid" else f"{status}#{code}"
+    return {"provider_message_key": {"S": f"unmatched#{key}#{event_id}"}}
+
+
+def _plain_item(aws: dict[str, Any], table: str, key: dict[str, Any]) -> dict[str, Any] | None:
+    item = aws["dynamodb"].get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+    return None if item is None else {name: TypeDeserializer().deserialize(value) for name, value in item.items()}

@@ -6,6 +6,7 @@ import html
 from typing import ClassVar
 
 from shared.channels import Channel
+from shared.events.status_updates import CONVERSATION_ARG
 from shared.models.context import ContextMessage
 from shared.processing.adapters import ChannelAdapter
 from shared.processing.credentials import SendGridCredentials
@@ -37,6 +38,12 @@ class EmailChannel(ChannelAdapter):
             subject=content["subject"],
             text=content["body"],
             html=as_html(content["body"]),
+            # SendGrid's Event Webhook URL is set once per account; its events name the conversation by these.
+            custom_args={
+                CONVERSATION_ARG: message.conversation_id,
+                "company_id": message.company_data.company_id,
+                "project_id": message.company_data.project_id,
+            },
         )
 
     def sender(self, credentials: SendGridCredentials, settings: ProcessorSettings) -> Sender:

@@ -14,6 +14,7 @@ from shared.processing.errors import MalformedMessage, ProviderRejected
 from shared.processing.senders import Outgoing, Sender
 from shared.processing.senders.twilio_messages import TwilioMessages
 from shared.processing.settings import ProcessorSettings
+from shared.webhooks.routes import TWILIO_STATUS
 
 
 class _TwilioChannel(ChannelAdapter):
@@ -23,6 +24,15 @@ class _TwilioChannel(ChannelAdapter):
         return TwilioMessages(
             credentials, base_url=settings.twilio_api_base_url, timeout_seconds=settings.provider_timeout_seconds
         )
+
+    @staticmethod
+    def _status_callback(message: ContextMessage) -> str | None:
+        """The project's status-callback URL; None for a message queued before the router knew its
+        public base URL (sent without one: its delivery status stays unknown)."""
+        base = message.metadata.callback_base_url
+        if base is None:
+            return None
+        return TWILIO_STATUS.url(base, message.company_data.company_id, message.company_data.project_id)
 
     @staticmethod
     def _tel(message: ContextMessage) -> str:
@@ -61,6 +71,7 @@ class WhatsAppChannel(_TwilioChannel):
             text=json.dumps(content, ensure_ascii=False, sort_keys=True),
             content_sid=self.content_sid(message, credentials),
             content_variables=dict(content),
+            status_callback=self._status_callback(message),
         )
 
 
@@ -71,4 +82,9 @@ class SmsChannel(_TwilioChannel):
         return {"gsi_company_sms_number": self.sender_address(message), "gsi_recipient_tel": self._tel(message)}
 
     def outgoing(self, message: ContextMessage, content: dict[str, str], credentials: TwilioCredentials) -> Outgoing:
-        return Outgoing(to=self._tel(message), sender=self.sender_address(message), text=content["body"])
+        return Outgoing(
+            to=self._tel(message),
+            sender=self.sender_address(message),
+            text=content["body"],
+            status_callback=self._status_callback(message),
+        )

@@ -22,6 +22,10 @@ class Outgoing:
     html: str | None = None
     content_sid: str | None = None
     content_variables: dict[str, str] | None = None
+    # Where the provider reports the message's delivery status (Twilio's StatusCallback); None: nowhere.
+    status_callback: str | None = None
+    # Strings the provider echoes on every event of the message (SendGrid's custom_args).
+    custom_args: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,7 @@ class SendReceipt:
     provider_message_id: str
     accepted_at: datetime
     content: str | None = None  # the text the provider lists for the message (lookups only)
+    status: str | None = None  # the message's status in the provider's answer (Twilio ``queued``)
 
 
 class Sender(Protocol):

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from python_http_client import exceptions as http_errors
 from sendgrid import SendGridAPIClient
-from sendgrid.helpers.mail import Email, Mail
+from sendgrid.helpers.mail import CustomArg, Email, Mail
 
 from shared.processing.credentials import SendGridCredentials
 from shared.processing.errors import (
@@ -44,6 +44,8 @@ class SendGridMail:
             plain_text_content=outgoing.text,
             html_content=outgoing.html,
         )
+        if outgoing.custom_args:
+            mail.custom_arg = [CustomArg(key, value) for key, value in outgoing.custom_args.items()]
         try:
             response = self._client.send(mail)
         except http_errors.HTTPError as error:

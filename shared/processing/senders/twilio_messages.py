@@ -55,6 +55,8 @@ class TwilioMessages:
             fields["content_variables"] = json.dumps(outgoing.content_variables or {})
         else:
             fields["body"] = outgoing.text
+        if outgoing.status_callback:
+            fields["status_callback"] = outgoing.status_callback
         try:
             message = self._client.messages.create(**fields)
         except TwilioRestException as error:
@@ -65,7 +67,11 @@ class TwilioMessages:
             raise _refusal(error) from None
         except requests.RequestException as error:
             raise _no_answer(error) from None
-        return SendReceipt(provider_message_id=message.sid, accepted_at=message.date_created or datetime.now(UTC))
+        return SendReceipt(
+            provider_message_id=message.sid,
+            accepted_at=message.date_created or datetime.now(UTC),
+            status=_status(message),
+        )
 
     def find_sent(self, outgoing: Outgoing, since: datetime) -> list[SendReceipt]:
         """The messages this send could have created, newest first.
@@ -84,12 +90,23 @@ class TwilioMessages:
         except requests.RequestException as error:
             raise ProviderUnavailable(f"Twilio's message list did not answer: {type(error).__name__}") from None
         return [
-            SendReceipt(provider_message_id=message.sid, accepted_at=message.date_created, content=message.body)
+            SendReceipt(
+                provider_message_id=message.sid,
+                accepted_at=message.date_created,
+                content=message.body,
+                status=_status(message),
+            )
             for message in messages
             if message.date_created is not None
             and message.date_created >= since - CLOCK_SKEW
             and same_content(outgoing, message.body)
         ]
+
+
+def _status(message: object) -> str | None:
+    """The message's status as a plain string (the SDK gives its ``MessageInstance.Status`` enum)."""
+    status = getattr(message, "status", None)
+    return None if status is None else str(getattr(status, "value", status))
 
 
 def same_content(outgoing: Outgoing, listed_body: str | None) -> bool:

@@ -1,0 +1,145 @@
+"""Applies one verified provider event: first to its message's item, then to the conversation record.
+
+1. Parse the queue body and the provider's payload into a ``StatusUpdate`` (malformed: the DLQ, at once).
+2. Apply it to the message's item in one conditional write (``ProviderMessages.apply``): only a
+   message of the event's tenant, only once, only forward.
+3. A message not known yet may be one whose send is being recorded right now: retry later, and on
+   the last receive keep the event as unmatched. Another tenant's message: unmatched at once.
+4. Mirror the item's state on the record, also when the event was a duplicate, so a crash between
+   the two writes heals on redelivery. A record that does not name the message yet (its send is
+   being recorded) is retried; the send copies the item's state when it records itself anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from shared.events.delivery_state import DeliveryState
+from shared.events.envelope import ProviderEvent
+from shared.events.provider_messages import Match, ProviderMessages
+from shared.events.settings import EventsSettings
+from shared.events.status_updates import MalformedEvent, StatusUpdate, UpdateKind, parse_update
+from shared.log_masking import mask_address
+from shared.processing import metric_names
+from shared.processing.conversation_repository import ConversationKey, ConversationRepository, DeliveryWrite
+from shared.processing.errors import ProcessingFailure
+
+
+@dataclass(frozen=True)
+class EventOutcome:
+    retry: bool = False  # report the SQS record as a batch item failure (it comes back after a delay)
+    dead_letter: bool = False  # to the DLQ now: no receive can ever apply it
+    reason: str | None = None
+
+
+DONE = EventOutcome()
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class EventApplier:
+    def __init__(
+        self,
+        *,
+        messages: ProviderMessages,
+        conversations: ConversationRepository,
+        settings: EventsSettings,
+        logger: Any,
+        metrics: Any,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ):
+        self.messages = messages
+        self.conversations = conversations
+        self.settings = settings
+        self.logger = logger
+        self.metrics = metrics
+        self.clock = clock
+
+    def handle(self, body: str, *, receive_count: int) -> EventOutcome:
+        try:
+            event = ProviderEvent.from_body(body)
+            update = parse_update(event)
+        except ValueError as error:  # MalformedEvent and pydantic's ValidationError are ValueErrors
+            reason = str(error) if isinstance(error, MalformedEvent) else "the body is not a provider event"
+            self.logger.error("malformed event moved to the DLQ", extra={"reason": reason})
+            self._count(metric_names.MALFORMED_MESSAGES)
+            return EventOutcome(dead_letter=True, reason=reason)
+        self.logger.thread_safe_append_keys(
+            provider=update.provider.value,
+            provider_message_id=update.provider_message_id,
+            event=update.status,
+            company_id=event.company_id,
+            project_id=event.project_id,
+            correlation_id=event.correlation_id,
+        )
+        try:
+            return self._apply(event, update, last_receive=receive_count >= self.settings.max_receive_count)
+        except ProcessingFailure as failure:  # DynamoDB throttled or unreachable: SQS brings it back
+            self.logger.warning("event not applied; retrying", extra={"why": failure.reason})
+            return EventOutcome(retry=True, reason=failure.reason)
+
+    def _apply(self, event: ProviderEvent, update: StatusUpdate, *, last_receive: bool) -> EventOutcome:
+        if update.provider_message_id is None:
+            return self._unmatched(event, update, "no_message_id")
+        at = update.occurred_at or iso(event.received_at)
+        applied = self.messages.apply(update, company_id=event.company_id, project_id=event.project_id, at=at)
+        if applied.match is Match.MISSING:
+            if not last_receive:
+                self.logger.info("no message has this id yet; checking back later")
+                return EventOutcome(retry=True, reason="unknown message")
+            return self._unmatched(event, update, "unknown_message")
+        if applied.match in (Match.OTHER_TENANT, Match.OTHER_CONVERSATION):
+            return self._unmatched(event, update, applied.match.value)
+        if applied.match is Match.APPLIED:
+            self._count(metric_names.PROVIDER_EVENTS_APPLIED)
+            self.logger.info("event applied to the message")
+        else:
+            self._count(metric_names.PROVIDER_EVENTS_IGNORED)
+            self.logger.info("duplicate or stale event: the message is unchanged")
+        if update.kind is UpdateKind.OTHER:
+            return DONE
+        assert applied.item is not None
+        return self._mirror_on_record(applied.item, update, last_receive=last_receive)
+
+    def _mirror_on_record(self, item: dict[str, Any], update: StatusUpdate, *, last_receive: bool) -> EventOutcome:
+        written = self.conversations.record_delivery(
+            ConversationKey(item["primary_channel"], item["conversation_id"]),
+            company_id=item["company_id"],
+            project_id=item["project_id"],
+            provider_message_id=item["provider_message_id"],
+            state=DeliveryState.of(item),
+            engagement=update.kind is UpdateKind.ENGAGEMENT,
+        )
+        self.logger.info("record checked", extra={"conversation_id": item["conversation_id"], "record": written.value})
+        if written is DeliveryWrite.PENDING and not last_receive:
+            return EventOutcome(retry=True, reason="the record does not name the message yet")
+        if written is DeliveryWrite.PENDING:
+            # Its send copies the item's state when it records itself; nothing is lost.
+            self.logger.warning("the record never named the message; the message's item holds its status")
+        return DONE
+
+    def _unmatched(self, event: ProviderEvent, update: StatusUpdate, reason: str) -> EventOutcome:
+        key = self.messages.keep_unmatched(update, event, reason=reason, now=self.clock())
+        self._count(metric_names.PROVIDER_EVENTS_UNMATCHED)
+        self.logger.warning(
+            "event matched no message of its tenant; kept for inspection",
+            extra={"reason": reason, "unmatched_key": key, "recipient": mask_address(_recipient(event))},
+        )
+        return DONE
+
+    def _count(self, name: str) -> None:
+        self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+
+
+def _recipient(event: ProviderEvent) -> str | None:
+    value = event.payload.get("To") or event.payload.get("email")
+    if not isinstance(value, str):
+        return None
+    return value.rpartition(":")[2]  # whatsapp:+44… → +44…

@@ -1,0 +1,45 @@
+"""Builds the events processor's Lambda handler: settings, clients and the applier, once per container."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics
+from botocore.config import Config
+
+from shared.events.applier import EventApplier
+from shared.events.batch import EventsBatch
+from shared.events.provider_messages import ProviderMessages
+from shared.events.settings import EventsSettings
+from shared.processing import metric_names
+from shared.processing.conversation_repository import ConversationRepository
+
+SERVICE = "events-processor"
+_AWS = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
+
+
+def lambda_handler(environ: Mapping[str, str]) -> Callable[[dict[str, Any], Any], dict]:
+    settings = EventsSettings.from_variables(environ)
+    logger = Logger(service=SERVICE)
+    metrics = Metrics(namespace=environ.get("POWERTOOLS_METRICS_NAMESPACE") or metric_names.NAMESPACE, service=SERVICE)
+    session = boto3.session.Session()
+    dynamodb = session.client("dynamodb", config=_AWS)
+    applier = EventApplier(
+        messages=ProviderMessages(dynamodb, settings.provider_messages_table_name),
+        conversations=ConversationRepository(dynamodb, settings.conversations_table_name),
+        settings=settings,
+        logger=logger,
+        metrics=metrics,
+    )
+    batch = EventsBatch(
+        applier=applier, sqs=session.client("sqs", config=_AWS), settings=settings, logger=logger, metrics=metrics
+    )
+
+    @logger.inject_lambda_context(clear_state=True)
+    @metrics.log_metrics
+    def handler(event: dict[str, Any], context: Any) -> dict:
+        return batch.process(event)
+
+    return handler
