@@ -6,6 +6,7 @@ def test_local_resources_hold_every_table_and_a_dlq_redrive_per_channel(aws):
     assert sorted(dynamodb.list_tables()["TableNames"]) == [
         "ai-multi-comms-company-data-dev",
         "ai-multi-comms-conversations-dev",
+        "ai-multi-comms-provider-messages-dev",
         "ai-multi-comms-rate-limits-dev",
     ]
     sqs = aws.client("sqs")
