@@ -121,6 +121,12 @@ class FakeSendGrid(CallbackSandbox):
             else:
                 self._event_webhooks.pop(_key_id(api_key), None)
 
+    def forget_event_webhooks(self) -> None:
+        """No send's events are posted anywhere until a webhook is configured again (a test's own
+        configuration must not outlive the test: ``reset`` keeps webhooks, as it keeps keys)."""
+        with self._lock:
+            self._event_webhooks.clear()
+
     def post_event_batch(
         self, url: str, events: list[dict[str, Any]], *, timestamp: int | None = None
     ) -> PostedCallback:
