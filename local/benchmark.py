@@ -13,6 +13,7 @@ import argparse
 import json
 import statistics
 import tempfile
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -45,6 +46,8 @@ def run(stack: LocalStack, *, per_channel: int, rate_per_second: float) -> dict[
     table = stack.resources.table(tables.CONVERSATIONS.logical_name)
     session = requests.Session()
     sent: list[tuple[str, str, float, float]] = []  # channel, conversation id, posted at (epoch), api seconds
+    posting = threading.Event()
+    posting.set()
 
     def post(channel: str) -> None:
         posted = time.time()
@@ -58,64 +61,77 @@ def run(stack: LocalStack, *, per_channel: int, rate_per_second: float) -> dict[
         response.raise_for_status()
         sent.append((channel, response.json()["conversation_id"], posted, time.monotonic() - started))
 
+    # Watched while the requests go out: a delivery status is timed when this loop first sees it.
+    watcher = _RecordWatcher(table, sent, posting)
+    watching = threading.Thread(target=watcher.watch, daemon=True)
+    watching.start()
     channels = [c for c in ("whatsapp", "sms", "email") for _ in range(per_channel)]
     with ThreadPoolExecutor(max_workers=8) as pool:
         for channel in channels:
             pool.submit(post, channel)
             time.sleep(1 / rate_per_second)
+    posting.clear()
+    watching.join()
 
-    # Request -> sent is read from the record's own updated_at (same machine clock), so how often
-    # this loop looks does not change the numbers.
-    done: dict[str, float] = {}
-    deadline = time.monotonic() + 120
-    while len(done) < len(sent) and time.monotonic() < deadline:
-        for channel, conversation_id, posted, _ in sent:
-            if conversation_id in done:
-                continue
-            item = table.get_item(Key={"primary_channel": ADDRESS[channel], "conversation_id": conversation_id})
-            record = item.get("Item", {})
-            if record.get("conversation_status") == "initial_message_sent":
-                sent_at = datetime.fromisoformat(record["updated_at"].replace("Z", "+00:00")).timestamp()
-                done[conversation_id] = sent_at - posted
-        time.sleep(0.2)
-
-    delivered = _delivery_lags(stack, table, [(channel, cid) for channel, cid, _, _ in sent])
+    delivered = _delivery_lags(stack, watcher.final_seen)
     results: dict[str, dict[str, float]] = {}
     for channel in ("whatsapp", "sms", "email"):
         api = [seconds for c, _, _, seconds in sent if c == channel]
-        end_to_end = [done[cid] for c, cid, _, _ in sent if c == channel and cid in done]
+        end_to_end = [watcher.sent_after[cid] for c, cid, _, _ in sent if c == channel and cid in watcher.sent_after]
         lags = [delivered[cid] for c, cid, _, _ in sent if c == channel and cid in delivered]
         results[channel] = {
-            "delivered": len(lags),
-            "delivery_p50_ms": 1000 * statistics.median(lags) if lags else float("nan"),
-            "delivery_p95_ms": 1000 * _percentile(lags, 0.95) if lags else float("nan"),
             "requests": len(api),
             "sent": len(end_to_end),
             "api_p50_ms": 1000 * statistics.median(api),
             "api_p95_ms": 1000 * _percentile(api, 0.95),
             "e2e_p50_ms": 1000 * statistics.median(end_to_end) if end_to_end else float("nan"),
             "e2e_p95_ms": 1000 * _percentile(end_to_end, 0.95) if end_to_end else float("nan"),
+            "delivered": len(lags),
+            "delivery_p50_ms": 1000 * statistics.median(lags) if lags else float("nan"),
+            "delivery_p95_ms": 1000 * _percentile(lags, 0.95) if lags else float("nan"),
         }
     return results
 
 
-def _delivery_lags(stack: LocalStack, table: Any, conversations: list[tuple[str, str]]) -> dict[str, float]:
+class _RecordWatcher:
+    """Reads each conversation's record until it is sent and shows its final delivery status.
+
+    Request -> sent comes from the record's own ``updated_at`` (the same machine clock; delivery
+    writes leave it alone), so how often this loop looks does not change it. The delivery status
+    carries no time of its own, so it is timed when the loop first sees it (every 50 ms, reading
+    only the records still waiting).
+    """
+
+    def __init__(self, table: Any, sent: list[tuple[str, str, float, float]], posting: threading.Event):
+        self._table = table
+        self._sent = sent
+        self._posting = posting
+        self.sent_after: dict[str, float] = {}  # conversation id -> seconds from request to sent
+        self.final_seen: dict[str, tuple[str, str, float]] = {}  # -> channel, provider message id, seen at
+
+    def watch(self) -> None:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and (self._posting.is_set() or self._waiting()):
+            for channel, cid, posted, _ in self._waiting():
+                key = {"primary_channel": ADDRESS[channel], "conversation_id": cid}
+                record = self._table.get_item(Key=key, ConsistentRead=True).get("Item", {})
+                if cid not in self.sent_after and record.get("conversation_status") == "initial_message_sent":
+                    sent_at = datetime.fromisoformat(record["updated_at"].replace("Z", "+00:00")).timestamp()
+                    self.sent_after[cid] = sent_at - posted
+                if record.get("delivery_status") == FINAL_STATUS[channel]:
+                    self.final_seen[cid] = (channel, record["provider_message_id"], time.time())
+            # Every read is served by the emulator that serves the engine: look often, not constantly.
+            time.sleep(0.05)
+
+    def _waiting(self) -> list[tuple[str, str, float, float]]:
+        return [entry for entry in list(self._sent) if entry[1] not in self.final_seen]
+
+
+def _delivery_lags(stack: LocalStack, final_seen: dict[str, tuple[str, str, float]]) -> dict[str, float]:
     """Seconds from the sandbox's last status callback being answered (the webhook ingress queued
-    it) to that status on the record, per conversation. The loop polls only records still
-    waiting, so its resolution is a few tens of milliseconds."""
-    pending = dict((cid, channel) for channel, cid in conversations)
-    seen: dict[str, tuple[str, str, float]] = {}  # conversation id -> channel, provider message id, seen at
-    deadline = time.monotonic() + 60
-    while pending and time.monotonic() < deadline:
-        for cid, channel in list(pending.items()):
-            key = {"primary_channel": ADDRESS[channel], "conversation_id": cid}
-            record = table.get_item(Key=key, ConsistentRead=True).get("Item", {})
-            if record.get("delivery_status") == FINAL_STATUS[channel]:
-                seen[cid] = (channel, record["provider_message_id"], time.time())
-                del pending[cid]
-        time.sleep(0.01)
+    it) to that status seen on the record (the events queue and the events processor)."""
     lags: dict[str, float] = {}
-    for cid, (channel, message_id, seen_at) in seen.items():
+    for cid, (channel, message_id, seen_at) in final_seen.items():
         sandbox = stack.sandboxes.sendgrid if channel == "email" else stack.sandboxes.twilio
         answered = [
             datetime.fromisoformat(entry.posted_at).timestamp()
