@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
 from dataclasses import dataclass
@@ -12,6 +10,7 @@ from typing import Any, NoReturn
 
 from shared.api_errors import PayloadTooLarge, RequestInvalid
 from shared.identifiers import UUID4_PATTERN
+from shared.proxy_body import BodyNotBase64, BodyTooLarge, body_bytes
 
 # A request is a few identifiers, a recipient and a free-form project_data of a few KB; 64 KiB
 # leaves room for long project_data while keeping the queued context far below the SQS limit.
@@ -53,23 +52,12 @@ def _body_bytes(event: dict[str, Any]) -> bytes:
         raise RequestInvalid(NOT_A_JSON_OBJECT)
     if not isinstance(body, str):
         raise RequestInvalid(NOT_A_JSON_OBJECT)
-    if event.get("isBase64Encoded"):
-        # Base64 is 4/3 of the raw size: refuse before decoding a body that is certainly too big.
-        if len(body) > (MAX_BODY_BYTES * 4) // 3 + 4:
-            _too_large()
-        try:
-            raw = base64.b64decode(body, validate=True)
-        except (binascii.Error, ValueError):
-            raise RequestInvalid("The request body is not valid base64") from None
-    else:
-        raw = body.encode("utf-8")
-    if len(raw) > MAX_BODY_BYTES:
-        _too_large()
-    return raw
-
-
-def _too_large() -> NoReturn:
-    raise PayloadTooLarge(f"The request body is larger than {MAX_BODY_BYTES} bytes")
+    try:
+        return body_bytes(body, base64_encoded=bool(event.get("isBase64Encoded")), max_bytes=MAX_BODY_BYTES)
+    except BodyTooLarge:
+        raise PayloadTooLarge(f"The request body is larger than {MAX_BODY_BYTES} bytes") from None
+    except BodyNotBase64:
+        raise RequestInvalid("The request body is not valid base64") from None
 
 
 def _refuse_constant(name: str) -> NoReturn:

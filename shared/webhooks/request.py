@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from shared import proxy_body
 from shared.identifiers import ID_PATTERN
+from shared.proxy_body import body_bytes
 from shared.webhooks.refusals import BodyInvalid, BodyTooLarge, ProjectRefused
 
 _ID = re.compile(ID_PATTERN)
@@ -43,19 +43,12 @@ class WebhookRequest:
         """The body as sent; ``BodyTooLarge`` over ``max_bytes``."""
         if not self.raw_body:
             return b""
-        if self.base64_body:
-            # Base64 is 4/3 of the raw size: refuse before decoding a body that is certainly too big.
-            if len(self.raw_body) > (max_bytes * 4) // 3 + 4:
-                raise BodyTooLarge(f"the body is larger than {max_bytes} bytes")
-            try:
-                raw = base64.b64decode(self.raw_body, validate=True)
-            except (binascii.Error, ValueError):
-                raise BodyInvalid("the body is not valid base64") from None
-        else:
-            raw = self.raw_body.encode("utf-8")
-        if len(raw) > max_bytes:
-            raise BodyTooLarge(f"the body is {len(raw)} bytes, more than {max_bytes}")
-        return raw
+        try:
+            return body_bytes(self.raw_body, base64_encoded=self.base64_body, max_bytes=max_bytes)
+        except proxy_body.BodyTooLarge as error:
+            raise BodyTooLarge(str(error)) from None
+        except proxy_body.BodyNotBase64 as error:
+            raise BodyInvalid(str(error)) from None
 
     def require_media_type(self, expected: str) -> None:
         """``BodyInvalid`` unless Content-Type is ``expected``, with no charset or UTF-8."""
