@@ -45,6 +45,7 @@ def build(app: cdk.App, settings: EnvironmentSettings) -> Engine:
         settings=settings,
         conversations=data.conversations,
         provider_messages=data.provider_messages,
+        company_data=data.company_data,
         channel_queues=queues.channel_queues,
         events_queue=queues.events_queue,
         env=env,

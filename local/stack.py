@@ -267,6 +267,10 @@ class LocalStack:
             max_receive_count=self.settings.queues.max_receive_count,
             retry_backoff_seconds=self.options.retry_backoff_seconds,
             processor_version=LOCAL_VERSION,
+            company_table_name=self.resources.table_name(tables.COMPANY_DATA.logical_name),
+            whatsapp_queue_url=self.resources.queues[Channel.WHATSAPP].queue_url,
+            sms_queue_url=self.resources.queues[Channel.SMS].queue_url,
+            email_queue_url=self.resources.queues[Channel.EMAIL].queue_url,
         )
         return {
             **self._aws_environment(EVENTS_PROCESSOR),

@@ -87,6 +87,9 @@ CONVERSATIONS = TableSpec(
             Key("gsi_company_email"),
             Key("gsi_recipient_email"),
         ),
+        # Email replies (issue 11): the token of the reply-to address an email carried names its
+        # conversation. Sparse (email records only), keys only: the matcher reads the record by key.
+        IndexSpec("reply-token-index", Key("gsi_reply_token"), None),
     ),
     local_indexes=(
         IndexSpec("created-at-index", PRIMARY_CHANNEL, Key("created_at")),
@@ -115,5 +118,11 @@ PROVIDER_MESSAGES = TableSpec(
     partition_key=Key("provider_message_key"),
     time_to_live_attribute="expires_at",
 )
+
+# Index names the reply matcher queries (shared/replies/matching.py).
+WHATSAPP_REPLY_INDEX = "company-whatsapp-number-recipient-tel-index"
+SMS_REPLY_INDEX = "company-sms-number-recipient-tel-index"
+EMAIL_REPLY_INDEX = "company-email-recipient-email-index"
+REPLY_TOKEN_INDEX = "reply-token-index"
 
 ALL_TABLES: tuple[TableSpec, ...] = (COMPANY_DATA, CONVERSATIONS, RATE_LIMITS, PROVIDER_MESSAGES)

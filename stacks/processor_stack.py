@@ -32,6 +32,7 @@ class ProcessorStack(Stack):
         settings: EnvironmentSettings,
         conversations: dynamodb.ITable,
         provider_messages: dynamodb.ITable,
+        company_data: dynamodb.ITable,
         channel_queues: Mapping[Channel, WorkQueue],
         events_queue: WorkQueue,
         **kwargs,
@@ -55,6 +56,8 @@ class ProcessorStack(Stack):
             queue=events_queue,
             conversations=conversations,
             provider_messages=provider_messages,
+            company_data=company_data,
+            channel_queues=channel_queues,
             settings=settings,
         )
         self.monitoring = Monitoring(

@@ -29,6 +29,16 @@ class EventKind(StrEnum):
     TWILIO_STATUS = "twilio_status"
     # One event of a SendGrid Event Webhook batch (``/webhooks/sendgrid/{company_id}/{project_id}/events``).
     SENDGRID_EVENT = "sendgrid_event"
+    # The person's message to a tenant's WhatsApp sender or SMS number (``…/twilio/…/inbound``):
+    # Twilio's form parameters as posted.
+    TWILIO_INBOUND = "twilio_inbound"
+    # An email posted by SendGrid Inbound Parse (``…/sendgrid/…/inbound``): the form's text fields
+    # (from, to, cc, subject, text, html, headers, envelope), attachments only counted.
+    SENDGRID_INBOUND = "sendgrid_inbound"
+
+    @property
+    def is_inbound(self) -> bool:
+        return self in (EventKind.TWILIO_INBOUND, EventKind.SENDGRID_INBOUND)
 
 
 class ProviderEvent(BaseModel):

@@ -26,6 +26,12 @@ class EventsSettings(FunctionEnvironment):
     max_receive_count: int = Field(alias="MAX_RECEIVE_COUNT", ge=1)
     retry_backoff_seconds: int = Field(alias="RETRY_BACKOFF_SECONDS", default=DEFAULT_RETRY_BACKOFF_SECONDS, ge=0)
     processor_version: str = Field(alias="PROCESSOR_VERSION", min_length=1)
+    # Replies (issue 11): the project's configuration is read to decide and build the reply job,
+    # which goes on the conversation's channel queue.
+    company_table_name: str = Field(alias="COMPANY_TABLE_NAME", min_length=3)
+    whatsapp_queue_url: str = Field(alias="WHATSAPP_QUEUE_URL", min_length=1)
+    sms_queue_url: str = Field(alias="SMS_QUEUE_URL", min_length=1)
+    email_queue_url: str = Field(alias="EMAIL_QUEUE_URL", min_length=1)
     aws_endpoint_url: str | None = Field(alias="AWS_ENDPOINT_URL", default=None)
 
     def retry_delay(self, receive_count: int) -> int:

@@ -140,6 +140,11 @@ class EmailConfig(ChannelConfigBase):
 
     company_email: EmailAddress
     email_credentials_id: SecretId
+    # The domain whose MX points at SendGrid Inbound Parse (issue 11): every email the engine
+    # sends carries ``Reply-To: reply+<token>@<reply_domain>``, so the person's answer comes back
+    # to the engine and names its conversation. None: emails carry no reply-to and replies are
+    # matched by the company address + the person's address only.
+    reply_domain: LinkDomain | None = None
 
     def output_fields(self, rate_limits: RateLimits) -> tuple[TextField, ...]:
         return (
@@ -183,6 +188,9 @@ class OpenAiChannelConfig(BaseModel):
     api_key_reference: SecretId
     model: str | None = None
     template_sender: TemplateSender | None = None
+    # The instructions of the AI's answers to the person's replies (issue 11), versioned like
+    # ``template_sender``. None: replies are recorded and not answered (the record says why).
+    reply_sender: TemplateSender | None = None
 
     def key_problem(self, channel: Channel, env: str) -> str | None:
         """Why ``api_key_reference`` is not the channel's shared OpenAI key (a tenant's provider
@@ -205,6 +213,16 @@ class AiConfig(BaseModel):
     openai_config: dict[Channel, OpenAiChannelConfig] = Field(default_factory=dict)
 
 
+class ReplyPolicy(BaseModel):
+    """How the engine answers the person's replies (issue 11), per project."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # The AI writes at most this many replies in one conversation; the next message hands the
+    # conversation to a person (``needs_human``, handoff_reason ``ai_turn_limit``).
+    max_ai_turns: int = Field(default=10, ge=1, le=100)
+
+
 class CompanyRecord(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -222,12 +240,30 @@ class CompanyRecord(BaseModel):
     # The only link domains (and their subdomains) an AI-written message may contain; see
     # shared/processing/content_policy.py. Empty: no links at all.
     allowed_link_domains: list[LinkDomain] = Field(default_factory=list, max_length=50)
+    # The seed's switch (issue 11): answer the person's replies with the AI. False: replies are
+    # recorded (status ``reply_received``) and nothing is sent. The two lists narrow it to replies
+    # reaching these company numbers / addresses; empty lists mean all of the project's.
+    auto_queue_reply_message: bool = False
+    auto_queue_reply_message_from_number: list[PhoneNumber] = Field(default_factory=list)
+    auto_queue_reply_message_from_email: list[EmailAddress] = Field(default_factory=list)
+    reply_policy: ReplyPolicy = Field(default_factory=ReplyPolicy)
     created_at: str | None = None
     updated_at: str | None = None
 
     @property
     def is_active(self) -> bool:
         return self.project_status == "active"
+
+    def answers_replies_to(self, company_address: str) -> bool:
+        """Whether the AI answers a reply that reached ``company_address`` (the company's number
+        or email on the reply's channel)."""
+        if not self.auto_queue_reply_message:
+            return False
+        if company_address.startswith("+"):
+            allowed = self.auto_queue_reply_message_from_number
+            return not allowed or company_address in allowed
+        allowed_emails = [email.lower() for email in self.auto_queue_reply_message_from_email]
+        return not allowed_emails or company_address.lower() in allowed_emails
 
     def secret_problems(self, env: str, channels: Iterable[Channel] | None = None) -> list[str]:
         """Every secret id of ``channels`` (all configured ones by default) that is not this

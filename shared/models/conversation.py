@@ -23,23 +23,67 @@ class ConversationStatus(StrEnum):
     FAILED_UNKNOWN = "failed_unknown"
     SEND_UNCONFIRMED = "send_unconfirmed"
 
+    # The thread (issue 11, docs/decisions.md "Replies (issue 11) — the turn state machine"). A
+    # *turn* answers every inbound message recorded and not yet answered (``answered_through`` <
+    # ``inbound_count``) with one reply; its steps mirror the first message's.
+    # The person wrote and nothing answers yet: a turn is about to start, or replies are off.
+    REPLY_RECEIVED = "reply_received"
+    REPLY_PROCESSING = "reply_processing"  # a turn claimed the pending messages; the AI writes
+    REPLY_GENERATED = "reply_generated"  # the reply is stored (``reply_content``), not yet sent
+    REPLY_SENDING = "reply_sending"  # the send started (``reply_send_started_at``)
+    REPLY_SENT = "reply_sent"  # the turn's reply went out
+    # The turn ended without a reply (AI refused, window closed, provider refused): ``failure_reason``.
+    REPLY_NOT_SENT = "reply_not_sent"
+    # The turn's send may have gone out and nobody can tell: never resent, alarmed like send_unconfirmed.
+    REPLY_UNCONFIRMED = "reply_unconfirmed"
+    # The AI asked for a person, or the project's AI-turn limit was reached (``handoff_reason``):
+    # later messages are recorded and never answered automatically.
+    NEEDS_HUMAN = "needs_human"
+
     @property
     def is_final(self) -> bool:
+        """Final for the *first message's* pipeline: nothing left for a context message to do."""
         return self not in (
             ConversationStatus.PROCESSING,
             ConversationStatus.AI_GENERATED,
             ConversationStatus.SENDING,
         )
 
+    @property
+    def turn_in_progress(self) -> bool:
+        """A reply turn holds the record: a reply job resumes it before it starts another."""
+        return self in TURN_STEPS
+
+    @property
+    def is_open(self) -> bool:
+        """The first message went out and the thread may take the person's messages (matching)."""
+        return self in OPEN_STATUSES
+
+    @property
+    def may_start_turn(self) -> bool:
+        """A new turn may claim the record from here (when messages are pending)."""
+        return self in TURN_STARTS
+
 
 class MessageEntry(BaseModel):
+    # The provider's id: Twilio's MessageSid, SendGrid's X-Message-Id; for an inbound email its
+    # Message-ID header (or a digest of it when absent: shared/replies/inbound.py).
     message_id: str
     timestamp: str
-    role: str
+    role: str  # "assistant" (the engine's messages) or "user" (the person's)
     content: str
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
+    # Inbound messages (role "user", issue 11): their place in the thread (1, 2, …), the media
+    # they carried (noted, never fetched) and, for email, the subject and RFC 5322 Message-ID.
+    inbound_seq: int | None = None
+    media_count: int | None = None
+    media_types: list[str] | None = None
+    subject: str | None = None
+    email_message_id: str | None = None
+    # Replies (role "assistant" after the first): the inbound messages the reply answers (through seq).
+    answers_through: int | None = None
 
 
 class TokenUsage(BaseModel):
@@ -117,6 +161,28 @@ class ConversationRecord(BaseModel):
     first_opened_at: str | None = None
     first_clicked_at: str | None = None
 
+    # The thread (issue 11). Inbound messages are recorded by the events processor without
+    # touching ``version`` (an in-flight turn's claim must not break); turns move the status.
+    # Provider ids of every recorded inbound message: a redelivered webhook is recorded once.
+    inbound_message_ids: list[str] = Field(default_factory=list)
+    inbound_count: int = 0  # inbound messages recorded; the latest has ``inbound_seq`` == this
+    answered_through: int = 0  # every inbound message with seq <= this is answered (or given up)
+    last_inbound_at: str | None = None
+    # The turn in progress answers the messages through this seq (set when it claims them).
+    reply_through: int | None = None
+    reply_content: dict[str, Any] | None = None  # the AI's answer: text, task_complete, needs_human
+    reply_response_id: str | None = None
+    reply_prompt_version: str | None = None
+    reply_usage: TokenUsage | None = None
+    reply_send_started_at: str | None = None
+    last_reply_at: str | None = None
+    ai_turns: int = 0  # replies the AI wrote (the project's ``reply_policy.max_ai_turns`` caps it)
+    handoff_reason: str | None = None  # why the record is ``needs_human``
+    # Email: the per-conversation reply-to token (``reply+<token>@<reply_domain>``), also the
+    # sparse key of the ``reply-token-index``; and the thread's Message-IDs for References.
+    gsi_reply_token: str | None = None
+    email_references: list[str] = Field(default_factory=list)
+
 
 # The record's state machine (DESIGN §7): every write of ``conversation_status`` is a conditional
 # update from one of the states listed here, so two deliveries of one message cannot both move on.
@@ -155,6 +221,59 @@ TRANSITIONS: dict[ConversationStatus, frozenset[ConversationStatus]] = {
     # A send that was in flight when another delivery gave up on it may still report success.
     ConversationStatus.SEND_UNCONFIRMED: frozenset({ConversationStatus.INITIAL_MESSAGE_SENT}),
 }
+
+_R = ConversationStatus
+# Where the thread is open: the person's messages are matched to the conversation and recorded.
+OPEN_STATUSES: frozenset[ConversationStatus] = frozenset(
+    {
+        _R.INITIAL_MESSAGE_SENT,
+        _R.REPLY_RECEIVED,
+        _R.REPLY_PROCESSING,
+        _R.REPLY_GENERATED,
+        _R.REPLY_SENDING,
+        _R.REPLY_SENT,
+        _R.REPLY_NOT_SENT,
+        _R.REPLY_UNCONFIRMED,
+        _R.NEEDS_HUMAN,
+    }
+)
+# A turn may start from these (the events processor moves the idle ones to reply_received first).
+TURN_STARTS: frozenset[ConversationStatus] = frozenset(
+    {_R.INITIAL_MESSAGE_SENT, _R.REPLY_RECEIVED, _R.REPLY_SENT, _R.REPLY_NOT_SENT, _R.REPLY_UNCONFIRMED}
+)
+# The steps of a turn: a redelivered reply job resumes from here, like processing/ai_generated/sending.
+TURN_STEPS: frozenset[ConversationStatus] = frozenset({_R.REPLY_PROCESSING, _R.REPLY_GENERATED, _R.REPLY_SENDING})
+# A turn that ended: the reply went out, or it could not.
+_TURN_ENDS = frozenset({_R.REPLY_SENT, _R.REPLY_NOT_SENT, _R.REPLY_UNCONFIRMED, _R.NEEDS_HUMAN})
+
+TRANSITIONS.update(
+    {
+        # The idle states of an open thread: the events processor marks a pending message
+        # (reply_received); a turn claims (reply_processing) or hands over (needs_human).
+        **{
+            idle: frozenset({_R.REPLY_RECEIVED, _R.REPLY_PROCESSING, _R.NEEDS_HUMAN})
+            for idle in (_R.INITIAL_MESSAGE_SENT, _R.REPLY_SENT, _R.REPLY_NOT_SENT)
+        },
+        _R.REPLY_RECEIVED: frozenset({_R.REPLY_PROCESSING, _R.NEEDS_HUMAN, _R.REPLY_NOT_SENT}),
+        _R.REPLY_PROCESSING: frozenset({_R.REPLY_GENERATED, _R.NEEDS_HUMAN, _R.REPLY_NOT_SENT}),
+        _R.REPLY_GENERATED: frozenset({_R.REPLY_SENDING, _R.REPLY_NOT_SENT}),
+        _R.REPLY_SENDING: frozenset(
+            {
+                _R.REPLY_SENT,
+                _R.NEEDS_HUMAN,  # the AI's hand-over message went out
+                _R.REPLY_GENERATED,  # the provider answered "not taken": the stored reply is reused
+                _R.REPLY_SENDING,  # a resend after the provider said no such message exists
+                _R.REPLY_NOT_SENT,
+                _R.REPLY_UNCONFIRMED,
+            }
+        ),
+        # A send given up as unconfirmed may still report success; otherwise the thread goes on.
+        _R.REPLY_UNCONFIRMED: frozenset(
+            {_R.REPLY_SENT, _R.NEEDS_HUMAN, _R.REPLY_RECEIVED, _R.REPLY_PROCESSING}
+        ),
+    }
+)
+assert _TURN_ENDS <= OPEN_STATUSES
 
 
 def may_move(source: ConversationStatus, target: ConversationStatus) -> bool:

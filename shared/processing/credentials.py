@@ -53,6 +53,9 @@ class SendGridCredentials(_Credentials):
     # The public key of SendGrid's signed Event Webhook (base64 DER, as SendGrid shows it): verifies
     # the events it posts. Not secret, but it belongs with the account it verifies.
     sendgrid_webhook_public_key: str | None = None
+    # The random token in the project's Inbound Parse URL (issue 11): Inbound Parse cannot sign,
+    # so this token, compared in constant time, is what authenticates a posted email.
+    sendgrid_inbound_token: SecretStr | None = None
 
 
 C = TypeVar("C", bound=_Credentials)

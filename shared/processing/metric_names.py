@@ -28,3 +28,15 @@ PROVIDER_EVENTS_APPLIED = "ProviderEventsApplied"
 PROVIDER_EVENTS_IGNORED = "ProviderEventsIgnored"
 # No message of that tenant has the event's provider id: kept for inspection (``unmatched#…``).
 PROVIDER_EVENTS_UNMATCHED = "ProviderEventsUnmatched"
+
+# Replies (issue 11). The events processor: the person's messages recorded (once each), the
+# repeats it recognised, and the ones no open conversation of the tenant took (kept, never answered).
+INBOUND_RECORDED = "InboundMessagesRecorded"
+INBOUND_DUPLICATES = "InboundMessagesDuplicate"
+INBOUND_UNMATCHED = "InboundMessagesUnmatched"
+# The channel processors: replies the AI wrote and sent, turns that ended without one, hand-overs
+# to a person (the AI asked, or the AI-turn limit), and reply sends nobody can confirm.
+REPLIES_SENT = "RepliesSent"
+REPLIES_NOT_SENT = "RepliesNotSent"
+REPLY_HANDOFFS = "ReplyHandoffs"
+REPLY_UNCONFIRMED = "ReplyUnconfirmed"

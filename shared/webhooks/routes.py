@@ -33,7 +33,16 @@ SENDGRID_EVENTS = WebhookRoute(
     Provider.SENDGRID, EventKind.SENDGRID_EVENT, "/webhooks/sendgrid/{company_id}/{project_id}/events"
 )
 
-ROUTES: tuple[WebhookRoute, ...] = (TWILIO_STATUS, SENDGRID_EVENTS)
+# Issue 11: the person's replies. Inbound Parse cannot sign, so its URL carries the project's
+# inbound token as ``?token=…`` (shared/webhooks/sendgrid_inbound.py).
+TWILIO_INBOUND = WebhookRoute(
+    Provider.TWILIO, EventKind.TWILIO_INBOUND, "/webhooks/twilio/{company_id}/{project_id}/inbound"
+)
+SENDGRID_INBOUND = WebhookRoute(
+    Provider.SENDGRID, EventKind.SENDGRID_INBOUND, "/webhooks/sendgrid/{company_id}/{project_id}/inbound"
+)
+
+ROUTES: tuple[WebhookRoute, ...] = (TWILIO_STATUS, SENDGRID_EVENTS, TWILIO_INBOUND, SENDGRID_INBOUND)
 
 
 def route_for(resource_path: str) -> WebhookRoute | None:

@@ -3,10 +3,13 @@ can apply a verified provider event to the message and conversation it names and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from shared.channels import Channel
 from shared.events.settings import EventsSettings
 from stacks.bundling import asset_hash
 from stacks.constructs.python_function import LAMBDAS, PythonFunction
@@ -28,6 +31,8 @@ class EventsProcessor(Construct):
         queue: WorkQueue,
         conversations: dynamodb.ITable,
         provider_messages: dynamodb.ITable,
+        company_data: dynamodb.ITable,
+        channel_queues: Mapping[Channel, WorkQueue],
         settings: EnvironmentSettings,
     ):
         super().__init__(scope, construct_id)
@@ -51,6 +56,10 @@ class EventsProcessor(Construct):
                 max_receive_count=settings.queues.max_receive_count,
                 # The hash of the function's sources (handler + shared/ + pins): names the exact code.
                 processor_version=asset_hash(LAMBDAS / FOLDER)[:12],
+                company_table_name=company_data.table_name,
+                whatsapp_queue_url=channel_queues[Channel.WHATSAPP].queue.queue_url,
+                sms_queue_url=channel_queues[Channel.SMS].queue.queue_url,
+                email_queue_url=channel_queues[Channel.EMAIL].queue.queue_url,
             ).to_environment(),
         )
         role = self.function.role

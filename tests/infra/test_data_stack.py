@@ -54,6 +54,7 @@ def test_conversations_table_has_the_seed_keys_and_every_index(synthesised):
         ),
         "company-sms-number-recipient-tel-index": (["gsi_company_sms_number", "gsi_recipient_tel"], "KEYS_ONLY"),
         "company-email-recipient-email-index": (["gsi_company_email", "gsi_recipient_email"], "KEYS_ONLY"),
+        "reply-token-index": (["gsi_reply_token"], "KEYS_ONLY"),
     }
     types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
     assert types["task_complete"] == "N"

@@ -717,6 +717,10 @@ class Schedule:
             visibility_timeout_seconds=VISIBILITY_SECONDS,
             max_receive_count=MAX_RECEIVES,
             processor_version="prop",
+            company_table_name="ai-multi-comms-company-data-prop",
+            whatsapp_queue_url="https://sqs.eu-west-2.amazonaws.com/000000000000/prop-whatsapp",
+            sms_queue_url="https://sqs.eu-west-2.amazonaws.com/000000000000/prop-sms",
+            email_queue_url="https://sqs.eu-west-2.amazonaws.com/000000000000/prop-email",
         )
         return EventApplier(
             messages=ProviderMessages(dynamodb, self.aws["messages_table"]),

@@ -25,9 +25,17 @@ def test_every_status_is_reachable_from_processing():
 
 def test_final_statuses_have_no_way_out_except_a_late_confirmation_of_an_unconfirmed_send():
     for status in ConversationStatus:
-        if status.is_final:
+        if status.is_final and not status.is_open:
             assert TRANSITIONS.get(status, frozenset()) <= {S.INITIAL_MESSAGE_SENT}
     assert TRANSITIONS[S.SEND_UNCONFIRMED] == {S.INITIAL_MESSAGE_SENT}
+
+
+def test_a_thread_opens_only_once_the_first_message_went_out_and_a_hand_over_is_the_end():
+    opened = {target for source in ConversationStatus if not source.is_open for target in TRANSITIONS.get(source, ())}
+    assert {status for status in opened if status.is_open} == {S.INITIAL_MESSAGE_SENT}
+    assert TRANSITIONS.get(S.NEEDS_HUMAN, frozenset()) == frozenset()
+    assert _sources_of(S.REPLY_SENT) == {S.REPLY_SENDING, S.REPLY_UNCONFIRMED}
+    assert _sources_of(S.REPLY_SENDING) == {S.REPLY_GENERATED, S.REPLY_SENDING}
 
 
 def _sources_of(target: ConversationStatus) -> set[ConversationStatus]:
