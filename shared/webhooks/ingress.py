@@ -114,6 +114,7 @@ class Ingress:
             "Webhook accepted",
             extra={
                 "provider": route.provider.value,
+                "kind": route.kind.value,
                 "company_id": accepted.company_id,
                 "project_id": accepted.project_id,
                 "events": accepted.events,
@@ -163,6 +164,7 @@ class Ingress:
                 "refusal": type(refusal).__name__,
                 "reason": refusal.reason,
                 "provider": route.provider.value if route else None,
+                "kind": route.kind.value if route else None,
                 # As the path gave them, maybe not ids at all: shortened and masked.
                 "company_id": _loggable(request.company_id),
                 "project_id": _loggable(request.project_id),

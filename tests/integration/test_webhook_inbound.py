@@ -69,6 +69,8 @@ def test_a_signed_inbound_message_is_answered_with_empty_twiml_and_queued_as_pos
     assert event.correlation_id == ingress.request_ids[-1]
     assert event.callback_base_url == BASE_URL
     assert emitted_metrics(capsys.readouterr().out) == [metric_names.WEBHOOK_ACCEPTED]
+    (line,) = [line for line in ingress.log_lines() if line["message"] == "Webhook accepted"]
+    assert (line["provider"], line["kind"]) == ("twilio", "twilio_inbound")
 
 
 def test_an_sms_reply_verifies_with_the_sms_token(ingress):
@@ -189,6 +191,8 @@ def test_a_post_without_this_projects_token_is_refused(ingress, capsys, case):
     }[case]()
 
     assert_refused(reply, 403, ingress, capsys.readouterr().out, signature=True)
+    (line,) = [line for line in ingress.log_lines() if line["message"] == "Webhook refused"]
+    assert (line["refusal"], line["kind"]) == ("SignatureRefused", "sendgrid_inbound")
 
 
 def test_a_project_whose_email_secret_holds_no_inbound_token_is_refused(ingress, capsys):
