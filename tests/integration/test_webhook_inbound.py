@@ -9,17 +9,23 @@ import base64
 import json
 
 import pytest
+import requests
 
+from local.api_keys import ApiKeyStore
+from local.gateway import LocalApiGateway, RouteThrottle
+from local.seed import create_api
 from shared.events.envelope import EventKind, Provider
 from shared.processing import metric_names
-from shared.webhooks.routes import TWILIO_INBOUND, TWILIO_STATUS
+from shared.webhooks.routes import SENDGRID_INBOUND, TWILIO_INBOUND, TWILIO_STATUS
 from shared.webhooks.settings import DEFAULT_SENDGRID_INBOUND_MAX_BODY_BYTES
 from shared.webhooks.twilio_webhook import EMPTY_TWIML
+from stacks.settings import load_settings
 from tests.fixtures import webhook_ingress
-from tests.fixtures.inbound_parse import Upload, inbound_fields, multipart_body
+from tests.fixtures.inbound_parse import CONTENT_TYPE, Upload, inbound_fields, multipart_body
 from tests.fixtures.processors import emitted_metrics
 from tests.fixtures.webhook_ingress import BASE_URL, RECIPIENT, RECIPIENT_EMAIL, assert_refused
 from tests.fixtures.webhook_signing import twilio_signature
+from tests.integration.conftest import FakeLambdaContext
 
 start_ingress = webhook_ingress.start_ingress
 ingress = webhook_ingress.ingress
@@ -284,3 +290,35 @@ def test_no_token_address_or_message_text_reaches_the_logs(ingress, capsys):
         str(fields["subject"]),
     ):
         assert secret not in written
+
+
+def test_a_post_through_the_local_gateway_reaches_the_ingress_unchanged(ingress):
+    # Over HTTP, through the local API gateway (binary media type → base64), into the real handler.
+    api = create_api(ingress.aws, load_settings("dev"))
+    gateway = LocalApiGateway(
+        stage=api.stage,
+        keys=ApiKeyStore(ingress.aws.client("apigateway"), api.rest_api_id, api.stage),
+        invoke_router=lambda event: {"statusCode": 500},
+        invoke_webhook_ingress=lambda event: ingress.handler(event, FakeLambdaContext()),
+        webhook_throttle=RouteThrottle(rate=100, burst=100),
+    ).start()
+    fields = inbound_fields(
+        text="Très bien".encode("iso-8859-1"),
+        charsets=json.dumps({"text": "iso-8859-1", "from": "UTF-8", "to": "UTF-8", "subject": "UTF-8"}),
+    )
+    try:
+        answer = requests.post(
+            SENDGRID_INBOUND.url(gateway.url, ingress.a.company_id, ingress.a.project_id),
+            params={"token": ingress.a.inbound_token},
+            data=multipart_body(fields, {"attachment1": PHOTO}),
+            headers={"Content-Type": CONTENT_TYPE},
+            timeout=30,
+        )
+    finally:
+        gateway.stop()
+
+    assert (answer.status_code, answer.text) == (200, "")
+    (event,) = ingress.queued()
+    assert event.kind is EventKind.SENDGRID_INBOUND
+    assert event.payload["text"] == "Très bien"
+    assert event.payload["attachments"] == "0"  # Inbound Parse's own count, as posted
