@@ -18,9 +18,11 @@ import hmac
 import json
 from collections.abc import Callable, Mapping
 from email import policy
+from email.errors import MessageError
+from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.parser import BytesParser
-from typing import Any
+from typing import Any, cast
 
 from shared.events.envelope import Provider
 from shared.processing.credentials import SendGridCredentials
@@ -152,9 +154,12 @@ def _codec(charset: str | None) -> str:
 
 def _from_raw_message(raw: bytes) -> dict[str, str]:
     """from/to/cc/subject/text/html/headers (and the attachment count) of a whole MIME message."""
-    message = BytesParser(policy=policy.default).parsebytes(raw)
-    assert isinstance(message, EmailMessage)  # what policy.default builds
-    derived = {name: str(message[name]) for name in ("from", "to", "cc", "subject") if message[name] is not None}
+    # policy.default builds EmailMessage (get_body, iter_attachments); the parser's signature says Message.
+    message = cast(EmailMessage, BytesParser(policy=policy.default).parsebytes(raw))
+    # The raw header values, not the structured headers: the stdlib address parser raises
+    # (IndexError, AttributeError) on some malformed addresses.
+    raw_headers = {name.lower(): value for name, value in reversed(list(message.raw_items()))}
+    derived = {name: _header_text(raw_headers[name]) for name in ("from", "to", "cc", "subject") if name in raw_headers}
     derived["headers"] = _header_block(raw)
     for name, subtype in (("text", "plain"), ("html", "html")):
         part = message.get_body(preferencelist=(subtype,))
@@ -162,6 +167,17 @@ def _from_raw_message(raw: bytes) -> dict[str, str]:
             derived[name] = _part_text(part)
     derived["attachments"] = str(sum(1 for _ in message.iter_attachments()))
     return derived
+
+
+def _header_text(value: str) -> str:
+    """A raw header value, unfolded, with RFC 2047 encoded words decoded (as it stands when they are
+    broken). Raw 8-bit bytes come from the parser surrogate-escaped: read as UTF-8, bad ones replaced."""
+    text = value.encode("utf-8", "surrogateescape").decode("utf-8", errors="replace")
+    unfolded = " ".join(line.strip() for line in text.splitlines()).strip()
+    try:
+        return str(make_header(decode_header(unfolded)))
+    except (MessageError, LookupError, ValueError):
+        return unfolded
 
 
 def _header_block(raw: bytes) -> str:

@@ -226,6 +226,24 @@ def test_raw_mode_derives_the_fields_from_the_whole_message():
     assert "JVBERi0" not in json.dumps(payload)
 
 
+def test_raw_mode_reads_malformed_addresses_and_8bit_headers_as_text():
+    raw = (
+        b'From: "unterminated <renee@example.com\r\n'
+        b"To: <a@\r\n"
+        b"Subject: Caf\xc3\xa9 \xff =?bogus-charset?q?x?=\r\n"
+        b"\r\n"
+        b"plain body\r\n"
+    )
+
+    payload = _payload({"email": raw})
+
+    assert payload["from"] == '"unterminated <renee@example.com'
+    assert payload["to"] == "<a@"
+    assert payload["subject"] == "Café \ufffd =?bogus-charset?q?x?="
+    assert payload["text"] == "plain body\r\n"
+    json.dumps(payload).encode("utf-8")  # queueable: no lone surrogates
+
+
 def test_raw_mode_is_not_used_when_the_form_has_text():
     payload = _payload({**inbound_fields(), "email": RAW_EMAIL})
 
