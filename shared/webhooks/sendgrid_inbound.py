@@ -85,7 +85,8 @@ class SendGridInboundWebhook:
         tokens = request.query.get(TOKEN_PARAMETER, ())
         if len(tokens) != 1 or not tokens[0]:
             raise SignatureRefused(f"not exactly one non-empty {TOKEN_PARAMETER} query parameter")
-        given = tokens[0].encode("utf-8")
+        # Bytes, so any guess compares (compare_digest refuses non-ASCII str), lone surrogates included.
+        given = tokens[0].encode("utf-8", "surrogatepass")
 
         def verifies(credentials: SendGridCredentials) -> bool:
             expected = credentials.sendgrid_inbound_token

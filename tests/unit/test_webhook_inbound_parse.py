@@ -262,6 +262,7 @@ def test_the_projects_token_verifies_and_any_other_does_not():
     assert _check({"token": TOKEN[:-1]})(_credentials()) is False
     assert _check({"token": TOKEN + "x"})(_credentials()) is False
     assert _check({"token": "ünïcode-guess-0000000000000000"})(_credentials()) is False
+    assert _check({"token": "\ud800-lone-surrogate-guess-000000"})(_credentials()) is False
 
 
 @pytest.mark.parametrize(
