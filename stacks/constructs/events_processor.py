@@ -48,7 +48,7 @@ class EventsProcessor(Construct):
             settings=settings,
             memory_mb=events.memory_mb,
             timeout_seconds=events.timeout_seconds,
-            description="Applies verified Twilio/SendGrid events to the delivery status of the messages they name",
+            description="Applies Twilio/SendGrid status events to their messages and records the person's replies",
             environment=EventsSettings(
                 environment=settings.name,
                 conversations_table_name=conversations.table_name,

@@ -466,3 +466,17 @@ def test_a_malformed_inbound_message_goes_to_the_dlq_at_once(events, conversatio
     assert result.deleted == result.received  # moved, not retried
     assert events.queue_depth(events.dlq_url) == 1
     assert conversations.get(record) == record
+
+
+def test_a_record_written_before_replies_existed_takes_its_first_message(events, conversations, aws):
+    record = conversations.put(conversation_record(Channel.SMS))
+    aws.client("dynamodb").update_item(
+        TableName=aws.table_name(tables.CONVERSATIONS.logical_name),
+        Key={"primary_channel": {"S": record.primary_channel}, "conversation_id": {"S": record.conversation_id}},
+        UpdateExpression="REMOVE inbound_message_ids, inbound_count, answered_through, email_references",
+    )
+
+    events.deliver(twilio_inbound(channel=Channel.SMS, sid="SMold"))
+
+    after = conversations.get(record)
+    assert (after.inbound_count, after.inbound_message_ids, _users(after)[0].inbound_seq) == (1, ["SMold"], 1)
