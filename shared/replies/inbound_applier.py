@@ -3,10 +3,10 @@
 1. Parse it (``parse_inbound``; malformed: the DLQ, at once).
 2. Match it to an open conversation of the webhook URL's tenant (``ReplyMatcher``); nothing: keep it
    as unmatched for inspection and count it, never answered.
-3. Record it once (``InboundRecords``), and mark an idle thread ``reply_received``.
-4. Queue a reply job on the conversation's channel queue unless the message is answered already —
-   also for a duplicate, so a crash between recording and queuing heals on redelivery (a turn
-   answers each message once however many jobs name it).
+3. Record it once (``InboundRecords``).
+4. Unless the message is answered already: mark an idle thread ``reply_received`` and queue a
+   reply job on the conversation's channel queue — also for a duplicate, so a crash after
+   recording heals on redelivery (a turn answers each message once however many jobs name it).
 
 DynamoDB or SQS down: the event comes back (SQS) and every step above is safe to repeat. A project
 record that is gone or cannot serve the channel leaves the message recorded and unanswered.
@@ -98,7 +98,6 @@ class InboundApplier:
         record = recorded.record
         if recorded.outcome is Recording.RECORDED:
             self._count(metric_names.INBOUND_RECORDED)
-            record = self.records.mark_received(record, token=f"inbound:{_reference(message)}", now=iso(self.clock()))
             self.logger.info("inbound message recorded", extra={"inbound_seq": recorded.seq})
         else:
             self._count(metric_names.INBOUND_DUPLICATES)
@@ -106,6 +105,8 @@ class InboundApplier:
         if recorded.seq is None or record.answered_through >= recorded.seq:
             self.logger.info("inbound message answered already: no reply job")
             return DONE
+        # Also after a duplicate: a crash right after recording must not leave the thread idle.
+        record = self.records.mark_received(record, token=f"inbound:{_reference(message)}", now=iso(self.clock()))
         job = self._job(event, message, record, recorded.seq)
         if job is None:
             return DONE

@@ -480,3 +480,68 @@ def test_a_record_written_before_replies_existed_takes_its_first_message(events,
 
     after = conversations.get(record)
     assert (after.inbound_count, after.inbound_message_ids, _users(after)[0].inbound_seq) == (1, ["SMold"], 1)
+
+
+@pytest.mark.parametrize(
+    "failing",
+    [
+        ("UpdateItem", "inbound_message_ids"),  # recording the message
+        ("GetItem", tables.COMPANY_DATA.logical_name),  # reading the project for the job
+    ],
+)
+def test_dynamodb_down_retries_and_the_redelivery_records_once_and_queues_once(
+    faulty_dynamodb, events_processor, project, conversations, reply_jobs, failing
+):
+    project()
+    record = conversations.put(conversation_record(Channel.WHATSAPP))
+    events = events_processor()
+    faulty_dynamodb.failing = failing
+
+    first = events.deliver(twilio_inbound())
+
+    assert first.failed == first.received and faulty_dynamodb.failed >= 1
+    assert reply_jobs(Channel.WHATSAPP) == []
+    faulty_dynamodb.failing = None
+    events.drain()
+    after = conversations.get(record)
+    assert (len(_users(after)), after.inbound_count, after.conversation_status) == (1, 1, "reply_received")
+    assert [job.inbound_seq for job, _ in _jobs(reply_jobs, Channel.WHATSAPP)] == [1]
+
+
+def test_matching_reads_by_index_and_key_only(faulty_dynamodb, events_processor, project, conversations):
+    project()
+    token = new_reply_token()
+    conversations.put(conversation_record(Channel.WHATSAPP))
+    conversations.put(conversation_record(Channel.EMAIL, reply_token=token))
+    events = events_processor()
+
+    events.deliver(
+        twilio_inbound(),
+        twilio_inbound(sender="+447700900555"),
+        sendgrid_inbound(to=reply_address(token, REPLY_DOMAIN)),
+        sendgrid_inbound(message_id="<two@mail.example.com>"),
+    )
+
+    calls = [(target.rpartition(".")[2], json.loads(body)) for target, body in faulty_dynamodb.requests]
+    assert {name for name, _ in calls} <= {"Query", "GetItem", "UpdateItem", "PutItem"}
+    queried = {body["IndexName"] for name, body in calls if name == "Query"}
+    assert queried == {tables.WHATSAPP_REPLY_INDEX, tables.REPLY_TOKEN_INDEX, tables.EMAIL_REPLY_INDEX}
+    assert all(body.get("ConsistentRead") for name, body in calls if name == "GetItem")
+
+
+def test_a_crash_right_after_recording_leaves_the_thread_marked_on_redelivery(aws, events, conversations, reply_jobs):
+    record = conversations.put(conversation_record(Channel.SMS))
+    client = aws.client("dynamodb")
+    table = aws.table_name(tables.CONVERSATIONS.logical_name)
+    event = twilio_inbound(channel=Channel.SMS)
+    # The first delivery recorded the message and died before anything else.
+    InboundRecords(client, table, ConversationRepository(client, table)).record(
+        record, parse_inbound(event), at="2026-11-26T03:00:00.000Z"
+    )
+    assert conversations.get(record).conversation_status == "initial_message_sent"
+
+    events.deliver(event)
+
+    after = conversations.get(record)
+    assert (after.conversation_status, after.inbound_count) == ("reply_received", 1)
+    assert [job.inbound_seq for job, _ in _jobs(reply_jobs, Channel.SMS)] == [1]
