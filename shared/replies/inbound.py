@@ -58,8 +58,6 @@ class InboundMessage:
     references: str | None = None
     # Email: every address it was sent to (To, Cc, the envelope's to), once each, as written.
     recipients: tuple[str, ...] = ()
-    # Twilio's OptOutType (STOP/START/HELP) when it sent one.
-    opt_out: str | None = None
 
 
 def parse_inbound(event: ProviderEvent) -> InboundMessage:
@@ -92,7 +90,6 @@ def _twilio(payload: dict) -> InboundMessage:
         text=(_text(payload, "Body") or "")[:MAX_TEXT_CHARS],
         media_count=count,
         media_types=types,
-        opt_out=_text(payload, "OptOutType"),
     )
 
 

@@ -545,3 +545,14 @@ def test_a_crash_right_after_recording_leaves_the_thread_marked_on_redelivery(aw
     after = conversations.get(record)
     assert (after.conversation_status, after.inbound_count) == ("reply_received", 1)
     assert [job.inbound_seq for job, _ in _jobs(reply_jobs, Channel.SMS)] == [1]
+
+
+def test_an_email_naming_no_recipient_is_kept_as_unmatched(events, conversations):
+    conversations.put(conversation_record(Channel.EMAIL))
+    event = sendgrid_inbound()
+    payload = {k: v for k, v in event.payload.items() if k != "to"}
+    payload |= {"envelope": "{}", "headers": "From: Alex <alex.morgan@example.com>\nSubject: Hi\n"}
+
+    events.deliver(event.model_copy(update={"payload": payload}))
+
+    assert [item["reason"] for item in events.unmatched()] == ["no_recipient"]

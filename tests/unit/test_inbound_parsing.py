@@ -31,11 +31,11 @@ def test_a_whatsapp_message_is_read_by_its_whatsapp_prefix():
     assert message.sent_at is None  # Twilio's form carries no time: the receive time is used
 
 
-def test_an_sms_has_plain_numbers_and_may_carry_an_opt_out_keyword():
-    message = parse_inbound(twilio_inbound(channel=Channel.SMS, body="STOP", OptOutType="STOP"))
+def test_an_sms_has_plain_numbers():
+    message = parse_inbound(twilio_inbound(channel=Channel.SMS, body="See you then"))
 
     assert (message.channel, message.sender, message.company_address) == (Channel.SMS, "+447700900123", SMS_NUMBER)
-    assert (message.text, message.opt_out, message.media_count) == ("STOP", "STOP", 0)
+    assert (message.text, message.media_count, message.media_types) == ("See you then", 0, ())
 
 
 def test_a_long_text_is_capped():
