@@ -158,3 +158,29 @@ def test_an_ai_that_breaks_its_contract_ends_the_turn_not_sent(processor_for, co
     record = processor.record(message)
     assert record["conversation_status"] == "reply_not_sent" and "AttributeError" in record["failure_reason"]
     assert len(processor.provider_outbox) == 1
+
+
+@pytest.mark.parametrize("channel", TWILIO_CHANNELS)
+def test_a_reply_twilio_did_not_take_is_kept_and_sent_by_the_redelivery(
+    channel, processor_for, context_message, sandbox
+):
+    processor = processor_for(channel)
+    message = context_message(channel)
+    first_message_sent(processor, message)
+    seq = processor.record_inbound(message, "Is lunch provided?")
+    sandbox.openai.script(answer("Yes, lunch is provided."))
+    processor.provider.script(Outcome.status(429))  # "not taken, try later"
+
+    first = processor.deliver_job(processor.reply_job(message, seq))
+
+    assert first.failed == first.received
+    record = processor.record(message)
+    assert record["conversation_status"] == "reply_generated" and "429" in record["last_error"]
+    assert "reply_send_started_at" not in record and len(processor.provider_outbox) == 1
+
+    drain(processor)
+
+    record = processor.record(message)
+    assert record["conversation_status"] == "reply_sent" and "last_error" not in record
+    assert processor.provider_outbox[-1]["body"] == "Yes, lunch is provided."
+    assert len(processor.provider_outbox) == 2 and len(sandbox.openai.requests) == 2  # the stored reply, reused

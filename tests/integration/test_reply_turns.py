@@ -13,7 +13,7 @@ from shared import tables
 from shared.channels import Channel
 from shared.processing.ai_writer import DATA_START
 from shared.replies.reply_address import token_in_addresses
-from tests.fixtures.processors import emitted_metrics
+from tests.fixtures.processors import CALLBACK_BASE_URL, emitted_metrics
 from tests.integration.reply_setup import (
     COMPANY_ADDRESS,
     PERSON_ADDRESS,
@@ -80,6 +80,14 @@ def test_a_pending_message_is_answered_from_the_company_to_the_person_with_the_h
         ("assistant", first["messages"][0]["content"]), ("user", "Is the role full time?")
     ]  # fmt: skip
     assert "RepliesSent" in emitted_metrics(capsys.readouterr().out)
+    # Delivery events of the reply come back as for the first message.
+    if channel is Channel.EMAIL:
+        sent = sandbox.sendgrid.requests[-1].body
+        assert sent["custom_args"]["company_id"] == message.company_data.company_id
+        assert message.conversation_id in sent["custom_args"].values()
+    else:
+        form = sandbox.twilio.requests[-1].body
+        assert form["StatusCallback"].startswith(CALLBACK_BASE_URL) and "ContentSid" not in form
 
 
 def test_an_email_reply_threads_with_reply_to_in_reply_to_and_references(processor_for, context_message, sandbox):

@@ -78,7 +78,7 @@ class ReplyTurns:
     """Runs reply jobs with the channel pipeline's stores, secrets, AI clients and senders."""
 
     def __init__(self, pipeline: Pipeline):
-        self.p = pipeline
+        self.pipeline = pipeline
         self.writer = ReplyWriter(pipeline.ai)
         self._steps: dict[ConversationStatus, Callable[[ReplyJob, Claim], ConversationRecord]] = {
             _S.REPLY_PROCESSING: self._write_reply,
@@ -88,14 +88,14 @@ class ReplyTurns:
 
     # -- one SQS record ---------------------------------------------------------------------------
     def handle(self, body: str, *, message_id: str, attributes: Mapping[str, Any]) -> RecordOutcome:
-        logger = self.p.logger
+        logger = self.pipeline.logger
         try:
-            job = parse_job(body, attributes, self.p.adapter.channel.value)
+            job = parse_job(body, attributes, self.pipeline.adapter.channel.value)
         except MalformedMessage as failure:
             logger.error(
                 "malformed reply job moved to the DLQ", extra={"sqs_message_id": message_id, "reason": failure.reason}
             )
-            self.p.count(metric_names.MALFORMED_MESSAGES)
+            self.pipeline.count(metric_names.MALFORMED_MESSAGES)
             return RecordOutcome(retry=False, status=None, reason=failure.reason, dead_letter=True)
         logger.thread_safe_append_keys(
             conversation_id=job.conversation_id,
@@ -107,36 +107,40 @@ class ReplyTurns:
         try:
             record = self.run(job, claim)
         except ProcessingFailure as failure:
-            return settle_turn(claim, key, job, failure, now=self._now(), logger=logger, count=self.p.count)
+            return settle_turn(claim, key, job, failure, now=self._now(), logger=logger, count=self.pipeline.count)
         return RecordOutcome(retry=False, status=record.conversation_status)
 
     def handle_unexpected(self, body: str, error: BaseException) -> RecordOutcome:
         """An exception nobody named: the turn ends ``reply_not_sent`` from ``reply_processing`` or
         ``reply_generated``; a record in ``reply_sending`` is left for the redelivery to reconcile."""
         reason = mask_text(f"{type(error).__name__}: {error}")[:500]
-        self.p.count(metric_names.UNEXPECTED_FAILURES)
+        self.pipeline.count(metric_names.UNEXPECTED_FAILURES)
         try:
-            job = parse_job(body, {}, self.p.adapter.channel.value)
+            job = parse_job(body, {}, self.pipeline.adapter.channel.value)
             claim = self._claim()
-            claim.record = self.p.repository.get(_key(job))
+            claim.record = self.pipeline.repository.get(_key(job))
             if claim.record is None or claim.record.conversation_status not in (
                 _S.REPLY_PROCESSING,
                 _S.REPLY_GENERATED,
             ):
-                self.p.logger.warning("the turn is left for the redelivery to resume")
+                self.pipeline.logger.warning("the turn is left for the redelivery to resume")
                 return RecordOutcome(retry=True, status=None, reason=reason)
             end_turn(claim, _S.REPLY_NOT_SENT, reason, now=self._now())
         except (ProcessingFailure, ClientError, BotoCoreError) as failure:
-            self.p.logger.warning("reply_not_sent not recorded; the job will be retried", extra={"why": str(failure)})
+            self.pipeline.logger.warning(
+                "reply_not_sent not recorded; the job will be retried", extra={"why": str(failure)}
+            )
             return RecordOutcome(retry=True, status=None, reason=reason)
-        self.p.count(metric_names.REPLIES_NOT_SENT)
+        self.pipeline.count(metric_names.REPLIES_NOT_SENT)
         return RecordOutcome(retry=False, status=_S.REPLY_NOT_SENT, reason=reason)
 
     # -- the turn's state machine -----------------------------------------------------------------
     def run(self, job: ReplyJob, claim: Claim) -> ConversationRecord:
         record = self._read(job)
         if job_done(record, job):
-            self.p.logger.info("nothing to answer for this job", extra={"status": record.conversation_status.value})
+            self.pipeline.logger.info(
+                "nothing to answer for this job", extra={"status": record.conversation_status.value}
+            )
             return record
         while True:
             claim.record = record
@@ -147,18 +151,18 @@ class ReplyTurns:
             if record.answered_through >= record.inbound_count:
                 return record
             if status is _S.NEEDS_HUMAN:
-                self.p.logger.info("a person has the conversation; the message is not answered automatically")
+                self.pipeline.logger.info("a person has the conversation; the message is not answered automatically")
                 return record
             if not job.auto_reply:
-                self.p.logger.info("replies are off for this project or address; the message stays recorded")
+                self.pipeline.logger.info("replies are off for this project or address; the message stays recorded")
                 return record
             if status not in TURN_STARTS:
-                self.p.logger.warning("the conversation cannot start a turn", extra={"status": status.value})
+                self.pipeline.logger.warning("the conversation cannot start a turn", extra={"status": status.value})
                 return record
             record = self._start(job, claim)
 
     def _read(self, job: ReplyJob) -> ConversationRecord:
-        record = self.p.repository.get(_key(job))
+        record = self.pipeline.repository.get(_key(job))
         if record is None:
             raise MalformedMessage("The reply job names a conversation that does not exist")
         if (record.company_id, record.project_id, record.channel_method) != (
@@ -173,9 +177,9 @@ class ReplyTurns:
         record = claim.record
         assert record is not None
         if record.ai_turns >= job.policy.max_ai_turns:
-            self.p.logger.info("AI-turn limit reached; handing over", extra={"ai_turns": record.ai_turns})
+            self.pipeline.logger.info("AI-turn limit reached; handing over", extra={"ai_turns": record.ai_turns})
             moved = claim.move(_S.NEEDS_HUMAN, now=self._now(), fields={"handoff_reason": AI_TURN_LIMIT})
-            self.p.count(metric_names.REPLY_HANDOFFS)
+            self.pipeline.count(metric_names.REPLY_HANDOFFS)
             return moved
         return claim.move(
             _S.REPLY_PROCESSING,
@@ -195,10 +199,10 @@ class ReplyTurns:
     def _write_reply(self, job: ReplyJob, claim: Claim) -> ConversationRecord:
         record = claim.record
         assert record is not None
-        adapter, settings = self.p.adapter, self.p.settings
-        adapter.check_reply_window(record, self.p.clock())  # before AI tokens are spent on it
+        adapter, settings = self.pipeline.adapter, self.pipeline.settings
+        adapter.check_reply_window(record, self.pipeline.clock())  # before AI tokens are spent on it
         reply_sender_of(job.project, job.channel.value)
-        ai_key = self.p.secrets.read(
+        ai_key = self.pipeline.secrets.read(
             adapter.project_openai_secret_id(job.project, settings.environment), OpenAiCredentials
         )
         self._provider_credentials(job)  # a reply that cannot go out is not written
@@ -211,8 +215,8 @@ class ReplyTurns:
                 api_key=credentials.ai_api_key.get_secret_value(),
             )
 
-        draft = self.p.with_fresh_credentials(ai_key, AiCredentialsRejected, write)
-        self.p.logger.info(
+        draft = self.pipeline.with_fresh_credentials(ai_key, AiCredentialsRejected, write)
+        self.pipeline.logger.info(
             "reply written",
             extra={
                 "ai_response_id": draft.response_id,
@@ -248,27 +252,29 @@ class ReplyTurns:
                     "answered_through": record.reply_through or record.answered_through,
                 },
             )
-            self.p.count(metric_names.REPLY_HANDOFFS)
+            self.pipeline.count(metric_names.REPLY_HANDOFFS)
             return moved
         try:
             check_content(
                 {"reply": reply}, project_contacts(job.project, tel=record.recipient_tel, email=record.recipient_email)
             )
         except ContentCheckFailed:
-            self.p.count(metric_names.CONTENT_CHECK_FAILURES)
+            self.pipeline.count(metric_names.CONTENT_CHECK_FAILURES)
             raise
-        self.p.adapter.check_reply_window(record, self.p.clock())
+        self.pipeline.adapter.check_reply_window(record, self.pipeline.clock())
         provider = self._provider_credentials(job)
-        outgoing = self.p.adapter.reply_outgoing(job, record, reply, provider.value)
+        outgoing = self.pipeline.adapter.reply_outgoing(job, record, reply, provider.value)
         # The exclusive step: of two deliveries holding reply_generated, only one moves it to reply_sending.
         claim.move(_S.REPLY_SENDING, now=self._now(), fields={"reply_send_started_at": self._now()})
         return self._deliver(job, claim, outgoing, provider)
 
     def _deliver(self, job: ReplyJob, claim: Claim, outgoing: Outgoing, provider: Fetched[Any]) -> ConversationRecord:
-        sender = self.p.sender(provider.value)
+        sender = self.pipeline.sender(provider.value)
         try:
-            receipt = self.p.with_fresh_credentials(
-                provider, ProviderCredentialsRejected, lambda credentials: self.p.sender(credentials).send(outgoing)
+            receipt = self.pipeline.with_fresh_credentials(
+                provider,
+                ProviderCredentialsRejected,
+                lambda credentials: self.pipeline.sender(credentials).send(outgoing),
             )
         except ProviderUnavailable as failure:
             # "Not taken": back to reply_generated so the retry sends the stored reply.
@@ -281,10 +287,10 @@ class ReplyTurns:
         except SendOutcomeUnknown as failure:
             if sender.can_reconcile:
                 raise SendOutcomeUnknown(
-                    failure.reason, retry_after_seconds=self.p.settings.send_settle_seconds
+                    failure.reason, retry_after_seconds=self.pipeline.settings.send_settle_seconds
                 ) from None
             raise SendUnconfirmed(f"{failure.reason}; {sender.provider} cannot be asked whether it went out") from None
-        self.p.logger.info("reply sent", extra={"provider_message_id": receipt.provider_message_id})
+        self.pipeline.logger.info("reply sent", extra={"provider_message_id": receipt.provider_message_id})
         return self._record_sent(claim, receipt, outgoing, sender.provider)
 
     def _reconcile(self, job: ReplyJob, claim: Claim) -> ConversationRecord:
@@ -293,9 +299,9 @@ class ReplyTurns:
         assert record is not None
         provider = self._provider_credentials(job)
         reply = str((record.reply_content or {}).get("reply") or "")
-        outgoing = self.p.adapter.reply_outgoing(job, record, reply, provider.value)
-        sender = self.p.sender(provider.value)
-        now = self.p.clock()
+        outgoing = self.pipeline.adapter.reply_outgoing(job, record, reply, provider.value)
+        sender = self.pipeline.sender(provider.value)
+        now = self.pipeline.clock()
         started = parse_time(record.reply_send_started_at) or now
         found = find_our_send(
             record=record,
@@ -303,22 +309,22 @@ class ReplyTurns:
             can_reconcile=sender.can_reconcile,
             now=now,
             started=started,
-            settle_seconds=self.p.settings.send_settle_seconds,
-            list_sent=lambda: self.p.with_fresh_credentials(
+            settle_seconds=self.pipeline.settings.send_settle_seconds,
+            list_sent=lambda: self.pipeline.with_fresh_credentials(
                 provider,
                 ProviderCredentialsRejected,
-                lambda credentials: self.p.sender(credentials).find_sent(outgoing, started),
+                lambda credentials: self.pipeline.sender(credentials).find_sent(outgoing, started),
             ),
-            other_conversations=lambda: self.p.repository.others_of_recipient(key_of(record)),
+            other_conversations=lambda: self.pipeline.repository.others_of_recipient(key_of(record)),
         )
         if found is not None:
-            self.p.logger.info(
+            self.pipeline.logger.info(
                 "provider had the reply; recording it", extra={"provider_message_id": found.provider_message_id}
             )
-            self.p.count(metric_names.SENDS_RECONCILED)
+            self.pipeline.count(metric_names.SENDS_RECONCILED)
             return self._record_sent(claim, found, outgoing, sender.provider)
-        self.p.logger.info("provider has no such reply; sending again")
-        self.p.adapter.check_reply_window(record, now)
+        self.pipeline.logger.info("provider has no such reply; sending again")
+        self.pipeline.adapter.check_reply_window(record, now)
         claim.move(_S.REPLY_SENDING, now=iso(now), fields={"reply_send_started_at": iso(now)})
         return self._deliver(job, claim, outgoing, provider)
 
@@ -328,7 +334,7 @@ class ReplyTurns:
         record = claim.record
         assert record is not None
         now = self._now()
-        delivery = self.p.sent_messages.record(record, receipt, provider=provider, sent_at=now)
+        delivery = self.pipeline.sent_messages.record(record, receipt, provider=provider, sent_at=now)
         needs_human = bool((record.reply_content or {}).get("needs_human"))
         to = _S.NEEDS_HUMAN if needs_human else _S.REPLY_SENT
         our_id = (outgoing.headers or {}).get("Message-ID")
@@ -365,7 +371,7 @@ class ReplyTurns:
         except RecordConflict:
             # Another delivery may have given this very send up as unconfirmed while it was in
             # flight; its success still settles the record (the same reply_send_started_at: our send).
-            current = self.p.repository.get(key_of(record))
+            current = self.pipeline.repository.get(key_of(record))
             if not (
                 current is not None
                 and current.conversation_status is _S.REPLY_UNCONFIRMED
@@ -374,24 +380,24 @@ class ReplyTurns:
                 raise
             claim.record = current
             record = move(current)
-        self.p.count(metric_names.REPLIES_SENT)
+        self.pipeline.count(metric_names.REPLIES_SENT)
         if needs_human:
-            self.p.count(metric_names.REPLY_HANDOFFS)
-        self.p.sent_messages.catch_up(record, provider=provider, written=delivery)
+            self.pipeline.count(metric_names.REPLY_HANDOFFS)
+        self.pipeline.sent_messages.catch_up(record, provider=provider, written=delivery)
         return record
 
     # -- helpers ----------------------------------------------------------------------------------
     def _claim(self) -> Claim:
-        return Claim(self.p.repository, token=uuid.uuid4().hex)
+        return Claim(self.pipeline.repository, token=uuid.uuid4().hex)
 
     def _now(self) -> str:
-        return iso(self.p.clock())
+        return iso(self.pipeline.clock())
 
     def _provider_credentials(self, job: ReplyJob) -> Fetched[Any]:
-        secret_id = self.p.adapter.project_credentials_secret_id(
-            job.project, job.company_id, job.project_id, self.p.settings.environment
+        secret_id = self.pipeline.adapter.project_credentials_secret_id(
+            job.project, job.company_id, job.project_id, self.pipeline.settings.environment
         )
-        return self.p.secrets.read(secret_id, self.p.adapter.credentials_shape)
+        return self.pipeline.secrets.read(secret_id, self.pipeline.adapter.credentials_shape)
 
 
 def _key(job: ReplyJob) -> ConversationKey:
