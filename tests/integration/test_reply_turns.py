@@ -216,7 +216,7 @@ def test_replies_off_record_the_message_and_send_nothing(processor_for, context_
     assert len(processor.provider_outbox) == 1 and len(sandbox.openai.requests) == 1
 
 
-def test_no_reply_sender_ends_the_turn_not_sent_with_the_reason(processor_for, context_message, sandbox):
+def test_no_reply_sender_ends_the_turn_not_sent_with_the_reason(processor_for, context_message, sandbox, capsys):
     processor = processor_for(Channel.SMS)
     message = context_message(Channel.SMS)
     first_message_sent(processor, message)
@@ -229,11 +229,12 @@ def test_no_reply_sender_ends_the_turn_not_sent_with_the_reason(processor_for, c
     assert record["failure_reason"] == "no reply_sender configured for sms"
     assert record["answered_through"] == 0 and len(sandbox.openai.requests) == 1
     assert processor.queue_depth() == 0 and processor.queue_depth(processor.dlq_url) == 0
+    assert "RepliesNotSent" in emitted_metrics(capsys.readouterr().out)
 
 
 @pytest.mark.parametrize("channel", [Channel.WHATSAPP, Channel.EMAIL])
 def test_the_ai_asking_for_a_person_sends_the_hand_over_and_stops_answering(
-    channel, processor_for, context_message, sandbox
+    channel, processor_for, context_message, sandbox, capsys
 ):
     processor = processor_for(channel)
     message = context_message(channel)
@@ -250,6 +251,7 @@ def test_the_ai_asking_for_a_person_sends_the_hand_over_and_stops_answering(
     assert record["answered_through"] == 1 and record["inbound_count"] == 2
     assert len(processor.provider_outbox) == 2 and len(sandbox.openai.requests) == 2
     assert record["messages"][-1]["content"] == "Hello?"
+    assert emitted_metrics(capsys.readouterr().out).count("ReplyHandoffs") == 1
 
 
 def test_an_empty_hand_over_sends_nothing(processor_for, context_message, sandbox):
