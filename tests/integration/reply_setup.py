@@ -26,13 +26,17 @@ PERSON_ADDRESS = {
 }
 
 
+def replying_project(example: dict[str, Any]) -> dict[str, Any]:
+    """The example project with a reply_sender on every channel and a reply domain for email."""
+    for config in example["ai_config"]["openai_config"].values():
+        config["reply_sender"] = dict(REPLY_SENDER)
+    example["channel_config"]["email"]["reply_domain"] = REPLY_DOMAIN
+    return example
+
+
 @pytest.fixture
 def company_record_example(company_record_example: dict[str, Any]) -> dict[str, Any]:
-    """The example project with a reply_sender on every channel and a reply domain for email."""
-    for config in company_record_example["ai_config"]["openai_config"].values():
-        config["reply_sender"] = dict(REPLY_SENDER)
-    company_record_example["channel_config"]["email"]["reply_domain"] = REPLY_DOMAIN
-    return company_record_example
+    return replying_project(company_record_example)
 
 
 def answer(reply: str, *, needs_human: bool = False, task_complete: bool = False) -> Outcome:
