@@ -201,7 +201,7 @@ class ReplyTurns:
         assert record is not None
         adapter, settings = self.pipeline.adapter, self.pipeline.settings
         adapter.check_reply_window(record, self.pipeline.clock())  # before AI tokens are spent on it
-        reply_sender_of(job.project, job.channel.value)
+        reply_sender_of(job.project, job.channel.value)  # a project that cannot answer stops before any secret
         ai_key = self.pipeline.secrets.read(
             adapter.project_openai_secret_id(job.project, settings.environment), OpenAiCredentials
         )
