@@ -73,6 +73,7 @@ from tests.property.fault_harness import (
     PERMANENT,
     REGION,
     TRANSIENT,
+    Accepted,
     Crash,
     Delivery,
     GatedAws,
@@ -456,7 +457,7 @@ class ReplySchedule(Schedule):
 
 # -- the property --------------------------------------------------------------------------------------
 @settings(
-    max_examples=150,
+    max_examples=120,
     deadline=None,
     derandomize=True,
     database=None,
@@ -489,6 +490,7 @@ def _assert_each_message_recorded_once(schedule: ReplySchedule, record: Conversa
     )
     assert record.inbound_message_ids == ids, f"inbound_message_ids {record.inbound_message_ids} vs entries {ids}"
     assert record.inbound_count == len(written)
+    _assert_history_in_order(record)
 
 
 def _assert_every_write_moved_along_the_state_machine(schedule: ReplySchedule) -> int:
@@ -524,6 +526,7 @@ def _assert_at_most_one_reply_per_message(
     for reply in replies:
         assert reply.to.removeprefix("whatsapp:") == person, f"a reply went to {reply.to}"
         assert "evil.example" not in reply.body, "a link the project never supplied reached the person"
+        _assert_threaded(schedule, reply)
     answers = [entry for entry in record.messages if entry.role == "assistant" and entry.answers_through is not None]
     through = [entry.answers_through for entry in answers]
     assert through == sorted(set(through)), f"replies answer overlapping ranges: answers_through {through}"
@@ -540,6 +543,35 @@ def _assert_at_most_one_reply_per_message(
     assert record.ai_turns <= MAX_AI_TURNS, f"the AI wrote {record.ai_turns} replies; the project allows {MAX_AI_TURNS}"
     if not schedule.replies_on:
         assert not replies and not schedule.openai.answers, "the project answers no replies, yet the AI wrote one"
+
+
+def _assert_threaded(schedule: ReplySchedule, reply: Accepted) -> None:
+    """From the number the person wrote to; an email refers to the person's emails and carries the
+    conversation's reply-to address."""
+    config = schedule.aws["company"].channel_config
+    if schedule.channel is Channel.SMS:
+        assert reply.sender == config.sms.company_sms_number, f"an SMS reply came from {reply.sender}"
+    elif schedule.channel is Channel.WHATSAPP:
+        assert reply.sender == f"whatsapp:{config.whatsapp.company_whatsapp_number}", f"from {reply.sender}"
+    else:
+        # (In-Reply-To is not checked: it names the engine's own previous reply when the person's
+        # message was recorded while that reply's turn ran; reported, not yet fixed.)
+        mail = json.loads(reply.body)
+        written = {inbound.provider_id for inbound in schedule.inbound}
+        references = set(mail["headers"]["References"].split())
+        assert references & written, f"an email reply names none of the person's emails: {references}"
+        assert mail["reply_to"]["email"] == reply_address(schedule.record.gsi_reply_token, REPLY_DOMAIN)
+
+
+def _assert_history_in_order(record: ConversationRecord) -> None:
+    """The thread is in the order things happened: a reply comes after every message it answers
+    (messages that arrived while its turn ran may come between)."""
+    seen = 0  # the highest inbound seq before this entry
+    for entry in record.messages:
+        if entry.role == "user":
+            seen = entry.inbound_seq or seen
+        elif entry.answers_through is not None:
+            assert entry.answers_through <= seen, f"a reply through {entry.answers_through} comes before seq {seen}"
 
 
 def _assert_nothing_lost(schedule: ReplySchedule, record: ConversationRecord) -> None:
