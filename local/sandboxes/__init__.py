@@ -54,16 +54,26 @@ class Sandboxes:
 
 
 def start_all(
-    *, latency: float = 0.0, ports: dict[str, int] | None = None, callback_delay: float = DEFAULT_DELAY
+    *,
+    latency: float = 0.0,
+    ports: dict[str, int] | None = None,
+    callback_delay: float = DEFAULT_DELAY,
+    whatsapp_window: bool = False,
 ) -> Sandboxes:
     """Start the three sandboxes; ``ports`` maps "openai"/"twilio"/"sendgrid" to a port (0 = any free);
-    ``callback_delay`` is Twilio's and SendGrid's time before and between callbacks (what reset keeps)."""
+    ``callback_delay`` is Twilio's and SendGrid's time before and between callbacks (what reset keeps);
+    ``whatsapp_window`` makes Twilio refuse free-form WhatsApp outside the 24-hour window (63016)."""
     ports = ports or {}
     started: list[Sandbox] = []
     try:
         started.append(FakeOpenAI(port=ports.get("openai", 0), latency=latency).start())
-        for fake in (FakeTwilio, FakeSendGrid):
-            started.append(fake(port=ports.get(fake.name, 0), latency=latency, callback_delay=callback_delay).start())
+        twilio = FakeTwilio(
+            port=ports.get("twilio", 0), latency=latency, callback_delay=callback_delay, whatsapp_window=whatsapp_window
+        )
+        started.append(twilio.start())
+        started.append(
+            FakeSendGrid(port=ports.get("sendgrid", 0), latency=latency, callback_delay=callback_delay).start()
+        )
     except OSError:
         for sandbox in started:
             sandbox.stop()
