@@ -3,7 +3,8 @@ tenant's inbound domain (what ``local.sandboxes.person`` sends for the person).
 
 The person answers the engine's last email to them, as a mail client does: to its ``Reply-To``
 (else its sender), subject ``Re: <its subject>`` (never ``Re: Re:``), ``In-Reply-To`` its
-``Message-ID`` and ``References`` its references plus that id. Fields as Inbound Parse posts them
+``Message-ID`` and ``References`` its references plus that id, the answer above an ``On …, …
+wrote:`` line and the engine's text quoted with ``>``. Fields as Inbound Parse posts them
 (default, not "raw"): ``headers`` (the raw header block), ``dkim``, ``to``, ``from``, ``subject``,
 ``text``, ``sender_ip``, ``envelope`` (JSON), ``attachments`` (a count), ``attachment-info``
 (JSON) with one file part per attachment, ``charsets`` (JSON), ``SPF``.
@@ -67,12 +68,22 @@ def answer_to(
         sender_name=name,
         to=str(mail.get("reply_to") or mail["from"]),
         subject=subject if subject.lower().startswith("re:") else f"Re: {subject}",
-        text=text,
+        text=f"{text}\n\n{_quoted(mail)}",
         message_id=message_id or f"<person-{secrets.token_hex(12)}@{person.rpartition('@')[2]}>",
         in_reply_to=parent,
         references=references,
         media=media,
     )
+
+
+def _quoted(mail: dict[str, Any]) -> str:
+    """What a mail client puts under the answer: who wrote the mail it answers, then its text quoted."""
+    sender = f"{mail['from_name']} <{mail['from']}>" if mail.get("from_name") else mail["from"]
+    when = (
+        datetime.fromisoformat(mail["created_at"]).strftime("%a, %d %b %Y at %H:%M") if mail.get("created_at") else ""
+    )
+    lines = str(mail.get("text") or "").splitlines() or [""]
+    return f"On {when}, {sender} wrote:\n" + "\n".join(f"> {line}" for line in lines)
 
 
 def inbound_callback(api_url: str, record: dict[str, Any], mail: InboundMail, *, token: str) -> Callback:

@@ -226,11 +226,11 @@ def test_the_person_answers_the_engines_email_by_inbound_parse_to_its_reply_to_i
     fields, files = multipart_of(received)
     assert files == {}
     assert fields["from"] == f"Alex Morgan <{PERSON_EMAIL}>"
-    assert (fields["to"], fields["subject"], fields["text"]) == (
-        REPLY_TO,
-        "Re: Your application",
-        "Yes, I drive.\nAlex",
-    )
+    assert (fields["to"], fields["subject"]) == (REPLY_TO, "Re: Your application")
+    answer_text, quote = fields["text"].split("\n\n", 1)
+    assert answer_text == "Yes, I drive.\nAlex"  # above the engine's mail, quoted as a mail client does
+    quote_line, quoted = quote.split("\n")
+    assert quote_line.startswith("On ") and quote_line.endswith(f"{COMPANY_EMAIL} wrote:") and quoted == "> Hi Alex"
     assert json.loads(fields["envelope"]) == {"to": [REPLY_TO], "from": PERSON_EMAIL}
     assert json.loads(fields["charsets"])["text"] == "UTF-8" and fields["SPF"] == "pass"
     headers = email.parser.Parser().parsestr(fields["headers"])
