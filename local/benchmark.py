@@ -4,7 +4,9 @@ Starts the local stack on free ports, gives the OpenAI sandbox a realistic answe
 requests at the usage plan's rate as a client would, and reports the API's answer time and the
 time from the request to ``initial_message_sent`` per channel, then the time from the provider
 sandbox's last status callback being answered to its status showing on the record (the events
-queue and the events processor). Numbers go to docs/benchmarks.md; they are never asserted in tests.
+queue and the events processor); then the person answers each conversation and the time from the
+inbound webhook to the engine's answer being sent is reported (``local.benchmark_replies``). Numbers
+go to docs/benchmarks.md; they are never asserted in tests.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 
 import requests
 
+from local.benchmark_replies import percentile, run_replies
 from local.stack import EXAMPLE_REQUEST, LocalStack, LocalStackOptions
 from shared import tables
 
@@ -31,18 +34,16 @@ ADDRESS = {"whatsapp": "+447700900123", "sms": "+447700900123", "email": "alex.m
 FINAL_STATUS = {"whatsapp": "read", "sms": "delivered", "email": "delivered"}
 
 
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
 def _request(channel: str) -> dict[str, Any]:
     body = json.loads(EXAMPLE_REQUEST.read_text())
     body["request_data"].update(channel_method=channel, request_id=str(uuid.uuid4()))
     return body
 
 
-def run(stack: LocalStack, *, per_channel: int, rate_per_second: float) -> dict[str, dict[str, float]]:
+def run(
+    stack: LocalStack, *, per_channel: int, rate_per_second: float
+) -> tuple[dict[str, dict[str, float]], list[tuple[str, str, str]]]:
+    """Per channel results, and the conversations whose first message went out (channel, id, address)."""
     table = stack.resources.table(tables.CONVERSATIONS.logical_name)
     session = requests.Session()
     sent: list[tuple[str, str, float, float]] = []  # channel, conversation id, posted at (epoch), api seconds
@@ -83,14 +84,15 @@ def run(stack: LocalStack, *, per_channel: int, rate_per_second: float) -> dict[
             "requests": len(api),
             "sent": len(end_to_end),
             "api_p50_ms": 1000 * statistics.median(api),
-            "api_p95_ms": 1000 * _percentile(api, 0.95),
+            "api_p95_ms": 1000 * percentile(api, 0.95),
             "e2e_p50_ms": 1000 * statistics.median(end_to_end) if end_to_end else float("nan"),
-            "e2e_p95_ms": 1000 * _percentile(end_to_end, 0.95) if end_to_end else float("nan"),
+            "e2e_p95_ms": 1000 * percentile(end_to_end, 0.95) if end_to_end else float("nan"),
             "delivered": len(lags),
             "delivery_p50_ms": 1000 * statistics.median(lags) if lags else float("nan"),
-            "delivery_p95_ms": 1000 * _percentile(lags, 0.95) if lags else float("nan"),
+            "delivery_p95_ms": 1000 * percentile(lags, 0.95) if lags else float("nan"),
         }
-    return results
+    opened = [(c, cid, ADDRESS[c]) for c, cid, _, _ in sent if cid in watcher.sent_after]
+    return results, opened
 
 
 class _RecordWatcher:
@@ -148,13 +150,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-channel", type=int, default=20, help="requests per channel (default 20)")
     parser.add_argument("--rate", type=float, default=8.0, help="requests per second (plan allows 10)")
     parser.add_argument("--ai-latency", type=float, default=1.0, help="seconds the OpenAI sandbox takes")
+    parser.add_argument(
+        "--no-replies", dest="replies", action="store_false", help="skip the person's replies (post → answer sent)"
+    )
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as state_dir:
         stack = LocalStack(LocalStackOptions(port_base=0, state_dir=Path(state_dir), processor_instances=None)).start()
         try:
             stack.sandboxes.openai.set_latency(args.ai_latency)
-            results = run(stack, per_channel=args.per_channel, rate_per_second=args.rate)
+            results, opened = run(stack, per_channel=args.per_channel, rate_per_second=args.rate)
+            replies = run_replies(stack, opened, rate_per_second=args.rate) if args.replies else {}
         finally:
             stack.stop()
     print(f"AI latency {args.ai_latency:.1f} s, {args.per_channel} requests per channel at {args.rate:g}/s")
@@ -169,6 +175,15 @@ def main(argv: list[str] | None = None) -> int:
             f"| {r['e2e_p50_ms']:.0f} | {r['e2e_p95_ms']:.0f} | {r['delivered']} "
             f"| {r['delivery_p50_ms']:.0f} | {r['delivery_p95_ms']:.0f} |"
         )
+    if replies:
+        print()
+        print("| channel | replies | answered | reply posted→answer sent p50 ms | p95 ms |")
+        print("|---|---|---|---|---|")
+        for channel, r in replies.items():
+            print(
+                f"| {channel} | {r['replies']:.0f} | {r['answered']:.0f} | {r['reply_p50_ms']:.0f} "
+                f"| {r['reply_p95_ms']:.0f} |"
+            )
     return 0
 
 
