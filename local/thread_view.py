@@ -1,5 +1,5 @@
 """One conversation as an operator reads it (``make show WHAT=conversation CONVERSATION=<id>``):
-where it stands, then its messages in order — time, who wrote, the provider's message id, tokens,
+where it stands, then its messages in the order they were recorded — time, who wrote, the provider's message id, tokens,
 the text.
 
 Shows what the record holds for the operator (addresses, texts, statuses, failure and hand-over
@@ -41,9 +41,11 @@ def render(record: dict[str, Any]) -> str:
             f"  {'delivery error:':<22}{record['delivery_error_code']} {record.get('delivery_error_reason') or ''}"
         )
     messages = record.get("messages") or []
-    lines.append(f"Thread ({len(messages)} messages, oldest first):")
-    for message in sorted(enumerate(messages), key=lambda pair: (str(pair[1].get("timestamp", "")), pair[0])):
-        lines.extend(_message(message[1]))
+    # In the order the engine recorded them, which is the thread's: an email's timestamp is its Date
+    # header (whole seconds, the sender's clock), so sorting by time could put an answer first.
+    lines.append(f"Thread ({len(messages)} messages, as recorded):")
+    for message in messages:
+        lines.extend(_message(message))
     return "\n".join(lines)
 
 
