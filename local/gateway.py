@@ -8,9 +8,10 @@ back as HTTP.
 
 The webhook routes (``shared.webhooks.routes``): POST only, no API key and so no usage plan (API
 Gateway applies a plan only through a key) but each route's own stage throttle (cdk.json
-``webhooks.throttle_*``, one bucket per route for every tenant); the body goes to the webhook
-ingress as text, since neither form posts nor JSON are binary media types. The stage's default
-throttle (the account's) is not emulated.
+``webhooks.throttle_*``, one bucket per route for every tenant). A body whose Content-Type is one
+of the API's binary media types (``multipart/form-data``: Inbound Parse) reaches the function
+base64-encoded with ``isBase64Encoded: true``, as API Gateway hands it; form posts and JSON go as
+text. The stage's default throttle (the account's) is not emulated.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from local.rest_proxy_event import rest_proxy_event
 from local.throttle import Throttle
 from shared.routing import cors
 from shared.routing.gateway_contract import RESOURCE_PATH, GatewayError, gateway_error, request_body_schema
-from shared.webhooks.routes import ROUTES, WebhookRoute
+from shared.webhooks.routes import BINARY_MEDIA_TYPES, ROUTES, WebhookRoute
 
 REQUEST_ID_HEADER = "x-amzn-RequestId"
 Invoker = Callable[[dict[str, Any]], dict[str, Any]]
@@ -115,6 +116,7 @@ class LocalApiGateway:
             api_key=_header(headers, "x-api-key"),
             api_key_id=key.id,
             request_id=request_id,
+            base64_body=_is_binary(headers),
         )
         return _proxy_result(self.invoke_router, event)
 
@@ -138,6 +140,7 @@ class LocalApiGateway:
             query=parse_qsl(query, keep_blank_values=True),
             stage=self.stage,
             request_id=request_id,
+            base64_body=_is_binary(headers),
         )
         return _proxy_result(self.invoke_webhook_ingress, event)
 
@@ -237,6 +240,11 @@ def _webhook_route(path: str, stage: str) -> _WebhookMatch | None:
 def _gateway_error(response_type: str, *, status: int | None = None) -> Response:
     error: GatewayError = gateway_error(response_type)
     return status or error.status or 400, error.all_headers(), json.dumps(error.body()).encode()
+
+
+def _is_binary(headers: dict[str, str]) -> bool:
+    media_type = (_header(headers, "content-type") or "").split(";")[0].strip().lower()
+    return media_type in BINARY_MEDIA_TYPES
 
 
 def _header(headers: dict[str, str], name: str) -> str | None:

@@ -18,7 +18,7 @@ from shared.channels import ALL_CHANNELS, Channel
 from shared.routing import cors
 from shared.routing.gateway_contract import RESOURCE_PATH
 from shared.routing.settings import RouterSettings
-from shared.webhooks.routes import SENDGRID_EVENTS, TWILIO_STATUS
+from shared.webhooks.routes import BINARY_MEDIA_TYPES, SENDGRID_EVENTS, SENDGRID_INBOUND, TWILIO_INBOUND, TWILIO_STATUS
 from stacks.bundling import asset_hash
 from stacks.constructs.api_contract import add_gateway_responses, add_method_not_allowed, request_models
 from stacks.constructs.monitoring import critical_alarm
@@ -125,6 +125,12 @@ class ApiStack(Stack):
         for output_id, route, where in (
             ("TwilioStatusCallbackUrlTemplate", TWILIO_STATUS, "every Twilio send's StatusCallback"),
             ("SendGridEventWebhookUrlTemplate", SENDGRID_EVENTS, "the tenant's SendGrid signed Event Webhook"),
+            (
+                "TwilioInboundUrlTemplate",
+                TWILIO_INBOUND,
+                "'A message comes in' of the tenant's WhatsApp sender and SMS number",
+            ),
+            ("SendGridInboundParseUrlTemplate", SENDGRID_INBOUND, "the tenant's SendGrid Inbound Parse (+ ?token=…)"),
         ):
             CfnOutput(
                 self,
@@ -194,6 +200,7 @@ class ApiStack(Stack):
             description="AI Multi-Comms Engine: open a conversation on WhatsApp, SMS or email",
             endpoint_types=[apigw.EndpointType.REGIONAL],
             api_key_source_type=apigw.ApiKeySourceType.HEADER,
+            binary_media_types=list(BINARY_MEDIA_TYPES),
             # Execution logs need the account-level CloudWatch role of API Gateway.
             cloud_watch_role=True,
             cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,

@@ -3,7 +3,8 @@
 The request schema is the router's own pydantic model; the error codes are listed once, below, with
 what a client should do about each. Tests check that every code the router, the validation and API
 Gateway can answer is listed here, and that the committed document is what this module builds.
-The providers' webhook routes (issue 10) are documented from the ingress's own constants.
+The providers' webhook routes (issue 10) and the inbound routes (issue 11) are documented from the
+ingress's own constants.
 
     .venv/bin/python -m tools.openapi            # rewrite docs/openapi.json
     .venv/bin/python -m tools.openapi --check    # exit 1 when the committed document is stale
@@ -24,7 +25,15 @@ from shared.models.request import InitiateRequest
 from shared.routing import cors
 from shared.routing.gateway_contract import RESOURCE_PATH
 from shared.webhooks import settings as webhook_settings
-from shared.webhooks.routes import SENDGRID_EVENTS, TWILIO_STATUS
+from shared.webhooks.routes import SENDGRID_EVENTS, SENDGRID_INBOUND, TWILIO_INBOUND, TWILIO_STATUS
+from shared.webhooks.sendgrid_inbound import (
+    FIELD_CAPS,
+    MIN_TOKEN_LENGTH,
+    QUEUED_FIELDS,
+    RAW_MESSAGE_FIELD,
+    TOKEN_PARAMETER,
+    SendGridInboundWebhook,
+)
 from shared.webhooks.sendgrid_webhook import SendGridWebhook
 from shared.webhooks.twilio_webhook import EMPTY_TWIML, SIGNATURE_HEADER, TwilioWebhook
 
@@ -154,10 +163,11 @@ def build_document() -> dict[str, Any]:
 # Every refusal of the webhook ingress is the bare status: a provider needs nothing more, and a
 # forger should learn nothing. The reason is in the ingress's log line.
 WEBHOOK_REFUSALS: dict[int, str] = {
-    400: "Not the provider's content type, or a body that is not its form / JSON array of event objects "
-    "(a repeated form parameter included).",
+    400: "Not the provider's content type, or a body that is not its form / JSON array of event objects / "
+    "multipart form with from and to (a repeated form parameter or field included).",
     403: "Unknown project, a project without this provider's channel, or a missing, forged, another "
-    "tenant's or (SendGrid) stale signature.",
+    "tenant's or (SendGrid) stale signature; Inbound Parse: a missing or wrong token, or another query "
+    "parameter.",
     413: "The body is larger than the route accepts.",
     500: "An unexpected failure; nothing was queued; the provider may post again.",
     503: "A dependency (company table, Secrets Manager, events queue) failed; post again later.",
@@ -166,24 +176,24 @@ WEBHOOK_REFUSALS: dict[int, str] = {
 
 def _webhook_paths() -> dict[str, Any]:
     twilio, sendgrid = TwilioWebhook(), SendGridWebhook(webhook_settings.DEFAULT_SIGNATURE_MAX_AGE_SECONDS)
+    twilio_signature = (
+        SIGNATURE_HEADER,
+        "HMAC-SHA1 of this URL (as configured) and the sorted form parameters, "
+        "keyed with the auth token of a WhatsApp or SMS credentials secret of the project.",
+    )
+    empty_twiml = {
+        "description": "Verified and queued. Empty TwiML: Twilio is asked to do nothing more.",
+        "content": {"text/xml": {"schema": {"type": "string"}, "example": EMPTY_TWIML}},
+    }
     return {
         TWILIO_STATUS.path: _webhook_operation(
             operation_id="twilioStatusCallback",
             summary="Twilio status callback of a message the engine sent (the StatusCallback of every send).",
-            headers=[
-                (
-                    SIGNATURE_HEADER,
-                    "HMAC-SHA1 of this URL (as configured) and the sorted form parameters, "
-                    "keyed with the auth token of a WhatsApp or SMS credentials secret of the project.",
-                )
-            ],
+            headers=[twilio_signature],
             media_type=twilio.media_type,
             body_schema="TwilioStatusCallback",
             max_bytes=webhook_settings.DEFAULT_TWILIO_MAX_BODY_BYTES,
-            accepted={
-                "description": "Verified and queued. Empty TwiML: Twilio is asked to do nothing more.",
-                "content": {"text/xml": {"schema": {"type": "string"}, "example": EMPTY_TWIML}},
-            },
+            accepted=empty_twiml,
         ),
         SENDGRID_EVENTS.path: _webhook_operation(
             operation_id="sendgridEventWebhook",
@@ -205,6 +215,34 @@ def _webhook_paths() -> dict[str, Any]:
             max_bytes=webhook_settings.DEFAULT_SENDGRID_MAX_BODY_BYTES,
             accepted={"description": "Verified and queued; empty body."},
         ),
+        TWILIO_INBOUND.path: _webhook_operation(
+            operation_id="twilioInboundMessage",
+            summary="A message the person sent to the tenant's WhatsApp sender or SMS number ('A message comes "
+            "in'), queued as one event for the conversation it answers.",
+            headers=[twilio_signature],
+            media_type=twilio.media_type,
+            body_schema="TwilioInboundMessage",
+            max_bytes=webhook_settings.DEFAULT_TWILIO_MAX_BODY_BYTES,
+            accepted={**empty_twiml, "description": f"{empty_twiml['description']} Twilio sends no reply of its own."},
+        ),
+        SENDGRID_INBOUND.path: _webhook_operation(
+            operation_id="sendgridInboundParse",
+            summary="SendGrid Inbound Parse: an email the person sent to the project's reply domain.",
+            headers=[],
+            query=[
+                (
+                    TOKEN_PARAMETER,
+                    "The project's sendgrid_inbound_token (email credentials secret), compared in constant time: "
+                    "Inbound Parse cannot sign, so this token authenticates the post. No other query parameter "
+                    f"is accepted; a secret without a token (or one under {MIN_TOKEN_LENGTH} characters) refuses "
+                    "every post.",
+                )
+            ],
+            media_type=SendGridInboundWebhook.media_type,
+            body_schema="SendGridInboundParse",
+            max_bytes=webhook_settings.DEFAULT_SENDGRID_INBOUND_MAX_BODY_BYTES,
+            accepted={"description": "Authenticated and queued (text fields only, attachments counted); empty body."},
+        ),
     }
 
 
@@ -217,6 +255,7 @@ def _webhook_operation(
     body_schema: str,
     max_bytes: int,
     accepted: dict[str, Any],
+    query: list[tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
     path_ids = [
         {
@@ -232,15 +271,19 @@ def _webhook_operation(
         {"name": name, "in": "header", "required": True, "description": text, "schema": {"type": "string"}}
         for name, text in headers
     ]
+    query_parameters = [
+        {"name": name, "in": "query", "required": True, "description": text, "schema": {"type": "string"}}
+        for name, text in query or ()
+    ]
     refusals = {str(status): {"description": f"{text} No body."} for status, text in WEBHOOK_REFUSALS.items()}
     return {
         "post": {
             "operationId": operation_id,
             "summary": summary,
             "description": "No API key (providers cannot send one). Nothing is queued before the signature "
-            f"verifies. Bodies over {max_bytes} bytes are refused.",
+            f"(Inbound Parse: the token) verifies. Bodies over {max_bytes} bytes are refused.",
             "security": [],
-            "parameters": [*path_ids, *signature_headers],
+            "parameters": [*path_ids, *signature_headers, *query_parameters],
             "requestBody": {
                 "required": True,
                 "content": {media_type: {"schema": {"$ref": f"#/components/schemas/{body_schema}"}}},
@@ -266,6 +309,47 @@ def _webhook_schemas() -> dict[str, Any]:
                 "To": text,
             },
             "additionalProperties": text,
+        },
+        "TwilioInboundMessage": {
+            "type": "object",
+            "description": "Twilio's form parameters of an incoming message, each once, queued as posted; any "
+            "others Twilio adds are kept. Media is noted (count, types), never fetched.",
+            "required": ["MessageSid", "From", "To"],
+            "properties": {
+                "MessageSid": text,
+                "AccountSid": text,
+                "MessagingServiceSid": text,
+                "From": {**text, "description": "The person: +E.164, or whatsapp:+E.164."},
+                "To": {**text, "description": "The tenant's number or WhatsApp sender."},
+                "Body": text,
+                "NumMedia": {**text, "examples": ["0", "1"]},
+                "MediaContentType0": text,
+                "MediaUrl0": text,
+                "OptOutType": {**text, "examples": ["STOP", "START", "HELP"]},
+                "ProfileName": text,
+                "WaId": text,
+            },
+            "additionalProperties": text,
+        },
+        "SendGridInboundParse": {
+            "type": "object",
+            "description": "Inbound Parse's form. Queued: "
+            + ", ".join(QUEUED_FIELDS)
+            + ", each decoded by its charset in `charsets` (UTF-8 otherwise); `html` only when `text` is empty; "
+            + ", ".join(f"`{name}` cut to {cap} characters" for name, cap in FIELD_CAPS.items())
+            + ". Attachments are counted, never queued. In raw mode the fields are read from "
+            f"`{RAW_MESSAGE_FIELD}`.",
+            "required": ["from", "to"],
+            "properties": {
+                **{name: text for name in QUEUED_FIELDS},
+                "envelope": {**text, "description": "JSON: the SMTP envelope (to, from)."},
+                "charsets": {**text, "description": "JSON: each field's charset."},
+                "attachments": {**text, "description": "How many files the email had."},
+                "attachment-info": {**text, "description": "JSON: each attachment's name and type."},
+                RAW_MESSAGE_FIELD: {**text, "description": "Raw mode: the whole MIME message."},
+                "attachment1": {"type": "string", "contentMediaType": "application/octet-stream"},
+            },
+            "additionalProperties": True,
         },
         "SendGridEvents": {
             "type": "array",

@@ -1,6 +1,7 @@
 """Applies one verified provider event: first to its message's item, then to the conversation record.
 
 1. Parse the queue body and the provider's payload into a ``StatusUpdate`` (malformed: the DLQ, at once).
+   The person's own messages (inbound kinds) go to ``shared.replies.inbound_applier`` instead.
 2. Apply it to the message's item in one conditional write (``ProviderMessages.apply``): only a
    message of the event's tenant, only once, only forward.
 3. A message not known yet may be one whose send is being recorded right now: retry later, and on
@@ -13,7 +14,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from shared.events.delivery_state import DeliveryState
 from shared.events.envelope import ProviderEvent
+from shared.events.outcome import DONE, EventOutcome, iso
 from shared.events.provider_messages import Match, ProviderMessages
 from shared.events.settings import EventsSettings
 from shared.events.status_updates import MalformedEvent, StatusUpdate, UpdateKind, parse_update
@@ -28,20 +29,7 @@ from shared.log_masking import mask_address
 from shared.processing import metric_names
 from shared.processing.conversation_repository import ConversationKey, ConversationRepository, DeliveryWrite
 from shared.processing.errors import ProcessingFailure
-
-
-@dataclass(frozen=True)
-class EventOutcome:
-    retry: bool = False  # report the SQS record as a batch item failure (it comes back after a delay)
-    dead_letter: bool = False  # to the DLQ now: no receive can ever apply it
-    reason: str | None = None
-
-
-DONE = EventOutcome()
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+from shared.replies.inbound_applier import InboundApplier
 
 
 class EventApplier:
@@ -54,6 +42,7 @@ class EventApplier:
         logger: Any,
         metrics: Any,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        inbound: InboundApplier | None = None,
     ):
         self.messages = messages
         self.conversations = conversations
@@ -61,16 +50,21 @@ class EventApplier:
         self.logger = logger
         self.metrics = metrics
         self.clock = clock
+        self.inbound = inbound
 
     def handle(self, body: str, *, receive_count: int) -> EventOutcome:
         try:
             event = ProviderEvent.from_body(body)
-            update = parse_update(event)
+            update = None if event.kind.is_inbound else parse_update(event)
         except ValueError as error:  # MalformedEvent and pydantic's ValidationError are ValueErrors
             reason = str(error) if isinstance(error, MalformedEvent) else "the body is not a provider event"
             self.logger.error("malformed event moved to the DLQ", extra={"reason": reason})
             self._count(metric_names.MALFORMED_MESSAGES)
             return EventOutcome(dead_letter=True, reason=reason)
+        if update is None:  # the person's message: recorded on its conversation, then answered
+            if self.inbound is None:
+                raise RuntimeError("This events applier was built without an inbound applier")
+            return self.inbound.handle(event, receive_count=receive_count)
         self.logger.thread_safe_append_keys(
             provider=update.provider.value,
             provider_message_id=update.provider_message_id,

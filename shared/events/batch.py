@@ -11,7 +11,8 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from shared.events.applier import EventApplier, EventOutcome
+from shared.events.applier import EventApplier
+from shared.events.outcome import EventOutcome
 from shared.events.settings import EventsSettings
 from shared.log_masking import describe_error, masked_traceback
 from shared.processing import metric_names

@@ -1,4 +1,5 @@
-"""Builds the events processor's Lambda handler: settings, clients and the applier, once per container."""
+"""Builds the events processor's Lambda handler: settings, clients and the appliers (status events,
+the person's messages), once per container."""
 
 from __future__ import annotations
 
@@ -9,12 +10,18 @@ import boto3
 from aws_lambda_powertools import Logger, Metrics
 from botocore.config import Config
 
+from shared.channels import Channel
 from shared.events.applier import EventApplier
 from shared.events.batch import EventsBatch
 from shared.events.provider_messages import ProviderMessages
 from shared.events.settings import EventsSettings
 from shared.processing import metric_names
 from shared.processing.conversation_repository import ConversationRepository
+from shared.replies.inbound_applier import InboundApplier
+from shared.replies.inbound_records import InboundRecords
+from shared.replies.matching import ReplyMatcher
+from shared.replies.reply_queue import ReplyJobQueues
+from shared.routing.company_directory import CompanyDirectory
 
 SERVICE = "events-processor"
 _AWS = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
@@ -26,16 +33,35 @@ def lambda_handler(environ: Mapping[str, str]) -> Callable[[dict[str, Any], Any]
     metrics = Metrics(namespace=environ.get("POWERTOOLS_METRICS_NAMESPACE") or metric_names.NAMESPACE, service=SERVICE)
     session = boto3.session.Session()
     dynamodb = session.client("dynamodb", config=_AWS)
-    applier = EventApplier(
-        messages=ProviderMessages(dynamodb, settings.provider_messages_table_name),
-        conversations=ConversationRepository(dynamodb, settings.conversations_table_name),
+    sqs = session.client("sqs", config=_AWS)
+    messages = ProviderMessages(dynamodb, settings.provider_messages_table_name)
+    conversations = ConversationRepository(dynamodb, settings.conversations_table_name)
+    inbound = InboundApplier(
+        matcher=ReplyMatcher(dynamodb, settings.conversations_table_name),
+        records=InboundRecords(dynamodb, settings.conversations_table_name, conversations),
+        messages=messages,
+        companies=CompanyDirectory(dynamodb, settings.company_table_name),
+        queues=ReplyJobQueues(
+            sqs,
+            {
+                Channel.WHATSAPP: settings.whatsapp_queue_url,
+                Channel.SMS: settings.sms_queue_url,
+                Channel.EMAIL: settings.email_queue_url,
+            },
+        ),
         settings=settings,
         logger=logger,
         metrics=metrics,
     )
-    batch = EventsBatch(
-        applier=applier, sqs=session.client("sqs", config=_AWS), settings=settings, logger=logger, metrics=metrics
+    applier = EventApplier(
+        messages=messages,
+        conversations=conversations,
+        settings=settings,
+        logger=logger,
+        metrics=metrics,
+        inbound=inbound,
     )
+    batch = EventsBatch(applier=applier, sqs=sqs, settings=settings, logger=logger, metrics=metrics)
 
     @logger.inject_lambda_context(clear_state=True)
     @metrics.log_metrics

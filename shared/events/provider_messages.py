@@ -1,6 +1,7 @@
 """The provider-messages table: one item per send (``<provider>#<message id>``) holding its
 conversation, its tenant and its own delivery status; and the events that matched no message
-(``unmatched#…``), kept 30 days for inspection.
+(``unmatched#…``), and the person's messages no open conversation took (``unmatched#<provider>#inbound#…``),
+kept 30 days for inspection.
 
 Every write is one conditional request: the send's item is created once and never reset, and an
 event is applied only to a message of the event's tenant, at most once, and only forward.
@@ -25,6 +26,8 @@ from shared.processing.errors import RecordStoreUnavailable
 
 MESSAGE = "message"
 UNMATCHED = "unmatched"
+# The ``status`` of an unmatched item that is the person's message, not a status event.
+INBOUND = "inbound"
 # Long enough to find out why a tenant's events went nowhere; short enough that forged or stray
 # events do not pile up.
 UNMATCHED_RETENTION = timedelta(days=30)
@@ -177,12 +180,34 @@ class ProviderMessages:
     def keep_unmatched(self, update: StatusUpdate, event: ProviderEvent, *, reason: str, now: datetime) -> str:
         """Keep an event no message of its tenant has, for inspection; returns its key."""
         key = f"{UNMATCHED}#{update.provider.value}#{update.provider_message_id or '-'}#{update.event_id}"
+        self._keep(
+            key, event, reason=reason, now=now, provider_message_id=update.provider_message_id, status=update.status
+        )
+        return key
+
+    def keep_unmatched_inbound(self, event: ProviderEvent, inbound_id: str, *, reason: str, now: datetime) -> str:
+        """Keep the person's message that no open conversation of its tenant takes; returns its key.
+        The payload may hold the message's text: the tenant's data, like the record's history."""
+        key = f"{UNMATCHED}#{event.provider.value}#inbound#{inbound_id}"
+        self._keep(key, event, reason=reason, now=now, provider_message_id=inbound_id, status=INBOUND)
+        return key
+
+    def _keep(
+        self,
+        key: str,
+        event: ProviderEvent,
+        *,
+        reason: str,
+        now: datetime,
+        provider_message_id: str | None,
+        status: str,
+    ) -> None:
         item = {
             "provider_message_key": key,
             "item_type": UNMATCHED,
-            "provider": update.provider.value,
-            "provider_message_id": update.provider_message_id,
-            "status": update.status,
+            "provider": event.provider.value,
+            "provider_message_id": provider_message_id,
+            "status": status,
             "company_id": event.company_id,
             "project_id": event.project_id,
             "received_at": event.received_at.isoformat(),
@@ -197,7 +222,6 @@ class ProviderMessages:
             raise store_error(error, "keeping the unmatched event") from None
         except BotoCoreError as error:
             raise RecordStoreUnavailable(f"DynamoDB unreachable keeping the event: {type(error).__name__}") from None
-        return key
 
 
 def _changes(

@@ -268,9 +268,7 @@ TRANSITIONS.update(
             }
         ),
         # A send given up as unconfirmed may still report success; otherwise the thread goes on.
-        _R.REPLY_UNCONFIRMED: frozenset(
-            {_R.REPLY_SENT, _R.NEEDS_HUMAN, _R.REPLY_RECEIVED, _R.REPLY_PROCESSING}
-        ),
+        _R.REPLY_UNCONFIRMED: frozenset({_R.REPLY_SENT, _R.NEEDS_HUMAN, _R.REPLY_RECEIVED, _R.REPLY_PROCESSING}),
     }
 )
 assert _TURN_ENDS <= OPEN_STATUSES

@@ -34,6 +34,8 @@ PROVIDER_EVENTS_UNMATCHED = "ProviderEventsUnmatched"
 INBOUND_RECORDED = "InboundMessagesRecorded"
 INBOUND_DUPLICATES = "InboundMessagesDuplicate"
 INBOUND_UNMATCHED = "InboundMessagesUnmatched"
+# Recorded, but no reply job could be built: the project's record is gone or cannot serve the channel.
+REPLY_JOBS_NOT_QUEUED = "ReplyJobsNotQueued"
 # The channel processors: replies the AI wrote and sent, turns that ended without one, hand-overs
 # to a person (the AI asked, or the AI-turn limit), and reply sends nobody can confirm.
 REPLIES_SENT = "RepliesSent"

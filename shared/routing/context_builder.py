@@ -12,7 +12,7 @@ from shared import json_codec
 from shared.api_errors import ConfigurationError, PayloadTooLarge
 from shared.channels import Channel
 from shared.identifiers import conversation_id
-from shared.models.company import ChannelConfig, CompanyRecord, OpenAiChannelConfig
+from shared.models.company import ChannelConfig, ChannelConfigBase, CompanyRecord, OpenAiChannelConfig
 from shared.models.context import ContextMessage, ContextMetadata, ProjectSlice
 from shared.models.request import InitiateRequest
 
@@ -31,10 +31,7 @@ def build_context(
     callback_base_url: str | None,
 ) -> ContextMessage:
     channel = request.channel
-    channel_config = record.channel_config.for_channel(channel)
-    if channel_config is None:
-        raise ConfigurationError(f"The project has no {channel.value} channel configuration")
-    ai_config = _ai_config(record, channel)
+    channel_config = _channel_config(record, channel)
     return ContextMessage(
         conversation_id=conversation_id(
             company_id=request.company_data.company_id,
@@ -48,22 +45,28 @@ def build_context(
         recipient_data=request.recipient_data,
         project_data=request.project_data,
         request_data=request.request_data,
-        project=ProjectSlice(
-            company_name=record.company_name,
-            project_name=record.project_name,
-            company_rep=record.company_rep,
-            rate_limits=record.rate_limits,
-            channel_config=channel_config,
-            ai_config=ai_config,
-            contact_channels=_contact_channels(record),
-            allowed_link_domains=record.allowed_link_domains,
-        ),
+        project=project_slice(record, channel),
         metadata=ContextMetadata(
             router_version=router_version,
             queued_at=queued_at,
             correlation_id=correlation_id,
             callback_base_url=callback_base_url,
         ),
+    )
+
+
+def project_slice(record: CompanyRecord, channel: Channel) -> ProjectSlice:
+    """The part of the project's configuration a processor of ``channel`` needs (the context
+    message's and the reply job's); ``ConfigurationError`` when the project cannot use the channel."""
+    return ProjectSlice(
+        company_name=record.company_name,
+        project_name=record.project_name,
+        company_rep=record.company_rep,
+        rate_limits=record.rate_limits,
+        channel_config=_channel_config(record, channel),
+        ai_config=_ai_config(record, channel),
+        contact_channels=_contact_channels(record),
+        allowed_link_domains=record.allowed_link_domains,
     )
 
 
@@ -75,6 +78,13 @@ def queue_body(message: ContextMessage) -> str:
             f"The request and the project's configuration together exceed {MAX_QUEUE_MESSAGE_BYTES} bytes"
         )
     return body
+
+
+def _channel_config(record: CompanyRecord, channel: Channel) -> ChannelConfigBase:
+    config = record.channel_config.for_channel(channel)
+    if config is None:
+        raise ConfigurationError(f"The project has no {channel.value} channel configuration")
+    return config
 
 
 def _ai_config(record: CompanyRecord, channel: Channel) -> OpenAiChannelConfig:

@@ -1,10 +1,12 @@
 """The webhook ingress: a provider's request, verified with the tenant's credentials, onto the events queue.
 
-1. The route (from API Gateway's resource template) says which provider's rules apply.
+1. The route (from API Gateway's resource template) says which webhook's rules apply.
 2. The body: within the route's size limit, the provider's content type, parseable.
-3. The signature headers present (and SendGrid's timestamp inside the replay window).
+3. The signature headers present (and SendGrid's timestamp inside the replay window; Inbound
+   Parse: its URL's token present).
 4. The project of the path, and the secrets of its channels served by that provider.
-5. The signature, with those secrets (over the configured public URL, never one the request names).
+5. The signature (or Inbound Parse's token), with those secrets (over the configured public URL,
+   never one the request names).
 6. One queue message per event (a SendGrid batch is split), then the provider's 2xx at once.
 
 Nothing is queued before step 5 passes; every refusal is a bare status, counted and logged once.
@@ -29,7 +31,15 @@ from shared.webhooks.event_queue import EventQueue
 from shared.webhooks.project_secrets import ProjectSecrets
 from shared.webhooks.refusals import Refused, RouteUnknown, SignatureRefused
 from shared.webhooks.request import WebhookRequest, read_webhook_request
-from shared.webhooks.routes import WebhookRoute, route_for
+from shared.webhooks.routes import (
+    SENDGRID_EVENTS,
+    SENDGRID_INBOUND,
+    TWILIO_INBOUND,
+    TWILIO_STATUS,
+    WebhookRoute,
+    route_for,
+)
+from shared.webhooks.sendgrid_inbound import SendGridInboundWebhook
 from shared.webhooks.sendgrid_webhook import SendGridWebhook
 from shared.webhooks.settings import WebhookSettings
 from shared.webhooks.twilio_webhook import TwilioWebhook
@@ -37,7 +47,7 @@ from shared.webhooks.verification_keys import VerificationKeys
 
 
 class ProviderWebhook(Protocol):
-    """What differs between providers: body format, signature, answer."""
+    """What differs between webhooks: body format, signature, answer."""
 
     provider: Provider
     credentials: type[Any]
@@ -45,7 +55,7 @@ class ProviderWebhook(Protocol):
 
     def max_body_bytes(self, settings: WebhookSettings) -> int: ...
 
-    def payloads(self, body: bytes) -> list[dict[str, Any]]: ...
+    def payloads(self, request: WebhookRequest, body: bytes) -> list[dict[str, Any]]: ...
 
     def signature_check(
         self, request: WebhookRequest, url: str, body: bytes, payloads: list[dict[str, Any]], now: float
@@ -81,9 +91,12 @@ class Ingress:
         self._logger = logger
         self._metrics = metrics
         self._wall_clock = wall_clock
-        self._webhooks: Mapping[Provider, ProviderWebhook] = {
-            Provider.TWILIO: TwilioWebhook(),
-            Provider.SENDGRID: SendGridWebhook(settings.signature_max_age_seconds),
+        twilio = TwilioWebhook()
+        self._webhooks: Mapping[WebhookRoute, ProviderWebhook] = {
+            TWILIO_STATUS: twilio,
+            TWILIO_INBOUND: twilio,
+            SENDGRID_EVENTS: SendGridWebhook(settings.signature_max_age_seconds),
+            SENDGRID_INBOUND: SendGridInboundWebhook(),
         }
 
     def handle(self, event: Mapping[str, Any]) -> dict[str, Any]:
@@ -92,7 +105,7 @@ class Ingress:
         try:
             if route is None:
                 raise RouteUnknown(f"{request.resource[:200]!r} is not a webhook route")
-            webhook = self._webhooks[route.provider]
+            webhook = self._webhooks[route]
             accepted = self._accept(request, route, webhook)
         except Refused as refusal:
             return self._refuse(request, route, refusal)
@@ -101,6 +114,7 @@ class Ingress:
             "Webhook accepted",
             extra={
                 "provider": route.provider.value,
+                "kind": route.kind.value,
                 "company_id": accepted.company_id,
                 "project_id": accepted.project_id,
                 "events": accepted.events,
@@ -112,7 +126,7 @@ class Ingress:
     def _accept(self, request: WebhookRequest, route: WebhookRoute, webhook: ProviderWebhook) -> Accepted:
         body = request.body(webhook.max_body_bytes(self._settings))
         request.require_media_type(webhook.media_type)
-        payloads = webhook.payloads(body)
+        payloads = webhook.payloads(request, body)
         company_id, project_id = request.tenant()
         url = route.url(self._settings.public_base_url, company_id, project_id)
         # Before any read: a request without signature headers, or outside SendGrid's window, costs nothing.
@@ -150,6 +164,7 @@ class Ingress:
                 "refusal": type(refusal).__name__,
                 "reason": refusal.reason,
                 "provider": route.provider.value if route else None,
+                "kind": route.kind.value if route else None,
                 # As the path gave them, maybe not ids at all: shortened and masked.
                 "company_id": _loggable(request.company_id),
                 "project_id": _loggable(request.project_id),

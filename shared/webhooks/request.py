@@ -25,8 +25,13 @@ class WebhookRequest:
     headers: Mapping[str, str]
     raw_body: str | None
     base64_body: bool
-    has_query: bool
+    # Every value of each query parameter, as API Gateway parsed them.
+    query: Mapping[str, tuple[str, ...]]
     gateway_request_id: str | None
+
+    @property
+    def has_query(self) -> bool:
+        return bool(self.query)
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -74,9 +79,18 @@ def read_webhook_request(event: Mapping[str, Any]) -> WebhookRequest:
         headers=_headers(event),
         raw_body=event.get("body") if isinstance(event.get("body"), str) else None,
         base64_body=bool(event.get("isBase64Encoded")),
-        has_query=bool(event.get("queryStringParameters") or event.get("multiValueQueryStringParameters")),
+        query=_query(event),
         gateway_request_id=context.get("requestId"),
     )
+
+
+def _query(event: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    multi = event.get("multiValueQueryStringParameters") or {}
+    single = event.get("queryStringParameters") or {}
+    query = {name: tuple(v for v in values or () if isinstance(v, str)) for name, values in multi.items()}
+    for name, value in single.items():
+        query.setdefault(name, (value,) if isinstance(value, str) else ())
+    return query
 
 
 def _headers(event: Mapping[str, Any]) -> dict[str, str]:

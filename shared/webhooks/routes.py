@@ -44,6 +44,11 @@ SENDGRID_INBOUND = WebhookRoute(
 
 ROUTES: tuple[WebhookRoute, ...] = (TWILIO_STATUS, SENDGRID_EVENTS, TWILIO_INBOUND, SENDGRID_INBOUND)
 
+# The REST API's binary media types: API Gateway hands such a body to the function base64-encoded
+# (``isBase64Encoded``), byte for byte. Inbound Parse's form holds attachments and fields in other
+# charsets, which a text body would mangle; form posts (Twilio) and JSON stay text.
+BINARY_MEDIA_TYPES: tuple[str, ...] = ("multipart/form-data",)
+
 
 def route_for(resource_path: str) -> WebhookRoute | None:
     """The route of an API Gateway ``resource`` (the template, e.g. ``/webhooks/twilio/{company_id}/...``)."""

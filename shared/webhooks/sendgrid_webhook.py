@@ -37,7 +37,7 @@ class SendGridWebhook:
     def max_body_bytes(self, settings: WebhookSettings) -> int:
         return settings.sendgrid_max_body_bytes
 
-    def payloads(self, body: bytes) -> list[dict[str, Any]]:
+    def payloads(self, request: WebhookRequest, body: bytes) -> list[dict[str, Any]]:
         """One payload per event of the batch; ``BodyInvalid`` unless a non-empty array of objects."""
         try:
             # Non-integers as Decimal, as the queue codec writes them; NaN and Infinity refused.

@@ -13,6 +13,10 @@ from shared.function_environment import FunctionEnvironment
 # not from them.
 DEFAULT_TWILIO_MAX_BODY_BYTES = 64 * 1024
 DEFAULT_SENDGRID_MAX_BODY_BYTES = 1024 * 1024
+# Inbound Parse posts the whole email, attachments included (they are counted, never queued). The
+# event API Gateway hands the function holds the body base64-encoded (4/3 of it) and Lambda takes at
+# most 6 MB per invocation: 4 MiB is about the largest body that can arrive at all.
+DEFAULT_SENDGRID_INBOUND_MAX_BODY_BYTES = 4 * 1024 * 1024
 # SendGrid's signed timestamp: a batch older than this is a replay (issue 10: five minutes).
 DEFAULT_SIGNATURE_MAX_AGE_SECONDS = 300
 
@@ -27,6 +31,9 @@ class WebhookSettings(FunctionEnvironment):
     public_base_url: str = Field(alias="PUBLIC_BASE_URL", min_length=1)
     twilio_max_body_bytes: int = Field(alias="TWILIO_MAX_BODY_BYTES", default=DEFAULT_TWILIO_MAX_BODY_BYTES, gt=0)
     sendgrid_max_body_bytes: int = Field(alias="SENDGRID_MAX_BODY_BYTES", default=DEFAULT_SENDGRID_MAX_BODY_BYTES, gt=0)
+    sendgrid_inbound_max_body_bytes: int = Field(
+        alias="SENDGRID_INBOUND_MAX_BODY_BYTES", default=DEFAULT_SENDGRID_INBOUND_MAX_BODY_BYTES, gt=0
+    )
     signature_max_age_seconds: int = Field(
         alias="SIGNATURE_MAX_AGE_SECONDS", default=DEFAULT_SIGNATURE_MAX_AGE_SECONDS, gt=0
     )

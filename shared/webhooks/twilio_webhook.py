@@ -22,7 +22,8 @@ from shared.webhooks.request import WebhookRequest
 from shared.webhooks.settings import WebhookSettings
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
-# Twilio reads the answer to a status callback as TwiML; an empty one asks it to do nothing.
+# Twilio reads the answer to a status callback or an inbound message as TwiML; an empty one asks
+# it to do nothing (for an inbound message: send no reply of its own).
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 
@@ -34,7 +35,7 @@ class TwilioWebhook:
     def max_body_bytes(self, settings: WebhookSettings) -> int:
         return settings.twilio_max_body_bytes
 
-    def payloads(self, body: bytes) -> list[dict[str, Any]]:
+    def payloads(self, request: WebhookRequest, body: bytes) -> list[dict[str, Any]]:
         """The one flat parameter dict the request queues; ``BodyInvalid`` when it is not a form."""
         try:
             pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=True, errors="strict")

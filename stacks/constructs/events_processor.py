@@ -1,5 +1,6 @@
 """The events processor: its function, the SQS event source on the events queue, and a role that
-can apply a verified provider event to the message and conversation it names and nothing else."""
+can apply a verified provider event to the message and conversation it names, record the person's
+message on its conversation and queue the reply job, and nothing else."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from constructs import Construct
 
 from shared.channels import Channel
 from shared.events.settings import EventsSettings
+from shared.tables import EMAIL_REPLY_INDEX, REPLY_TOKEN_INDEX, SMS_REPLY_INDEX, WHATSAPP_REPLY_INDEX
 from stacks.bundling import asset_hash
 from stacks.constructs.python_function import LAMBDAS, PythonFunction
 from stacks.constructs.work_queue import WorkQueue
@@ -18,6 +20,7 @@ from stacks.names import EVENTS_PROCESSOR
 from stacks.settings import EnvironmentSettings
 
 FOLDER = "events_processor"
+REPLY_INDEXES = (WHATSAPP_REPLY_INDEX, SMS_REPLY_INDEX, EMAIL_REPLY_INDEX, REPLY_TOKEN_INDEX)
 
 
 class EventsProcessor(Construct):
@@ -45,7 +48,7 @@ class EventsProcessor(Construct):
             settings=settings,
             memory_mb=events.memory_mb,
             timeout_seconds=events.timeout_seconds,
-            description="Applies verified Twilio/SendGrid events to the delivery status of the messages they name",
+            description="Applies Twilio/SendGrid status events to their messages and records the person's replies",
             environment=EventsSettings(
                 environment=settings.name,
                 conversations_table_name=conversations.table_name,
@@ -82,10 +85,34 @@ class EventsProcessor(Construct):
         )
         role.add_to_policy(
             iam.PolicyStatement(
-                sid="ConversationDeliveryStatus",
-                # The conversation's latest delivery status, by its key: never a new record, a
-                # query or a scan.
+                sid="ConversationRecords",
+                # The conversation's latest delivery status and the person's messages, by its key:
+                # never a new record or a scan.
                 actions=["dynamodb:GetItem", "dynamodb:UpdateItem"],
                 resources=[conversations.table_arn],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReplyMatching",
+                # The reply indexes only (keys-only): the matcher reads each record by key.
+                actions=["dynamodb:Query"],
+                resources=[f"{conversations.table_arn}/index/{name}" for name in REPLY_INDEXES],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ProjectConfiguration",
+                # The project's record by key, to build the reply job (whether and how to answer).
+                actions=["dynamodb:GetItem"],
+                resources=[company_data.table_arn],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReplyJobs",
+                # SQS-managed encryption: no key to grant.
+                actions=["sqs:SendMessage"],
+                resources=[channel_queues[channel].queue.queue_arn for channel in Channel],
             )
         )

@@ -1,6 +1,7 @@
 """The webhook ingress: the providers' routes on the REST API (no API key: providers cannot send
-one; the provider's signature is checked by the function), the function behind them, a role that
-can only read a project, read tenants' provider credentials and queue an event, and its alarms."""
+one; the provider's signature, or Inbound Parse's URL token, is checked by the function), the
+function behind them, a role that can only read a project, read tenants' provider credentials and
+queue an event, and its alarms."""
 
 from __future__ import annotations
 
@@ -140,8 +141,9 @@ class WebhookIngress(Construct):
             resource,
             "AwsSolutions-APIG4",
             f"{route.provider.value} calls this route and cannot send an API key or sign in; the ingress "
-            "verifies the provider's signature with the credentials of the project named in the URL "
-            "before anything is queued, and the route's only integration is that function.",
+            "verifies the provider's signature (Inbound Parse: the project's URL token) with the credentials "
+            "of the project named in the URL before anything is queued, and the route's only integration is "
+            "that function.",
         )
         acknowledge(
             resource,

@@ -7,9 +7,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from shared.channels import Channel
 from shared.events.settings import EventsSettings
 from shared.processing import metric_names
-from tests.infra.template_queries import function, granted, resource_name, resources, without_hash
+from stacks.constructs.events_processor import REPLY_INDEXES
+from tests.infra.template_queries import (
+    function,
+    granted,
+    listed,
+    resource_name,
+    resources,
+    role_statements,
+    without_hash,
+)
 
 
 def _queue(template, name: str) -> tuple[str, dict[str, Any]]:
@@ -104,11 +114,29 @@ def test_the_events_processor_role_writes_only_what_applying_an_event_needs(synt
         "EventsDeadLetterQueue": {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"},
         # Find the message, move its status forward, keep an event no message of that tenant has.
         "ProviderMessagesTable": {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"},
-        # The conversation's latest status, by key: no new record, no query, no scan, no index.
+        # The conversation's latest status and the person's messages, by key: no new record, no scan.
         "ConversationsTable": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+        # The reply indexes only, to match the person's message to its conversation.
+        **{f"<token>/index/{index}": {"dynamodb:Query"} for index in REPLY_INDEXES},
+        # The project's record, to build the reply job.
+        "CompanyDataTable": {"dynamodb:GetItem"},
+        # The reply job, on the conversation's channel queue.
+        **{f"{channel.value.capitalize()}Queue": {"sqs:SendMessage"} for channel in Channel},
     }
     assert "EventsProcessorLogs" in log_group
     assert not any(action.startswith(("secretsmanager:", "kms:")) for action in by_action)
+    assert "dynamodb:Scan" not in by_action
+
+
+def test_the_events_processor_queries_the_reply_indexes_of_the_conversations_table_only(synthesised):
+    template = synthesised.template("processors")
+    _, processor = _events_processor(synthesised)
+    [statement] = [s for s in role_statements(template, processor) if s["Action"] == "dynamodb:Query"]
+    for resource in listed(statement["Resource"]):
+        table, suffix = resource["Fn::Join"][1]
+        assert without_hash(resource_name(table)) == "ConversationsTable"
+        assert suffix.removeprefix("/index/") in REPLY_INDEXES
+    assert len(listed(statement["Resource"])) == len(REPLY_INDEXES) == 4
 
 
 def test_the_events_dlq_and_the_events_processors_failures_alert_the_critical_topic(synthesised):

@@ -12,7 +12,7 @@ import aws_cdk as cdk
 import app as cdk_app
 from shared.channels import ALL_CHANNELS
 from shared.processing import metric_names
-from shared.webhooks.routes import ROUTES, SENDGRID_EVENTS, TWILIO_STATUS
+from shared.webhooks.routes import ROUTES, SENDGRID_EVENTS, SENDGRID_INBOUND, TWILIO_INBOUND, TWILIO_STATUS
 from shared.webhooks.settings import WebhookSettings
 from stacks.settings import load_settings, settings_from_block
 from tests.infra.conftest import app_context
@@ -69,6 +69,23 @@ def test_the_ingress_is_reached_by_the_webhook_routes_only_and_they_reach_nothin
     assert sources == sorted(
         f"<token>/POST{route.path.replace('{company_id}', '*').replace('{project_id}', '*')}" for route in ROUTES
     )
+
+
+def test_the_inbound_routes_are_webhook_routes_of_the_api(synthesised):
+    methods = methods_by_path(synthesised.template("api"))
+
+    assert {TWILIO_INBOUND.path, SENDGRID_INBOUND.path} <= WEBHOOK_PATHS
+    assert (TWILIO_INBOUND.path, "POST") in methods and (SENDGRID_INBOUND.path, "POST") in methods
+    # The token is the ingress's to check: API Gateway must not refuse a post without it (a bare
+    # 400 of its own, not counted as a refused signature).
+    assert "method.request.querystring.token" not in methods[(SENDGRID_INBOUND.path, "POST")]["RequestParameters"]
+
+
+def test_multipart_bodies_reach_the_ingress_as_binary_and_nothing_else_does(synthesised):
+    [api] = resources(synthesised.template("api"), "AWS::ApiGateway::RestApi").values()
+
+    # Inbound Parse's form byte for byte (base64 in the event); Twilio's form and JSON stay text.
+    assert api["Properties"]["BinaryMediaTypes"] == ["multipart/form-data"]
 
 
 def test_the_initiate_route_still_requires_an_api_key(synthesised):
@@ -171,6 +188,8 @@ def test_the_stack_outputs_the_tenants_url_templates(synthesised):
     base = f"https://<token>.execute-api.{synthesised.settings.region}.<token>/{synthesised.settings.name}"
     assert resource_name(outputs["TwilioStatusCallbackUrlTemplate"]["Value"]) == base + TWILIO_STATUS.path
     assert resource_name(outputs["SendGridEventWebhookUrlTemplate"]["Value"]) == base + SENDGRID_EVENTS.path
+    assert resource_name(outputs["TwilioInboundUrlTemplate"]["Value"]) == base + TWILIO_INBOUND.path
+    assert resource_name(outputs["SendGridInboundParseUrlTemplate"]["Value"]) == base + SENDGRID_INBOUND.path
 
 
 def test_a_configured_public_base_url_is_what_the_ingress_verifies_against_and_the_outputs_name():

@@ -16,8 +16,9 @@ import requests
 from local.api_keys import ApiKeyStore
 from local.gateway import LocalApiGateway, RouteThrottle
 from local.seed import create_api, create_tenant_key
-from shared.webhooks.routes import SENDGRID_EVENTS, TWILIO_STATUS
+from shared.webhooks.routes import SENDGRID_EVENTS, SENDGRID_INBOUND, TWILIO_INBOUND, TWILIO_STATUS
 from stacks.settings import load_settings
+from tests.fixtures.inbound_parse import CONTENT_TYPE, Upload, inbound_fields, multipart_body
 
 
 class RouterDouble:
@@ -267,12 +268,12 @@ def test_webhook_routes_have_their_own_stage_throttle_not_the_usage_plans(gatewa
         ("OPTIONS", "/dev/webhooks/sendgrid/ci-demo-001/pi-demo-001/events"),
         ("POST", "/dev/webhooks/twilio/ci-demo-001/status"),
         ("POST", "/dev/webhooks/twilio/ci-demo-001/pi-demo-001/extra/status"),
-        ("POST", "/dev/webhooks/twilio/ci-demo-001/pi-demo-001/inbound"),
+        ("POST", "/dev/webhooks/twilio/ci-demo-001/pi-demo-001/inbound/more"),
         ("POST", "/dev/webhooks/sendgrid/ci-demo-001/pi-demo-001/status"),
         ("POST", "/prod/webhooks/twilio/ci-demo-001/pi-demo-001/status"),
         ("POST", "/webhooks/twilio/ci-demo-001/pi-demo-001/status"),
     ],
-    ids=["GET", "OPTIONS", "missing segment", "extra segment", "no inbound route yet", "other provider's route",
+    ids=["GET", "OPTIONS", "missing segment", "extra segment", "under the inbound route", "other provider's route",
          "other stage", "no stage"],
 )  # fmt: skip
 def test_only_post_to_a_webhook_route_reaches_the_ingress(gateway, method, path):
@@ -302,3 +303,56 @@ def test_a_webhook_over_http_is_answered_with_the_ingress_answer(gateway):
     assert (answer.status_code, answer.headers["Content-Type"], answer.text) == (200, "text/xml", "<Response/>")
     (event,) = gateway.ingress.events
     assert event["body"] == "MessageSid=SM0123&MessageStatus=sent&ErrorCode="
+
+
+# -- the inbound routes ----------------------------------------------------------------------------
+
+INBOUND_PARSE = multipart_body(
+    inbound_fields(text="Tr\xe8s bien".encode("iso-8859-1")),
+    {"attachment1": Upload("photo.jpg", "image/jpeg", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x80\x81")},
+)
+
+
+def test_an_inbound_parse_form_reaches_the_ingress_base64_encoded_byte_for_byte_with_its_token(gateway):
+    headers = {"Content-Type": CONTENT_TYPE, "User-Agent": "Sendlib/1.0"}
+    path = "/dev/webhooks/sendgrid/ci-demo-001/pi-demo-001/inbound?token=inbound-token-fake-0000000000"
+
+    status, _, _ = gateway.handle("POST", path, headers, INBOUND_PARSE)
+
+    assert status == 200
+    (event,) = gateway.ingress.events
+    assert event["resource"] == SENDGRID_INBOUND.path
+    assert event["pathParameters"] == {"company_id": "ci-demo-001", "project_id": "pi-demo-001"}
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == INBOUND_PARSE
+    assert event["queryStringParameters"] == {"token": "inbound-token-fake-0000000000"}
+    assert event["path"] == "/webhooks/sendgrid/ci-demo-001/pi-demo-001/inbound"
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "application/json", "text/plain"])
+def test_other_content_types_stay_text(gateway, content_type):
+    status, _, _ = gateway.handle(
+        "POST", "/dev/webhooks/twilio/ci-demo-001/pi-demo-001/inbound", {"Content-Type": content_type}, TWILIO_FORM
+    )
+
+    assert status == 200
+    (event,) = gateway.ingress.events
+    assert event["resource"] == TWILIO_INBOUND.path
+    assert (event["body"], event["isBase64Encoded"]) == (TWILIO_FORM.decode(), False)
+
+
+def test_an_inbound_parse_post_over_http_arrives_unchanged(gateway):
+    gateway.under_test.start()
+    try:
+        answer = requests.post(
+            SENDGRID_INBOUND.url(gateway.under_test.url, "ci-demo-001", "pi-demo-001"),
+            params={"token": "inbound-token-fake-0000000000"},
+            data=INBOUND_PARSE,
+            headers={"Content-Type": CONTENT_TYPE},
+            timeout=30,
+        )
+    finally:
+        gateway.under_test.stop()
+    assert answer.status_code == 200
+    (event,) = gateway.ingress.events
+    assert base64.b64decode(event["body"]) == INBOUND_PARSE and event["isBase64Encoded"] is True

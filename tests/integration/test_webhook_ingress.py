@@ -1,290 +1,33 @@
-"""The webhook ingress handler against moto, with requests signed as Twilio and SendGrid sign them.
-
-Two tenants (A: the example record, B: another company) each hold their own Twilio tokens and
-SendGrid key pair. Every refusal must leave the events queue empty and be counted.
+"""The webhook ingress handler against moto: Twilio status callbacks and SendGrid's signed Event
+Webhook. Every refusal must leave the events queue empty and be counted.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import io
-import itertools
 import json
-import logging
 import time
-from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
-from boto3.dynamodb.types import TypeSerializer
 
-from local.emulator import LocalResources
 from local.rest_proxy_event import rest_proxy_event
-from shared.events.envelope import EventKind, Provider, ProviderEvent
+from shared.events.envelope import EventKind, Provider
 from shared.processing import metric_names
-from shared.tables import COMPANY_DATA
-from shared.webhooks.routes import SENDGRID_EVENTS, TWILIO_STATUS, WebhookRoute
-from shared.webhooks.settings import WebhookSettings
+from shared.webhooks.routes import SENDGRID_EVENTS, TWILIO_STATUS
 from shared.webhooks.twilio_webhook import EMPTY_TWIML
-from tests.conftest import ROOT
+from tests.fixtures import webhook_ingress
 from tests.fixtures.processors import emitted_metrics
-from tests.fixtures.tenants import record_for_tenant
-from tests.fixtures.webhook_signing import SendGridSigner, form_body, twilio_signature
-from tests.integration.conftest import FakeLambdaContext
+from tests.fixtures.webhook_ingress import (
+    BASE_URL,
+    RECIPIENT,
+    RECIPIENT_EMAIL,
+    assert_refused,
+    sendgrid_events,
+    twilio_params,
+)
+from tests.fixtures.webhook_signing import form_body, twilio_signature
 
-BASE_URL = "https://hooks.example.test/dev"
-HANDLER = ROOT / "lambdas" / "webhook_ingress" / "handler.py"
-_loads = itertools.count()
-
-RECIPIENT = "+447700900123"
-RECIPIENT_EMAIL = "alex.morgan@example.com"
-
-
-@dataclass
-class Tenant:
-    company_id: str
-    project_id: str
-    whatsapp_token: str
-    sms_token: str
-    sendgrid: SendGridSigner
-    record: dict[str, Any]
-
-    def url(self, route: WebhookRoute) -> str:
-        return route.url(BASE_URL, self.company_id, self.project_id)
-
-    def secret_id(self, channel: str) -> str:
-        return self.record["channel_config"][channel][f"{channel}_credentials_id"]
-
-
-def twilio_params(**overrides: str) -> dict[str, str]:
-    params = {
-        "MessageSid": "SM0123456789abcdef0123456789abcdef",
-        "AccountSid": "ACtestwebhook00000000000000000001",
-        "MessageStatus": "delivered",
-        "To": f"whatsapp:{RECIPIENT}",
-        "From": "whatsapp:+447700900001",
-        "ApiVersion": "2010-04-01",
-    }
-    params.update(overrides)
-    return params
-
-
-def sendgrid_events(count: int = 3) -> list[dict[str, Any]]:
-    kinds = ["processed", "delivered", "open", "click", "bounce", "deferred"]
-    return [
-        {
-            "email": RECIPIENT_EMAIL,
-            "timestamp": 1795512600 + index,
-            "event": kinds[index % len(kinds)],
-            "sg_event_id": f"ZGVsaXZlcmVkLTAtMjQ{index:04d}",
-            "sg_message_id": f"14c5d75ce93.dfd.64b469.filter0001p{index}.16648.5515E0B88.0",
-            "conversation_id": "ci-demo-001#pi-demo-001#req#talent@cucumber-recruitment.example",
-        }
-        for index in range(count)
-    ]
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: str
-
-
-@dataclass
-class IngressHarness:
-    aws: LocalResources
-    queue_url: str
-    handler: Any
-    log_stream: io.StringIO
-    a: Tenant
-    b: Tenant
-    request_ids: list[str] = field(default_factory=list)
-
-    def call(self, event: dict[str, Any]) -> Reply:
-        raw = self.handler(event, FakeLambdaContext(function_name="ai-multi-comms-webhook-ingress-dev"))
-        assert set(raw) == {"statusCode", "headers", "body", "isBase64Encoded"}
-        return Reply(raw["statusCode"], raw["headers"], raw["body"])
-
-    def event(
-        self,
-        route: WebhookRoute,
-        tenant: Tenant,
-        body: str,
-        headers: dict[str, str],
-        *,
-        path_ids: tuple[str, str] | None = None,
-        **options: Any,
-    ) -> dict[str, Any]:
-        company_id, project_id = path_ids or (tenant.company_id, tenant.project_id)
-        path = route.path.format(company_id=company_id, project_id=project_id)
-        event = rest_proxy_event(body=body, path=path, resource=route.path, headers=headers, **options)
-        # API Gateway fills the path parameters of the resource template.
-        event["pathParameters"] = {"company_id": company_id, "project_id": project_id}
-        self.request_ids.append(event["requestContext"]["requestId"])
-        return event
-
-    def twilio(
-        self,
-        tenant: Tenant,
-        params: dict[str, str],
-        *,
-        token: str | None = None,
-        signed_url: str | None = None,
-        signature: str | None = None,
-        content_type: str = "application/x-www-form-urlencoded; charset=UTF-8",
-        body: str | None = None,
-        **options: Any,
-    ) -> Reply:
-        url = signed_url or tenant.url(TWILIO_STATUS)
-        headers = {"Content-Type": content_type, "User-Agent": "TwilioProxy/1.1"}
-        if signature is None:
-            signature = twilio_signature(token or tenant.whatsapp_token, url, params)
-        if signature:
-            headers["X-Twilio-Signature"] = signature
-        return self.call(
-            self.event(TWILIO_STATUS, tenant, form_body(params) if body is None else body, headers, **options)
-        )
-
-    def sendgrid(
-        self,
-        tenant: Tenant,
-        events: Any,
-        *,
-        signer: SendGridSigner | None = None,
-        timestamp: int | None = None,
-        body: str | None = None,
-        signed_body: str | None = None,
-        signature: str | None = None,
-        content_type: str = "application/json",
-        **options: Any,
-    ) -> Reply:
-        text = json.dumps(events) + "\r\n" if body is None else body
-        stamp = str(int(time.time()) if timestamp is None else timestamp)
-        headers = {"Content-Type": content_type, "User-Agent": "SendGrid Event API"}
-        if signature is None:
-            signature = (signer or tenant.sendgrid).sign(stamp, text if signed_body is None else signed_body)
-        if signature:
-            headers["X-Twilio-Email-Event-Webhook-Signature"] = signature
-            headers["X-Twilio-Email-Event-Webhook-Timestamp"] = stamp
-        return self.call(self.event(SENDGRID_EVENTS, tenant, text, headers, **options))
-
-    def queued(self) -> list[ProviderEvent]:
-        sqs = self.aws.client("sqs")
-        found: list[ProviderEvent] = []
-        while True:
-            batch = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, VisibilityTimeout=600)
-            messages = batch.get("Messages", [])
-            if not messages:
-                return found
-            found.extend(ProviderEvent.from_body(message["Body"]) for message in messages)
-
-    def put_record(self, record: dict[str, Any]) -> None:
-        serializer = TypeSerializer()
-        self.aws.client("dynamodb").put_item(
-            TableName=self.aws.table_name(COMPANY_DATA.logical_name),
-            Item={name: serializer.serialize(value) for name, value in record.items()},
-        )
-
-    def put_secret(self, secret_id: str, value: dict[str, Any]) -> None:
-        secrets = self.aws.client("secretsmanager")
-        try:
-            secrets.create_secret(Name=secret_id, SecretString=json.dumps(value))
-        except secrets.exceptions.ResourceExistsException:
-            secrets.put_secret_value(SecretId=secret_id, SecretString=json.dumps(value))
-
-    def logs(self) -> str:
-        return self.log_stream.getvalue()
-
-    def log_lines(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.logs().splitlines() if line.strip()]
-
-
-def _tenant(record: dict[str, Any], label: str) -> Tenant:
-    return Tenant(
-        company_id=record["company_id"],
-        project_id=record["project_id"],
-        whatsapp_token=f"whatsapp-token-of-{label}-fake-000000",
-        sms_token=f"sms-token-of-{label}-fake-0000000000",
-        sendgrid=SendGridSigner.generate(),
-        record=record,
-    )
-
-
-def _store_tenant(harness: IngressHarness, tenant: Tenant) -> None:
-    harness.put_record(tenant.record)
-    harness.put_secret(
-        tenant.secret_id("whatsapp"),
-        {"twilio_account_sid": "ACtestwebhook00000000000000000001", "twilio_auth_token": tenant.whatsapp_token},
-    )
-    harness.put_secret(
-        tenant.secret_id("sms"),
-        {"twilio_account_sid": "ACtestwebhook00000000000000000002", "twilio_auth_token": tenant.sms_token},
-    )
-    harness.put_secret(
-        tenant.secret_id("email"),
-        {"sendgrid_api_key": "SG.fake-key-of-the-test", "sendgrid_webhook_public_key": tenant.sendgrid.public_key},
-    )
-
-
-def _load_handler() -> Any:
-    """Import ``lambdas/webhook_ingress/handler.py`` afresh: a cold container with empty caches."""
-    spec = importlib.util.spec_from_file_location(f"_webhook_ingress_{next(_loads)}", HANDLER)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.handler
-
-
-@pytest.fixture
-def start_ingress(aws: LocalResources, monkeypatch: pytest.MonkeyPatch, company_record_example):
-    """``start_ingress(events_queue_url=None)``: a cold handler wired to moto, tenants A and B stored."""
-    queue_url = aws.client("sqs").create_queue(QueueName="webhook-ingress-test-events")["QueueUrl"]
-    stream = io.StringIO()
-    capture = logging.StreamHandler(stream)
-    service_logger = logging.getLogger("webhook-ingress")
-
-    def start(events_queue_url: str | None = None) -> IngressHarness:
-        settings = WebhookSettings(
-            environment="dev",
-            company_table_name=aws.table_name(COMPANY_DATA.logical_name),
-            events_queue_url=events_queue_url or queue_url,
-            public_base_url=BASE_URL,
-        )
-        for name, value in settings.to_environment().items():
-            monkeypatch.setenv(name, value)
-        handler = _load_handler()
-        capture.setFormatter(next(h.formatter for h in service_logger.handlers if h.formatter is not None))
-        service_logger.addHandler(capture)
-        record_b = record_for_tenant(company_record_example, "ci-other-002", "pi-other-002")
-        harness = IngressHarness(
-            aws=aws,
-            queue_url=queue_url,
-            handler=handler,
-            log_stream=stream,
-            a=_tenant(company_record_example, "a"),
-            b=_tenant(record_b, "b"),
-        )
-        _store_tenant(harness, harness.a)
-        _store_tenant(harness, harness.b)
-        return harness
-
-    yield start
-    service_logger.removeHandler(capture)
-
-
-@pytest.fixture
-def ingress(start_ingress) -> IngressHarness:
-    return start_ingress()
-
-
-def assert_refused(reply: Reply, status: int, ingress: IngressHarness, captured: str, *, signature: bool) -> None:
-    assert (reply.status, reply.body) == (status, "")
-    assert ingress.queued() == []
-    metrics = emitted_metrics(captured)
-    assert metrics.count(metric_names.WEBHOOK_REJECTED) == 1
-    assert metrics.count(metric_names.WEBHOOK_SIGNATURE_REJECTED) == (1 if signature else 0)
-    assert metric_names.WEBHOOK_ACCEPTED not in metrics
+start_ingress = webhook_ingress.start_ingress
+ingress = webhook_ingress.ingress
 
 
 # --- Twilio status callbacks -------------------------------------------------------------------

@@ -10,7 +10,8 @@ from shared import api_errors
 from shared.models.request import InitiateRequest
 from shared.request_errors import _FIELD_CODES, SECTIONS
 from shared.routing.gateway_contract import GATEWAY_ERRORS, METHOD_NOT_ALLOWED
-from shared.webhooks.routes import ROUTES, SENDGRID_EVENTS, TWILIO_STATUS
+from shared.webhooks.routes import ROUTES, SENDGRID_EVENTS, SENDGRID_INBOUND, TWILIO_INBOUND, TWILIO_STATUS
+from shared.webhooks.sendgrid_inbound import QUEUED_FIELDS
 from shared.webhooks.sendgrid_webhook import SendGridWebhook
 from shared.webhooks.twilio_webhook import EMPTY_TWIML, TwilioWebhook
 from tools import openapi
@@ -94,3 +95,28 @@ def test_the_webhook_routes_document_the_ingress_content_types_headers_and_answe
     assert twilio["responses"]["200"]["content"]["text/xml"]["example"] == EMPTY_TWIML
     assert "content" not in sendgrid["responses"]["200"]
     assert document["components"]["schemas"]["SendGridEvents"]["type"] == "array"
+
+
+def test_the_inbound_routes_document_their_form_fields_token_and_answers():
+    document = openapi.build_document()
+    twilio = document["paths"][TWILIO_INBOUND.path]["post"]
+    parse = document["paths"][SENDGRID_INBOUND.path]["post"]
+    schemas = document["components"]["schemas"]
+
+    assert twilio["requestBody"]["content"] == {
+        "application/x-www-form-urlencoded": {"schema": {"$ref": "#/components/schemas/TwilioInboundMessage"}}
+    }
+    assert {p["name"] for p in twilio["parameters"] if p["in"] == "header"} == {"X-Twilio-Signature"}
+    assert twilio["responses"]["200"]["content"]["text/xml"]["example"] == EMPTY_TWIML
+    assert {"From", "To", "Body", "MessageSid", "NumMedia", "OptOutType"} <= set(
+        schemas["TwilioInboundMessage"]["properties"]
+    )
+
+    assert parse["requestBody"]["content"] == {
+        "multipart/form-data": {"schema": {"$ref": "#/components/schemas/SendGridInboundParse"}}
+    }
+    assert [(p["name"], p["in"], p["required"]) for p in parse["parameters"] if p["in"] != "path"] == [
+        ("token", "query", True)
+    ]
+    assert "content" not in parse["responses"]["200"]
+    assert set(QUEUED_FIELDS) <= set(schemas["SendGridInboundParse"]["properties"])

@@ -31,6 +31,10 @@ def _request(route, headers, query=None):
     return read_webhook_request(rest_proxy_event(body="x", resource=route.path, headers=headers, query=query))
 
 
+# The Twilio form and the Event Webhook's JSON read the body alone.
+_ANY_REQUEST = _request(TWILIO_STATUS, {})
+
+
 def _twilio_credentials(token=TOKEN):
     return TwilioCredentials(twilio_account_sid="ACfake", twilio_auth_token=token)
 
@@ -39,7 +43,7 @@ def _twilio_credentials(token=TOKEN):
 
 
 def test_a_twilio_form_keeps_blank_values():
-    assert TwilioWebhook().payloads(b"MessageSid=SM1&ErrorCode=&MessageStatus=sent") == [
+    assert TwilioWebhook().payloads(_ANY_REQUEST, b"MessageSid=SM1&ErrorCode=&MessageStatus=sent") == [
         {"MessageSid": "SM1", "ErrorCode": "", "MessageStatus": "sent"}
     ]
 
@@ -51,7 +55,7 @@ def test_a_twilio_form_keeps_blank_values():
 )
 def test_a_body_that_is_not_a_clean_twilio_form_is_refused(body):
     with pytest.raises(BodyInvalid):
-        TwilioWebhook().payloads(body)
+        TwilioWebhook().payloads(_ANY_REQUEST, body)
 
 
 def test_the_twilio_check_verifies_the_auth_tokens_signature_over_url_and_params():
@@ -93,7 +97,7 @@ def test_a_twilio_request_with_a_query_string_is_refused():
 def test_a_sendgrid_batch_becomes_one_payload_per_event_with_exact_numbers():
     body = b'[{"event": "delivered", "sg_event_id": "e1", "score": 0.1}, {"event": "open", "sg_event_id": "e2"}]'
 
-    payloads = SendGridWebhook(300).payloads(body)
+    payloads = SendGridWebhook(300).payloads(_ANY_REQUEST, body)
 
     assert payloads == [
         {"event": "delivered", "sg_event_id": "e1", "score": Decimal("0.1")},
@@ -107,7 +111,7 @@ def test_a_sendgrid_batch_becomes_one_payload_per_event_with_exact_numbers():
 )
 def test_a_body_that_is_not_an_array_of_event_objects_is_refused(body):
     with pytest.raises(BodyInvalid):
-        SendGridWebhook(300).payloads(body)
+        SendGridWebhook(300).payloads(_ANY_REQUEST, body)
 
 
 def _sendgrid_check(signer, body, *, timestamp=NOW, now=NOW, signature=None):
@@ -198,4 +202,4 @@ def test_an_rsa_key_is_not_a_sendgrid_verification_key():
 
 
 def test_the_form_body_helper_round_trips():
-    assert TwilioWebhook().payloads(form_body({"a": "1 2", "b": ""}).encode()) == [{"a": "1 2", "b": ""}]
+    assert TwilioWebhook().payloads(_ANY_REQUEST, form_body({"a": "1 2", "b": ""}).encode()) == [{"a": "1 2", "b": ""}]

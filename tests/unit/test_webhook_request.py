@@ -140,3 +140,9 @@ def test_base64_of_the_limit_is_checked_before_decoding():
 
     with pytest.raises(BodyTooLarge):
         read_webhook_request(event).body(100)
+
+
+def test_every_value_of_each_query_parameter_is_kept():
+    request = read_webhook_request(_event(query=[("token", "a"), ("token", "b"), ("x", "")]))
+
+    assert request.query == {"token": ("a", "b"), "x": ("",)}
