@@ -256,7 +256,8 @@ TRANSITIONS.update(
         },
         _R.REPLY_RECEIVED: frozenset({_R.REPLY_PROCESSING, _R.NEEDS_HUMAN, _R.REPLY_NOT_SENT}),
         _R.REPLY_PROCESSING: frozenset({_R.REPLY_GENERATED, _R.NEEDS_HUMAN, _R.REPLY_NOT_SENT}),
-        _R.REPLY_GENERATED: frozenset({_R.REPLY_SENDING, _R.REPLY_NOT_SENT}),
+        # needs_human: the AI handed over with nothing to send (an empty reply).
+        _R.REPLY_GENERATED: frozenset({_R.REPLY_SENDING, _R.REPLY_NOT_SENT, _R.NEEDS_HUMAN}),
         _R.REPLY_SENDING: frozenset(
             {
                 _R.REPLY_SENT,

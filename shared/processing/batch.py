@@ -17,12 +17,24 @@ from shared.processing import metric_names
 from shared.processing.dead_letter import move_to_dead_letter_queue
 from shared.processing.heartbeat import Heartbeat, schedule_retry
 from shared.processing.pipeline import Pipeline, RecordOutcome
+from shared.processing.replies.turns import ReplyTurns
 from shared.processing.settings import ProcessorSettings
+from shared.replies.reply_job import is_reply_job
 
 
 class BatchProcessor:
-    def __init__(self, *, pipeline: Pipeline, sqs: Any, settings: ProcessorSettings, logger: Any, metrics: Any):
+    def __init__(
+        self,
+        *,
+        pipeline: Pipeline,
+        turns: ReplyTurns,
+        sqs: Any,
+        settings: ProcessorSettings,
+        logger: Any,
+        metrics: Any,
+    ):
         self._pipeline = pipeline
+        self._turns = turns
         self._metrics = metrics
         self._sqs = sqs
         self._settings = settings
@@ -72,14 +84,16 @@ class BatchProcessor:
 
     def _outcome(self, record: dict[str, Any]) -> RecordOutcome:
         body = record.get("body") or ""
+        attributes = record.get("messageAttributes") or {}
+        # One queue per channel carries both the router's context messages and the events
+        # processor's reply jobs (``kind=reply``); each has its own state machine on the record.
+        work: Pipeline | ReplyTurns = self._turns if is_reply_job(body, attributes) else self._pipeline
         try:
-            return self._pipeline.handle(
-                body, message_id=record.get("messageId", ""), attributes=record.get("messageAttributes") or {}
-            )
+            return work.handle(body, message_id=record.get("messageId", ""), attributes=attributes)
         except Exception as error:  # the one outermost catch: log the cause, record failed_unknown
             # Not logger.exception: an exception's text can quote addresses or generated content.
             self._logger.error(
                 "unexpected failure while processing the record",
                 extra={"cause": describe_error(error), "trace": masked_traceback(error)},
             )
-            return self._pipeline.handle_unexpected(body, error)
+            return work.handle_unexpected(body, error)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from shared.log_masking import mask_email, mask_phone
-from shared.models.context import ContextMessage
+from shared.models.context import ContextMessage, ProjectSlice
 from shared.processing.errors import ContentCheckFailed
 
 # Separators of a phone number's digit groups: one punctuation mark, optionally spaced.
@@ -120,12 +120,16 @@ def find_contacts(text: str) -> Found:
 
 def allowed_contacts(message: ContextMessage) -> AllowedContacts:
     """The contacts the project supplied, and the recipient's own address."""
-    project = message.project
     recipient = message.recipient_data
+    return project_contacts(message.project, tel=recipient.recipient_tel, email=recipient.recipient_email)
+
+
+def project_contacts(project: ProjectSlice, *, tel: str | None, email: str | None) -> AllowedContacts:
+    """The contacts ``project`` supplied, and the person's own ``tel`` / ``email`` (replies use the record's)."""
     supplied = [*project.contact_channels.values(), *(value for value in project.company_rep.values() if value)]
     found = find_contacts(" \n ".join(supplied))
-    phones = set(found.phones) | ({_digits(recipient.recipient_tel)} if recipient.recipient_tel else set())
-    emails = set(found.emails) | ({recipient.recipient_email.lower()} if recipient.recipient_email else set())
+    phones = set(found.phones) | ({_digits(tel)} if tel else set())
+    emails = set(found.emails) | ({email.lower()} if email else set())
     return AllowedContacts(
         link_domains=frozenset({*(_idna(d) for d in project.allowed_link_domains), *found.hosts}),
         phones=frozenset(phones),

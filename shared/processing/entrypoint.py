@@ -17,6 +17,7 @@ from shared.processing.batch import BatchProcessor
 from shared.processing.conversation_repository import ConversationRepository
 from shared.processing.credentials import SecretReader
 from shared.processing.pipeline import Pipeline
+from shared.processing.replies.turns import ReplyTurns
 from shared.processing.settings import ProcessorSettings
 from shared.secret_names import credentials_secret_prefix, openai_secret_prefix
 
@@ -55,7 +56,12 @@ def lambda_handler(adapter: ChannelAdapter, environ: Mapping[str, str]) -> Calla
         metrics=metrics,
     )
     batch = BatchProcessor(
-        pipeline=pipeline, sqs=session.client("sqs", config=_AWS), settings=settings, logger=logger, metrics=metrics
+        pipeline=pipeline,
+        turns=ReplyTurns(pipeline),
+        sqs=session.client("sqs", config=_AWS),
+        settings=settings,
+        logger=logger,
+        metrics=metrics,
     )
 
     @logger.inject_lambda_context(clear_state=True)

@@ -87,6 +87,11 @@ class ProviderRejected(ProcessingFailure):
     """The provider refused the message for good (invalid number, rejected template, bad sender)."""
 
 
+class WhatsAppWindowClosed(ProviderRejected):
+    """A free-form WhatsApp reply outside the 24 hours after the person's last message (Twilio 63016):
+    it can never go out, so the turn gives the messages up (``answered_through`` advances)."""
+
+
 class ProviderCredentialsRejected(ProviderRejected):
     """The provider refused the credentials: re-read the secret once, then give up."""
 
@@ -118,6 +123,7 @@ DISPOSITIONS: dict[type[ProcessingFailure], Disposition] = {
     ProviderUnavailable: Disposition(status=None, retry=True),
     ProviderRejected: Disposition(status=_S.FAILED_TO_SEND_MESSAGE, retry=False),
     ProviderCredentialsRejected: Disposition(status=_S.FAILED_TO_SEND_MESSAGE, retry=False),
+    WhatsAppWindowClosed: Disposition(status=_S.FAILED_TO_SEND_MESSAGE, retry=False),
     SendOutcomeUnknown: Disposition(status=None, retry=True),
     SendUnconfirmed: Disposition(status=_S.SEND_UNCONFIRMED, retry=False),
 }

@@ -48,16 +48,13 @@ from shared.processing.senders import Outgoing, Sender, SendReceipt
 from shared.processing.sent_messages import SentMessages
 from shared.processing.settings import ProcessorSettings
 from shared.processing.settlement import RecordOutcome, record_unexpected, settle
+from shared.processing.times import iso, parse_time
 
 _S = ConversationStatus
 T = TypeVar("T")
 
 
 __all__ = ["Pipeline", "RecordOutcome", "iso", "parse_message"]
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def parse_message(body: str, attributes: Mapping[str, Any], adapter: ChannelAdapter) -> ContextMessage:
@@ -120,7 +117,7 @@ class Pipeline:
             self.logger.error(
                 "malformed message moved to the DLQ", extra={"sqs_message_id": message_id, "reason": failure.reason}
             )
-            self._count(metric_names.MALFORMED_MESSAGES)
+            self.count(metric_names.MALFORMED_MESSAGES)
             return RecordOutcome(retry=False, status=None, reason=failure.reason, dead_letter=True)
         self.logger.thread_safe_append_keys(
             conversation_id=message.conversation_id,
@@ -133,7 +130,7 @@ class Pipeline:
             record = self.process(message, claim)
         except ProcessingFailure as failure:
             key = ConversationKey(message.recipient_address, message.conversation_id)
-            return settle(claim, key, failure, now=iso(self.clock()), logger=self.logger, count=self._count)
+            return settle(claim, key, failure, now=iso(self.clock()), logger=self.logger, count=self.count)
         return RecordOutcome(retry=False, status=record.conversation_status)
 
     def handle_unexpected(self, body: str, error: BaseException) -> RecordOutcome:
@@ -143,7 +140,7 @@ class Pipeline:
         redelivery to reconcile, because the send may have happened.
         """
         reason = mask_text(f"{type(error).__name__}: {error}")[:500]
-        self._count(metric_names.UNEXPECTED_FAILURES)
+        self.count(metric_names.UNEXPECTED_FAILURES)
         try:
             message = parse_message(body, {}, self.adapter)
             key = ConversationKey(message.recipient_address, message.conversation_id)
@@ -177,7 +174,7 @@ class Pipeline:
         def write(credentials: OpenAiCredentials) -> Any:
             return self.ai.write(message, contract, api_key=credentials.ai_api_key.get_secret_value())
 
-        draft = self._once_more_with_fresh_credentials(ai_key, AiCredentialsRejected, write)
+        draft = self.with_fresh_credentials(ai_key, AiCredentialsRejected, write)
         self.logger.info("message written", extra={"ai_response_id": draft.response_id, "model": draft.model})
         return claim.move(
             _S.AI_GENERATED,
@@ -201,10 +198,10 @@ class Pipeline:
         return self._deliver(claim, outgoing, provider)
 
     def _deliver(self, claim: Claim, outgoing: Outgoing, provider: Fetched[Any]) -> ConversationRecord:
-        sender = self._sender(provider.value)
+        sender = self.sender(provider.value)
         try:
-            receipt = self._once_more_with_fresh_credentials(
-                provider, ProviderCredentialsRejected, lambda credentials: self._sender(credentials).send(outgoing)
+            receipt = self.with_fresh_credentials(
+                provider, ProviderCredentialsRejected, lambda credentials: self.sender(credentials).send(outgoing)
             )
         except ProviderUnavailable as failure:
             # The provider answered "not taken": back to ai_generated so the retry sends the stored content.
@@ -229,9 +226,9 @@ class Pipeline:
         assert record is not None
         provider = self._provider_credentials(message)
         outgoing = self._outgoing(message, claim, provider)
-        sender = self._sender(provider.value)
+        sender = self.sender(provider.value)
         now = self.clock()
-        started = _parse_time(record.send_started_at) or now
+        started = parse_time(record.send_started_at) or now
         found = find_our_send(
             record=record,
             provider=sender.provider,
@@ -239,10 +236,10 @@ class Pipeline:
             now=now,
             started=started,
             settle_seconds=self.settings.send_settle_seconds,
-            list_sent=lambda: self._once_more_with_fresh_credentials(
+            list_sent=lambda: self.with_fresh_credentials(
                 provider,
                 ProviderCredentialsRejected,
-                lambda credentials: self._sender(credentials).find_sent(outgoing, started),
+                lambda credentials: self.sender(credentials).find_sent(outgoing, started),
             ),
             other_conversations=lambda: self.repository.others_of_recipient(key_of(record)),
         )
@@ -250,7 +247,7 @@ class Pipeline:
             self.logger.info(
                 "provider had the message; recording it", extra={"provider_message_id": found.provider_message_id}
             )
-            self._count(metric_names.SENDS_RECONCILED)
+            self.count(metric_names.SENDS_RECONCILED)
             return self._record_sent(claim, found, outgoing, sender.provider)
         self.logger.info(
             "provider has no such message; sending again", extra={"send_started_at": record.send_started_at}
@@ -266,7 +263,7 @@ class Pipeline:
         now = self.clock()
         delivery = self.sent_messages.record(record, receipt, provider=provider, sent_at=iso(now))
         usage = record.ai_usage or TokenUsage()
-        created = _parse_time(record.created_at) or now
+        created = parse_time(record.created_at) or now
         entry = MessageEntry(
             message_id=receipt.provider_message_id,
             timestamp=iso(now),
@@ -283,6 +280,8 @@ class Pipeline:
             "last_error": None,
             **delivery.fields(),
         }
+        if outgoing.headers and outgoing.headers.get("Message-ID"):  # the thread's first email
+            fields["email_references"] = [outgoing.headers["Message-ID"]]
         try:
             record = claim.move(_S.INITIAL_MESSAGE_SENT, now=iso(now), fields=fields, append=entry)
         except RecordConflict:
@@ -297,7 +296,7 @@ class Pipeline:
                 raise
             claim.record = current
             record = claim.move(_S.INITIAL_MESSAGE_SENT, now=iso(now), fields=fields, append=entry)
-        self._count(metric_names.MESSAGES_SENT)
+        self.count(metric_names.MESSAGES_SENT)
         self.sent_messages.catch_up(record, provider=provider, written=delivery)
         return record
 
@@ -312,12 +311,12 @@ class Pipeline:
         try:
             check_content(claim.record.ai_content or {}, allowed_contacts(message))
         except ContentCheckFailed:
-            self._count(metric_names.CONTENT_CHECK_FAILURES)
+            self.count(metric_names.CONTENT_CHECK_FAILURES)
             raise
 
     def _outgoing(self, message: ContextMessage, claim: Claim, provider: Fetched[Any]) -> Outgoing:
         content = claim.record.ai_content if claim.record is not None else None
-        outgoing = self.adapter.outgoing(message, content or {}, provider.value)
+        outgoing = self.adapter.outgoing(message, content or {}, provider.value, record=claim.record)
         if outgoing.status_callback is None and outgoing.custom_args is None:
             # A message queued before the router knew the public base URL: sent, but never reported on.
             self.logger.warning("the provider is given no way to report this message's delivery status")
@@ -358,10 +357,10 @@ class Pipeline:
         secret_id = self.adapter.credentials_secret_id(message, self.settings.environment)
         return self.secrets.read(secret_id, self.adapter.credentials_shape)
 
-    def _sender(self, credentials: Any) -> Sender:
+    def sender(self, credentials: Any) -> Sender:
         return self.adapter.sender(credentials, self.settings)
 
-    def _once_more_with_fresh_credentials(
+    def with_fresh_credentials(
         self, fetched: Fetched[Any], rejected: type[ProcessingFailure], action: Callable[[Any], T]
     ) -> T:
         """Run ``action``; if the credentials were cached and are refused, re-read the secret and retry once.
@@ -382,11 +381,5 @@ class Pipeline:
             fresh = self.secrets.read(fetched.secret_id, type(fetched.value), fresh=True)
             return action(fresh.value)
 
-    def _count(self, name: str) -> None:
+    def count(self, name: str) -> None:
         self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))

@@ -2,8 +2,10 @@
 unanswered send went out, without ever taking another conversation's message for ours.
 
 A message the provider lists is this conversation's only if its content is ours (the sender's
-``find_sent`` matches it), no other conversation of the recipient recorded it, and no other
-conversation of the recipient has a send with no recorded outcome that could have produced it.
+``find_sent`` matches it), no conversation of the recipient recorded it (this one's earlier
+messages included: a reply may repeat an earlier text), and no other conversation of the recipient
+has a send with no recorded outcome that could have produced it (a first message in ``sending`` /
+``send_unconfirmed``, a reply in ``reply_sending`` / ``reply_unconfirmed``).
 When it cannot be told, the send is ``send_unconfirmed`` (alarmed): never a guess, never a resend.
 """
 
@@ -50,7 +52,7 @@ def find_our_send(
         candidates = list_sent()
     except ProviderRejected as refused:
         raise SendUnconfirmed(f"The provider could not be asked whether the send went out: {refused.reason}") from None
-    found = _attribute(candidates, other_conversations) if candidates else None
+    found = _attribute(candidates, record, other_conversations) if candidates else None
     if found is None and in_flight:
         raise SendOutcomeUnknown(
             f"{provider} lists no message yet, but the send started {age:.1f} s ago and may still land",
@@ -60,10 +62,12 @@ def find_our_send(
 
 
 def _attribute(
-    candidates: list[SendReceipt], other_conversations: Callable[[], list[ConversationRecord]]
+    candidates: list[SendReceipt],
+    record: ConversationRecord,
+    other_conversations: Callable[[], list[ConversationRecord]],
 ) -> SendReceipt | None:
     others = other_conversations()
-    taken = {other.provider_message_id for other in others if other.provider_message_id}
+    taken = set().union(*(recorded_sends(conversation) for conversation in [record, *others]))
     ours = [receipt for receipt in candidates if receipt.provider_message_id not in taken]
     if not ours:
         return None
@@ -78,8 +82,17 @@ def _attribute(
     return ours[0]
 
 
+def recorded_sends(record: ConversationRecord) -> set[str]:
+    """The provider ids of every message the conversation recorded as sent."""
+    ids = {entry.message_id for entry in record.messages if entry.role == "assistant"}
+    return ids | ({record.provider_message_id} if record.provider_message_id else set())
+
+
 def _may_have_sent_unrecorded(record: ConversationRecord) -> bool:
-    """A send was started and its provider id never recorded (back in ``ai_generated`` means refused)."""
+    """A send was started and its provider id never recorded (back in ``ai_generated`` /
+    ``reply_generated`` means refused)."""
+    if record.conversation_status in _REPLY_SEND_OPEN:
+        return True
     return (
         record.send_started_at is not None
         and record.provider_message_id is None
@@ -89,6 +102,13 @@ def _may_have_sent_unrecorded(record: ConversationRecord) -> bool:
 
 def _could_be(rival: ConversationRecord, receipt: SendReceipt) -> bool:
     """Whether ``rival``'s content could have produced the listed message (unknown counts as yes)."""
+    if rival.conversation_status in _REPLY_SEND_OPEN:
+        reply = (rival.reply_content or {}).get("reply")
+        return receipt.content is None or not isinstance(reply, str) or receipt.content == reply
     if receipt.content is None or not rival.ai_content:
         return True
     return all(value in receipt.content for value in rival.ai_content.values())
+
+
+# A reply send was started and its outcome never recorded.
+_REPLY_SEND_OPEN = frozenset({ConversationStatus.REPLY_SENDING, ConversationStatus.REPLY_UNCONFIRMED})

@@ -13,7 +13,7 @@ from shared.processing.ai_writer import DATA_END, DATA_START, ENGINE_RULES
 GSI = {
     Channel.WHATSAPP: {"gsi_company_whatsapp_number", "gsi_recipient_tel"},
     Channel.SMS: {"gsi_company_sms_number", "gsi_recipient_tel"},
-    Channel.EMAIL: {"gsi_company_email", "gsi_recipient_email"},
+    Channel.EMAIL: {"gsi_company_email", "gsi_recipient_email", "gsi_reply_token"},
 }
 
 

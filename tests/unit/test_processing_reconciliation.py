@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.models.conversation import ConversationRecord, ConversationStatus
+from shared.models.conversation import ConversationRecord, ConversationStatus, MessageEntry
 from shared.processing.errors import SendOutcomeUnknown, SendUnconfirmed
 from shared.processing.reconciliation import find_our_send
 from shared.processing.senders import Outgoing, SendReceipt
@@ -89,3 +89,37 @@ def test_an_sms_matches_only_its_exact_body():
 
     assert same_content(outgoing, "About the Porter role")
     assert not same_content(outgoing, "About the Porter role!")
+
+
+# -- replies (issue 11) --------------------------------------------------------------------------------
+def _replying(conversation_id: str, status: S, *, reply: str, sent: list[str] = ()) -> ConversationRecord:
+    record = _record(conversation_id, status, body="About the Porter role", provider_id=sent[-1] if sent else None)
+    return record.model_copy(
+        update={
+            "reply_content": {"reply": reply, "task_complete": False, "needs_human": False},
+            "messages": [MessageEntry(message_id=sid, timestamp="t", role="assistant", content="x") for sid in sent],
+        }
+    )
+
+
+def test_a_reply_never_takes_the_conversations_own_earlier_message():
+    ours = _replying("A", S.REPLY_SENDING, reply="Yes", sent=["SM-first"])
+
+    found = _find(ours, [_listed("SM-reply", "Yes"), _listed("SM-first", "Yes")], [])
+
+    assert found.provider_message_id == "SM-reply"
+
+
+def test_another_conversations_reply_in_flight_counts_as_a_rival():
+    ours = _replying("A", S.REPLY_SENDING, reply="Yes", sent=["SM-a"])
+    rival = _replying("B", S.REPLY_UNCONFIRMED, reply="Yes", sent=["SM-b"])
+
+    with pytest.raises(SendUnconfirmed, match="Another conversation to the same person"):
+        _find(ours, [_listed("SM-x", "Yes")], [rival])
+
+
+def test_a_finished_reply_elsewhere_is_no_rival_and_its_messages_are_taken():
+    ours = _replying("A", S.REPLY_SENDING, reply="Yes", sent=["SM-a"])
+    done = _replying("B", S.REPLY_SENT, reply="Yes", sent=["SM-b", "SM-b2"])
+
+    assert _find(ours, [_listed("SM-x", "Yes"), _listed("SM-b2", "Yes")], [done]).provider_message_id == "SM-x"

@@ -8,46 +8,60 @@ channel's module imports only its own provider SDK, so a function bundles only w
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from datetime import datetime
 from typing import Any, ClassVar
 
 from shared.channels import Channel
 from shared.models.company import ChannelConfigBase
-from shared.models.context import ContextMessage
+from shared.models.context import ContextMessage, ProjectSlice
+from shared.models.conversation import ConversationRecord
 from shared.processing.errors import CredentialsMissing, MalformedMessage
 from shared.processing.senders import Outgoing, Sender
 from shared.processing.settings import ProcessorSettings
+from shared.replies.reply_job import ReplyJob
 
 
 class ChannelAdapter(ABC):
     channel: ClassVar[Channel]
     credentials_shape: ClassVar[type]
 
-    def _config(self, message: ContextMessage) -> ChannelConfigBase:
-        config = message.project.channel_config
+    def project_config(self, project: ProjectSlice) -> ChannelConfigBase:
+        config = project.channel_config
         if config.channel is not self.channel:
             raise MalformedMessage(f"The message carries no {self.channel} channel configuration")
         return config
+
+    def _config(self, message: ContextMessage) -> ChannelConfigBase:
+        return self.project_config(message.project)
 
     def sender_address(self, message: ContextMessage) -> str:
         """The company's address on this channel (as the company record writes it)."""
         return self._config(message).sender_address
 
     def credentials_secret_id(self, message: ContextMessage, env: str) -> str:
+        return self.project_credentials_secret_id(
+            message.project, message.company_data.company_id, message.company_data.project_id, env
+        )
+
+    def project_credentials_secret_id(self, project: ProjectSlice, company_id: str, project_id: str, env: str) -> str:
         """The provider secret the record names, refused (before it is read) unless it is the
-        message's own project's in this environment: a copy-pasted id must not send through
-        another tenant's account."""
-        config = self._config(message)
-        problem = config.credentials_problem(message.company_data.company_id, message.company_data.project_id, env)
+        project's own in this environment: a copy-pasted id must not send through another
+        tenant's account."""
+        config = self.project_config(project)
+        problem = config.credentials_problem(company_id, project_id, env)
         if problem is not None:
             raise CredentialsMissing(problem)
         return config.credentials_secret_id
 
     def openai_secret_id(self, message: ContextMessage, env: str) -> str:
+        return self.project_openai_secret_id(message.project, env)
+
+    def project_openai_secret_id(self, project: ProjectSlice, env: str) -> str:
         """The channel's shared OpenAI key, refused (before it is read) if the record names another secret."""
-        problem = message.project.ai_config.key_problem(self.channel, env)
+        problem = project.ai_config.key_problem(self.channel, env)
         if problem is not None:
             raise CredentialsMissing(problem)
-        return message.project.ai_config.api_key_reference
+        return project.ai_config.api_key_reference
 
     @abstractmethod
     def reply_index_attributes(self, message: ContextMessage) -> dict[str, str]:
@@ -57,7 +71,26 @@ class ChannelAdapter(ABC):
         """Raise a permanent failure when the message could never be sent (before AI tokens are spent)."""
 
     @abstractmethod
-    def outgoing(self, message: ContextMessage, content: dict[str, str], credentials: Any) -> Outgoing: ...
+    def outgoing(
+        self,
+        message: ContextMessage,
+        content: dict[str, str],
+        credentials: Any,
+        *,
+        record: ConversationRecord | None = None,
+    ) -> Outgoing: ...
+
+    # -- replies (issue 11) -------------------------------------------------------------------------
+    # The limit of the channel's reply (the ``reply`` field of the ``<channel>_reply`` schema).
+    def reply_max_length(self, project: ProjectSlice) -> int:
+        return 1600
+
+    def check_reply_window(self, record: ConversationRecord, now: datetime) -> None:  # noqa: B027 - optional hook
+        """Raise ``WhatsAppWindowClosed`` when the channel can no longer answer the person freely."""
+
+    @abstractmethod
+    def reply_outgoing(self, job: ReplyJob, record: ConversationRecord, reply: str, credentials: Any) -> Outgoing:
+        """The turn's reply to the person, from the company's address on this channel."""
 
     @abstractmethod
     def sender(self, credentials: Any, settings: ProcessorSettings) -> Sender: ...

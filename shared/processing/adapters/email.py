@@ -7,13 +7,21 @@ from typing import ClassVar
 
 from shared.channels import Channel
 from shared.events.status_updates import CONVERSATION_ARG
-from shared.models.context import ContextMessage
+from shared.models.company import EmailConfig
+from shared.models.context import ContextMessage, ProjectSlice
+from shared.models.conversation import ConversationRecord
 from shared.processing.adapters import ChannelAdapter
 from shared.processing.credentials import SendGridCredentials
 from shared.processing.errors import MalformedMessage
+from shared.processing.replies.email_thread import first_message_threading, reply_subject, reply_threading
 from shared.processing.senders import Outgoing, Sender
 from shared.processing.senders.sendgrid_mail import SendGridMail
 from shared.processing.settings import ProcessorSettings
+from shared.replies.reply_address import new_reply_token
+from shared.replies.reply_job import ReplyJob
+
+# The ``reply`` field of ``email_reply`` (common contract of issue 11).
+EMAIL_REPLY_MAX_LENGTH = 10_000
 
 
 class EmailChannel(ChannelAdapter):
@@ -28,9 +36,23 @@ class EmailChannel(ChannelAdapter):
         return email
 
     def reply_index_attributes(self, message: ContextMessage) -> dict[str, str]:
-        return {"gsi_company_email": self.sender_address(message), "gsi_recipient_email": self._email(message)}
+        # The token is drawn for the record's creation only: a redelivery finds the record created
+        # and sends with the record's token, never this one.
+        return {
+            "gsi_company_email": self.sender_address(message),
+            "gsi_recipient_email": self._email(message),
+            "gsi_reply_token": new_reply_token(),
+        }
 
-    def outgoing(self, message: ContextMessage, content: dict[str, str], credentials: SendGridCredentials) -> Outgoing:
+    def outgoing(
+        self,
+        message: ContextMessage,
+        content: dict[str, str],
+        credentials: SendGridCredentials,
+        *,
+        record: ConversationRecord | None = None,
+    ) -> Outgoing:
+        threading = first_message_threading(record, self._reply_domain(message.project))
         return Outgoing(
             to=self._email(message),
             sender=self.sender_address(message),
@@ -38,18 +60,48 @@ class EmailChannel(ChannelAdapter):
             subject=content["subject"],
             text=content["body"],
             html=as_html(content["body"]),
-            # SendGrid's Event Webhook URL is set once per account; its events name the conversation by these.
-            custom_args={
-                CONVERSATION_ARG: message.conversation_id,
-                "company_id": message.company_data.company_id,
-                "project_id": message.company_data.project_id,
-            },
+            custom_args=_custom_args(
+                message.conversation_id, message.company_data.company_id, message.company_data.project_id
+            ),
+            reply_to=threading.reply_to,
+            headers=threading.headers or None,
         )
+
+    def reply_max_length(self, project: ProjectSlice) -> int:
+        return EMAIL_REPLY_MAX_LENGTH
+
+    def reply_outgoing(
+        self, job: ReplyJob, record: ConversationRecord, reply: str, credentials: SendGridCredentials
+    ) -> Outgoing:
+        if record.recipient_email is None:
+            raise MalformedMessage("The conversation has no recipient_email to answer")
+        threading = reply_threading(record, self._reply_domain(job.project))
+        return Outgoing(
+            to=record.recipient_email,
+            sender=self.project_config(job.project).sender_address,
+            sender_name=job.project.company_name,
+            subject=reply_subject(record),
+            text=reply,
+            html=as_html(reply),
+            custom_args=_custom_args(record.conversation_id, record.company_id, record.project_id),
+            reply_to=threading.reply_to,
+            headers=threading.headers or None,
+        )
+
+    def _reply_domain(self, project: ProjectSlice) -> str | None:
+        config = self.project_config(project)
+        assert isinstance(config, EmailConfig)  # project_config checked the channel
+        return config.reply_domain
 
     def sender(self, credentials: SendGridCredentials, settings: ProcessorSettings) -> Sender:
         return SendGridMail(
             credentials, host=settings.sendgrid_api_host, timeout_seconds=settings.provider_timeout_seconds
         )
+
+
+def _custom_args(conversation_id: str, company_id: str, project_id: str) -> dict[str, str]:
+    # SendGrid's Event Webhook URL is set once per account; its events name the conversation by these.
+    return {CONVERSATION_ARG: conversation_id, "company_id": company_id, "project_id": project_id}
 
 
 def as_html(text: str) -> str:

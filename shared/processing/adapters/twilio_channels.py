@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from typing import ClassVar
 
 from shared.channels import Channel
 from shared.models.company import WhatsAppConfig
-from shared.models.context import ContextMessage
+from shared.models.context import ContextMessage, ProjectSlice
+from shared.models.conversation import ConversationRecord
 from shared.processing.adapters import ChannelAdapter
 from shared.processing.credentials import TwilioCredentials
-from shared.processing.errors import MalformedMessage, ProviderRejected
+from shared.processing.errors import ContentCheckFailed, MalformedMessage, ProviderRejected, WhatsAppWindowClosed
 from shared.processing.senders import Outgoing, Sender
 from shared.processing.senders.twilio_messages import TwilioMessages
 from shared.processing.settings import ProcessorSettings
+from shared.processing.times import parse_time
+from shared.replies.reply_job import ReplyJob
 from shared.webhooks.routes import TWILIO_STATUS
+
+WHATSAPP_WINDOW = timedelta(hours=24)
+WINDOW_CLOSED_REASON = "outside WhatsApp's 24-hour window (Twilio 63016)"
 
 
 class _TwilioChannel(ChannelAdapter):
@@ -27,12 +34,15 @@ class _TwilioChannel(ChannelAdapter):
 
     @staticmethod
     def _status_callback(message: ContextMessage) -> str | None:
-        """The project's status-callback URL; None for a message queued before the router knew its
-        public base URL (sent without one: its delivery status stays unknown)."""
-        base = message.metadata.callback_base_url
-        if base is None:
-            return None
-        return TWILIO_STATUS.url(base, message.company_data.company_id, message.company_data.project_id)
+        return _status_callback(
+            message.metadata.callback_base_url, message.company_data.company_id, message.company_data.project_id
+        )
+
+    @staticmethod
+    def _reply_to_tel(record: ConversationRecord) -> str:
+        if record.recipient_tel is None:
+            raise MalformedMessage("The conversation has no recipient_tel to answer")
+        return record.recipient_tel
 
     @staticmethod
     def _tel(message: ContextMessage) -> str:
@@ -63,7 +73,14 @@ class WhatsAppChannel(_TwilioChannel):
     def check_ready(self, message: ContextMessage, credentials: TwilioCredentials) -> None:
         self.content_sid(message, credentials)
 
-    def outgoing(self, message: ContextMessage, content: dict[str, str], credentials: TwilioCredentials) -> Outgoing:
+    def outgoing(
+        self,
+        message: ContextMessage,
+        content: dict[str, str],
+        credentials: TwilioCredentials,
+        *,
+        record: ConversationRecord | None = None,
+    ) -> Outgoing:
         return Outgoing(
             to=f"whatsapp:{self._tel(message)}",
             sender=f"whatsapp:{self.sender_address(message)}",
@@ -74,6 +91,23 @@ class WhatsAppChannel(_TwilioChannel):
             status_callback=self._status_callback(message),
         )
 
+    def check_reply_window(self, record: ConversationRecord, now: datetime) -> None:
+        """WhatsApp takes a free-form message only within 24 hours of the person's last message
+        (after that only an approved template, which a reply is not): no send, the turn gives up."""
+        last = parse_time(record.last_inbound_at)
+        if last is None or now - last >= WHATSAPP_WINDOW:
+            raise WhatsAppWindowClosed(WINDOW_CLOSED_REASON)
+
+    def reply_outgoing(
+        self, job: ReplyJob, record: ConversationRecord, reply: str, credentials: TwilioCredentials
+    ) -> Outgoing:
+        return Outgoing(
+            to=f"whatsapp:{self._reply_to_tel(record)}",
+            sender=f"whatsapp:{self.project_config(job.project).sender_address}",
+            text=reply,  # free-form Body: inside the window no template is needed
+            status_callback=_status_callback(job.metadata.callback_base_url, record.company_id, record.project_id),
+        )
+
 
 class SmsChannel(_TwilioChannel):
     channel: ClassVar[Channel] = Channel.SMS
@@ -81,10 +115,41 @@ class SmsChannel(_TwilioChannel):
     def reply_index_attributes(self, message: ContextMessage) -> dict[str, str]:
         return {"gsi_company_sms_number": self.sender_address(message), "gsi_recipient_tel": self._tel(message)}
 
-    def outgoing(self, message: ContextMessage, content: dict[str, str], credentials: TwilioCredentials) -> Outgoing:
+    def outgoing(
+        self,
+        message: ContextMessage,
+        content: dict[str, str],
+        credentials: TwilioCredentials,
+        *,
+        record: ConversationRecord | None = None,
+    ) -> Outgoing:
         return Outgoing(
             to=self._tel(message),
             sender=self.sender_address(message),
             text=content["body"],
             status_callback=self._status_callback(message),
         )
+
+    def reply_max_length(self, project: ProjectSlice) -> int:
+        return project.rate_limits.max_message_length
+
+    def reply_outgoing(
+        self, job: ReplyJob, record: ConversationRecord, reply: str, credentials: TwilioCredentials
+    ) -> Outgoing:
+        limit = self.reply_max_length(job.project)
+        if len(reply) > limit:  # the schema said so; a model that ignored it is not sent on
+            raise ContentCheckFailed(f"The reply has {len(reply)} characters, more than the SMS limit of {limit}")
+        return Outgoing(
+            to=self._reply_to_tel(record),
+            sender=self.project_config(job.project).sender_address,
+            text=reply,
+            status_callback=_status_callback(job.metadata.callback_base_url, record.company_id, record.project_id),
+        )
+
+
+def _status_callback(base_url: str | None, company_id: str, project_id: str) -> str | None:
+    """The project's status-callback URL; None for a message queued before the router knew its
+    public base URL (sent without one: its delivery status stays unknown)."""
+    if base_url is None:
+        return None
+    return TWILIO_STATUS.url(base_url, company_id, project_id)

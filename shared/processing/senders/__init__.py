@@ -26,6 +26,10 @@ class Outgoing:
     status_callback: str | None = None
     # Strings the provider echoes on every event of the message (SendGrid's custom_args).
     custom_args: dict[str, str] | None = None
+    # Email threading (issue 11): where the person's answer goes, and the RFC 5322 headers
+    # (Message-ID, In-Reply-To, References) that keep the thread together in their mail client.
+    reply_to: str | None = None
+    headers: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from python_http_client import exceptions as http_errors
 from sendgrid import SendGridAPIClient
-from sendgrid.helpers.mail import CustomArg, Email, Mail
+from sendgrid.helpers.mail import CustomArg, Email, Header, Mail, ReplyTo
 
 from shared.processing.credentials import SendGridCredentials
 from shared.processing.errors import (
@@ -46,6 +46,10 @@ class SendGridMail:
         )
         if outgoing.custom_args:
             mail.custom_arg = [CustomArg(key, value) for key, value in outgoing.custom_args.items()]
+        if outgoing.reply_to:
+            mail.reply_to = ReplyTo(outgoing.reply_to)
+        for name, value in (outgoing.headers or {}).items():
+            mail.add_header(Header(name, value))
         try:
             response = self._client.send(mail)
         except http_errors.HTTPError as error:

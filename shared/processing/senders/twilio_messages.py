@@ -20,6 +20,7 @@ from shared.processing.errors import (
     ProviderRejected,
     ProviderUnavailable,
     SendOutcomeUnknown,
+    WhatsAppWindowClosed,
 )
 from shared.processing.senders import Outgoing, SendReceipt
 
@@ -33,6 +34,8 @@ LOOKUP_PAGE = 50
 # Codes Twilio documents as "try again later" although they come with a 4xx status.
 _RETRYABLE_CODES = {20429, 63017, 63018}
 _CREDENTIAL_CODES = {20003, 20005, 20006}
+# A free-form WhatsApp message outside the 24-hour customer-service window.
+WINDOW_CLOSED_CODE = 63016
 
 
 class TwilioMessages:
@@ -126,6 +129,8 @@ def _refusal(error: TwilioRestException) -> ProcessingFailure:
     reason = f"Twilio answered HTTP {error.status} code {error.code}: {error.msg}"
     if error.status in (401, 403) or error.code in _CREDENTIAL_CODES:
         return ProviderCredentialsRejected(reason)
+    if error.code == WINDOW_CLOSED_CODE:
+        return WhatsAppWindowClosed(reason)
     if error.status == 429 or error.status >= 500 or error.code in _RETRYABLE_CODES:
         return ProviderUnavailable(reason)
     return ProviderRejected(reason)
