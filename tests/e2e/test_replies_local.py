@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import subprocess
+import sys
 import time
+import uuid
 from typing import Any
 
 import pytest
 import requests
 
 from shared.processing import metric_names
-from shared.webhooks.routes import TWILIO_INBOUND
+from shared.webhooks.routes import SENDGRID_INBOUND, TWILIO_INBOUND
+from tests.e2e.conftest import ROOT
 from tests.e2e.test_delivery_status_local import (
     post_twilio_status,
     record_when,
@@ -192,22 +197,40 @@ def test_the_same_inbound_delivered_three_times_gets_one_answer(local_stack, cha
     assert len(answers) == 1
 
 
-def test_a_reply_from_an_unknown_number_gets_no_answer_and_is_counted_unmatched(local_stack):
-    company, project = local_stack.env["COMPANY_ID"], local_stack.env["PROJECT_ID"]
-    stranger = "+447700900999"
-    url = TWILIO_INBOUND.url(local_stack.api_url, company, project)
+def post_as_stranger(stack, channel: str, stranger: str) -> requests.Response:
+    """A message from someone the project never wrote to, posted as the provider would: signed with
+    the tenant's auth token (Twilio), or with the project's Inbound Parse token (SendGrid)."""
+    company, project = stack.env["COMPANY_ID"], stack.env["PROJECT_ID"]
+    if channel == "email":
+        secret_id = f"ai-multi-comms/email-credentials/{company}/{project}/sendgrid-{stack.env['ENVIRONMENT']}"
+        secret = json.loads(_aws(stack, "secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"])
+        fields = {
+            "from": f"A Stranger <{stranger}>", "to": COMPANY_SENDER["email"], "subject": "Hello",
+            "text": "Who is this?", "envelope": json.dumps({"to": [COMPANY_SENDER["email"]], "from": stranger}),
+            "headers": f"Message-ID: <stranger-{uuid.uuid4().hex}@example.net>\nSubject: Hello\n",
+        }  # fmt: skip
+        url = f"{SENDGRID_INBOUND.url(stack.api_url, company, project)}?token={secret['sendgrid_inbound_token']}"
+        return requests.post(url, files={name: (None, value) for name, value in fields.items()}, timeout=30)
+    prefix = "whatsapp:" if channel == "whatsapp" else ""
     form = {
-        "MessageSid": "SM" + "9" * 32, "AccountSid": "AClocalsandbox", "From": stranger,
-        "To": COMPANY_SENDER["sms"], "Body": "Who is this?", "NumMedia": "0",
+        "MessageSid": "SM" + uuid.uuid4().hex, "AccountSid": "AClocalsandbox", "From": prefix + stranger,
+        "To": prefix + COMPANY_SENDER[channel], "Body": "Who is this?", "NumMedia": "0",
     }  # fmt: skip
+    url = TWILIO_INBOUND.url(stack.api_url, company, project)
+    return post_twilio_status(stack, url, form, tenant_twilio_token(stack, company, project))
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_a_reply_from_someone_unknown_gets_no_answer_and_is_counted_unmatched(local_stack, channel):
+    stranger = "stranger@example.net" if channel == "email" else "+447700900999"
     unmatched_before = events_metrics(local_stack).count(metric_names.INBOUND_UNMATCHED)
 
-    answer = post_twilio_status(local_stack, url, form, tenant_twilio_token(local_stack, company, project))
+    answer = post_as_stranger(local_stack, channel, stranger)
 
     assert answer.status_code == 200
     wait_for(lambda: events_metrics(local_stack).count(metric_names.INBOUND_UNMATCHED) > unmatched_before)
     wait_settled(local_stack)
-    assert sent_to(local_stack, "sms", stranger, COMPANY_SENDER["sms"]) == []
+    assert sent_to(local_stack, channel, stranger, COMPANY_SENDER[channel]) == []
 
 
 @pytest.mark.parametrize("channel", CHANNELS)
@@ -232,24 +255,25 @@ def test_two_open_conversations_of_one_person_with_two_projects_each_get_their_o
     assert "First project" in json.dumps(to_first) and "Second project" in json.dumps(to_second)
 
 
-def test_replies_off_records_the_persons_message_and_sends_nothing(local_stack):
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_replies_off_records_the_persons_message_and_sends_nothing(local_stack, channel):
     put_second_project(local_stack, "pi-quiet-001", auto_queue_reply_message=False)
-    conversation_id = start_in(local_stack, "sms", "pi-quiet-001")
-    record_when(local_stack, "sms", conversation_id, conversation_status="initial_message_sent")
-    before = sent_to(local_stack, "sms", ADDRESS_OF["sms"], SECOND_SENDER["sms"])
+    conversation_id = start_in(local_stack, channel, "pi-quiet-001")
+    record_when(local_stack, channel, conversation_id, conversation_status="initial_message_sent")
+    before = sent_to(local_stack, channel, ADDRESS_OF[channel], SECOND_SENDER[channel])
 
-    posted = person_replies(local_stack, conversation_id, "sms", "Hello, anyone there?")
+    posted = person_replies(local_stack, conversation_id, channel, "Hello, anyone there?")
 
-    record = record_when(local_stack, "sms", conversation_id, inbound_count=1)
+    record_when(local_stack, channel, conversation_id, inbound_count=1)
     wait_settled(local_stack)
-    record = conversation(local_stack, ADDRESS_OF["sms"], conversation_id)
+    record = conversation(local_stack, ADDRESS_OF[channel], conversation_id)
     assert record["conversation_status"] == "reply_received" and record.get("answered_through", 0) == 0
     assert [m["role"] for m in record["messages"]] == ["assistant", "user"]
     assert record["messages"][1]["message_id"] == posted["message_id"]
-    assert sent_to(local_stack, "sms", ADDRESS_OF["sms"], SECOND_SENDER["sms"]) == before
+    assert sent_to(local_stack, channel, ADDRESS_OF[channel], SECOND_SENDER[channel]) == before
 
 
-@pytest.mark.parametrize("channel", ["sms", "email"])
+@pytest.mark.parametrize("channel", CHANNELS)
 def test_a_needs_human_answer_stops_the_automatic_thread(local_stack, channel):
     conversation_id = start(local_stack, channel)
     record_when(local_stack, channel, conversation_id, conversation_status="initial_message_sent")
@@ -270,3 +294,30 @@ def test_a_needs_human_answer_stops_the_automatic_thread(local_stack, channel):
     assert record["conversation_status"] == "needs_human" and record["answered_through"] == 1
     assert [m["role"] for m in record["messages"]] == ["assistant", "user", "assistant", "user"]
     assert sent_to(local_stack, channel, ADDRESS_OF[channel], COMPANY_SENDER[channel]) == sent_before
+
+
+# -- what an operator does: make reply, make show ---------------------------------------------------------
+
+
+def test_make_reply_answers_as_the_person_and_make_show_prints_the_thread(local_stack):
+    conversation_id = start(local_stack, "whatsapp")
+    record_when(local_stack, "whatsapp", conversation_id, conversation_status="initial_message_sent")
+    env_file = str(local_stack.state_dir / "env")
+
+    replied = subprocess.run(
+        [sys.executable, "-m", "local.reply", "--env-file", env_file],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "CONVERSATION": conversation_id, "TEXT": "It's a full licence", "TIMES": "2"},
+    )  # fmt: skip
+
+    assert replied.returncode == 0, replied.stderr
+    assert "delivery 1: HTTP 200" in replied.stdout and "delivery 2: HTTP 200" in replied.stdout
+    answered(local_stack, "whatsapp", conversation_id, through=1)
+    shown = subprocess.run(
+        [sys.executable, "-m", "local.show", "conversation", conversation_id, "--env-file", env_file],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=True,
+    ).stdout  # fmt: skip
+    assert "status:               reply_sent" in shown and "answered through:     1" in shown
+    heads = [line.split()[1] for line in shown.splitlines() if line.startswith("  20")]
+    assert heads == ["engine", "person", "engine"]
+    assert "      It's a full licence" in shown and 'you wrote: "It\'s a full licence"' in shown
