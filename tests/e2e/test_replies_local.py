@@ -22,7 +22,7 @@ import requests
 
 from shared.processing import metric_names
 from shared.webhooks.routes import SENDGRID_INBOUND, TWILIO_INBOUND
-from tests.e2e.conftest import ROOT
+from tests.e2e.conftest import ROOT, start_local_stack, stop_local_stack
 from tests.e2e.test_delivery_status_local import (
     post_twilio_status,
     record_when,
@@ -321,3 +321,41 @@ def test_make_reply_answers_as_the_person_and_make_show_prints_the_thread(local_
     heads = [line.split()[1] for line in shown.splitlines() if line.startswith("  20")]
     assert heads == ["engine", "person", "engine"]
     assert "      It's a full licence" in shown and 'you wrote: "It\'s a full licence"' in shown
+
+
+def test_the_env_file_names_the_inbound_urls_and_nothing_written_holds_the_inbound_token(local_stack):
+    company, project = local_stack.env["COMPANY_ID"], local_stack.env["PROJECT_ID"]
+    secret_id = f"ai-multi-comms/email-credentials/{company}/{project}/sendgrid-{local_stack.env['ENVIRONMENT']}"
+    secret = json.loads(_aws(local_stack, "secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"])
+
+    assert local_stack.env["TWILIO_INBOUND_URL"] == TWILIO_INBOUND.url(local_stack.api_url, company, project)
+    assert local_stack.env["SENDGRID_INBOUND_URL"] == SENDGRID_INBOUND.url(local_stack.api_url, company, project)
+    token = secret["sendgrid_inbound_token"]
+    # Nor in any log, after an email was answered (its Inbound Parse URL carried the token).
+    conversation_id = start(local_stack, "email")
+    record_when(local_stack, "email", conversation_id, conversation_status="initial_message_sent")
+    person_replies(local_stack, conversation_id, "email", "Noted, thanks.")
+    answered(local_stack, "email", conversation_id, through=1)
+    written = [local_stack.state_dir / "env", local_stack.state_dir / "stack.log"]
+    written += sorted((local_stack.state_dir / "logs").glob("*.log"))
+    assert [path.name for path in written if token in path.read_text()] == []
+
+
+def test_after_a_restart_the_person_still_answers_an_earlier_email_in_its_thread(tmp_path):
+    stack = start_local_stack(tmp_path)
+    try:
+        conversation_id = start(stack, "email")
+        record_when(stack, "email", conversation_id, conversation_status="initial_message_sent")
+    finally:
+        assert stop_local_stack(stack) == 0
+
+    stack = start_local_stack(tmp_path)  # restored, on new ports, with a new inbound token
+    try:
+        posted = person_replies(stack, conversation_id, "email", "Sorry for the delay: yes, I drive.")
+
+        record = answered(stack, "email", conversation_id, through=1)
+        reply = by_id(stack, "email", record["provider_message_id"])
+        assert reply["reply_to"] == f"reply+{record['gsi_reply_token']}@{REPLY_DOMAIN}"
+        assert {k.lower(): v for k, v in reply["headers"].items()}["in-reply-to"] == posted["message_id"]
+    finally:
+        stop_local_stack(stack)
