@@ -5,7 +5,8 @@ Each records requests (credentials only as fingerprints), keeps an outbox of wha
 reached a person, and takes scripted outcomes and latency from Python or over HTTP
 (``/_sandbox/*``) for tests in another process. Twilio and SendGrid also call back: signed
 status callbacks and Event Webhook batches, scriptable the same two ways
-(``local.sandboxes.callback_sandbox``).
+(``local.sandboxes.callback_sandbox``), and play the person who answers: a signed inbound webhook
+or an Inbound Parse form to the engine's inbound routes (``local.sandboxes.person``).
 """
 
 from __future__ import annotations
