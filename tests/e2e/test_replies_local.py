@@ -197,6 +197,18 @@ def test_the_same_inbound_delivered_three_times_gets_one_answer(local_stack, cha
     assert len(answers) == 1
 
 
+@pytest.mark.parametrize("channel", ["whatsapp", "email"])
+def test_a_photo_from_the_person_is_noted_in_the_thread_never_fetched(local_stack, channel):
+    conversation_id = start(local_stack, channel)
+    record_when(local_stack, channel, conversation_id, conversation_status="initial_message_sent")
+
+    person_replies(local_stack, conversation_id, channel, "My licence", media=["image/jpeg"])
+
+    record = answered(local_stack, channel, conversation_id, through=1)
+    theirs = record["messages"][1]
+    assert (theirs["content"], theirs["media_count"], theirs["media_types"]) == ("My licence", 1, ["image/jpeg"])
+
+
 def post_as_stranger(stack, channel: str, stranger: str) -> requests.Response:
     """A message from someone the project never wrote to, posted as the provider would: signed with
     the tenant's auth token (Twilio), or with the project's Inbound Parse token (SendGrid)."""
