@@ -8,7 +8,9 @@ CDK := npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup test lint synth diff deploy local local-reset show smoke bench redrive clean
+.PHONY: setup test lint synth diff deploy local local-reset show reply smoke bench redrive clean
+# `make reply` reads these from its environment, so a TEXT with quotes needs no escaping.
+export CONVERSATION TEXT TIMES MEDIA
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -38,9 +40,15 @@ local: setup
 local-reset: setup
 	$(PY) -m local --reset
 
-## show: what the local stack did — conversations, sandbox outbox, DLQs (WHAT=conversation ID=...)
+## show: what the local stack did — conversations, sandbox outbox, DLQs; one thread in order:
+##       WHAT=conversation CONVERSATION=<id> (or ID=<id>)
 show: setup
-	$(PY) -m local.show $(WHAT) $(ID)
+	$(PY) -m local.show $(WHAT) $(or $(CONVERSATION),$(ID))
+
+## reply: the person answers a conversation of a running `make local`: CONVERSATION=<id> TEXT='...'
+##        [TIMES=3: the same delivery three times] [MEDIA=image/jpeg]
+reply: setup
+	$(PY) -m local.reply
 
 ## smoke: the operators' curl checks against a stage: API_URL=... API_KEY=... [COMPANY_ID PROJECT_ID CHANNEL
 ##        RECIPIENT_TEL RECIPIENT_EMAIL]; without API_URL/API_KEY it uses .local/env (a running `make local`)

@@ -5,12 +5,18 @@ transaction item by item (rolling back by restoring old items), so two concurren
 transactions can interleave and lose an update — something real DynamoDB never does. DynamoDB
 requests are therefore served one at a time (they take milliseconds); every other service (SQS
 long polls above all) stays concurrent.
+
+moto's SQS ``ReceiveMessage`` checks that a message is visible, then hides it, with nothing
+holding the two together: two concurrent receives can both take the same message, where SQS hands
+an in-flight message to one receiver. Each receive's scan of the queue therefore runs alone; a
+long poll waits for messages outside it.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -41,6 +47,7 @@ class AwsEmulator(ThreadedMotoServer):
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
     def _server_entry(self) -> None:
+        atomic_sqs_receives()
         app = SerialisedDynamoDB(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
         self._server_ready_event.set()
@@ -50,6 +57,38 @@ class AwsEmulator(ThreadedMotoServer):
     def endpoint_url(self) -> str:
         host, port = self.get_host_and_port()
         return f"http://{host}:{port}"
+
+
+_RECEIVE_LOCK = threading.Lock()
+
+
+def atomic_sqs_receives() -> None:
+    """Make moto's ``ReceiveMessage`` take each visible message for one receiver only (idempotent)."""
+    from moto.sqs.models import SQSBackend
+
+    receive = SQSBackend.receive_message
+    if getattr(receive, "atomic", False):
+        return
+
+    def atomic(
+        self: Any,
+        queue_name: str,
+        count: int,
+        wait_seconds_timeout: int,
+        visibility_timeout: int,
+        message_attribute_names: list[str] | None = None,
+    ) -> list[Any]:
+        deadline = time.monotonic() + wait_seconds_timeout
+        while True:
+            with _RECEIVE_LOCK:  # one scan: no waiting in it
+                result = receive(self, queue_name, count, 0, visibility_timeout, message_attribute_names)
+            remaining = deadline - time.monotonic()
+            if result or remaining <= 0:
+                return result
+            self.get_queue(queue_name).wait_for_messages(min(1.0, remaining))
+
+    atomic.atomic = True  # type: ignore[attr-defined]
+    SQSBackend.receive_message = atomic
 
 
 def release_hidden_messages() -> int:

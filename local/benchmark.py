@@ -4,7 +4,9 @@ Starts the local stack on free ports, gives the OpenAI sandbox a realistic answe
 requests at the usage plan's rate as a client would, and reports the API's answer time and the
 time from the request to ``initial_message_sent`` per channel, then the time from the provider
 sandbox's last status callback being answered to its status showing on the record (the events
-queue and the events processor). Numbers go to docs/benchmarks.md; they are never asserted in tests.
+queue and the events processor); then the person answers each conversation and the time from the
+inbound webhook to the engine's answer being sent is reported (``local.benchmark_replies``). Numbers
+go to docs/benchmarks.md; they are never asserted in tests.
 """
 
 from __future__ import annotations
@@ -23,43 +25,49 @@ from typing import Any
 
 import requests
 
+from local.benchmark_replies import percentile, run_replies
 from local.stack import EXAMPLE_REQUEST, LocalStack, LocalStackOptions
 from shared import tables
 
-ADDRESS = {"whatsapp": "+447700900123", "sms": "+447700900123", "email": "alex.morgan@example.com"}
 # The last status the sandboxes report by default (local/sandboxes): WhatsApp is read, the others delivered.
 FINAL_STATUS = {"whatsapp": "read", "sms": "delivered", "email": "delivered"}
 
 
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+def _request(channel: str, number: int) -> tuple[dict[str, Any], str]:
+    """A request to person ``number`` (0-799) and that person's address on ``channel``.
 
-
-def _request(channel: str) -> dict[str, Any]:
+    One person per conversation: a phone reply goes to the newest open conversation of its number,
+    so people sharing a number would all answer the same conversation."""
     body = json.loads(EXAMPLE_REQUEST.read_text())
     body["request_data"].update(channel_method=channel, request_id=str(uuid.uuid4()))
-    return body
+    tel, email = f"+447700900{200 + number:03d}", f"candidate{number}@example.com"
+    body["recipient_data"].update(recipient_tel=tel, recipient_email=email)
+    return body, email if channel == "email" else tel
 
 
-def run(stack: LocalStack, *, per_channel: int, rate_per_second: float) -> dict[str, dict[str, float]]:
+def run(
+    stack: LocalStack, *, per_channel: int, rate_per_second: float
+) -> tuple[dict[str, dict[str, float]], list[tuple[str, str, str]]]:
+    """Per channel results, and the conversations whose first message went out (channel, id, address)."""
     table = stack.resources.table(tables.CONVERSATIONS.logical_name)
     session = requests.Session()
-    sent: list[tuple[str, str, float, float]] = []  # channel, conversation id, posted at (epoch), api seconds
+    # channel, conversation id, posted at (epoch), api seconds, the person's address
+    sent: list[tuple[str, str, float, float, str]] = []
     posting = threading.Event()
     posting.set()
 
-    def post(channel: str) -> None:
+    def post(channel: str, number: int) -> None:
+        body, address = _request(channel, number)
         posted = time.time()
         started = time.monotonic()
         response = session.post(
             f"{stack.gateway.url}/initiate-conversation",
-            json=_request(channel),
+            json=body,
             headers={"x-api-key": stack.tenant.api_key},
             timeout=30,
         )
         response.raise_for_status()
-        sent.append((channel, response.json()["conversation_id"], posted, time.monotonic() - started))
+        sent.append((channel, response.json()["conversation_id"], posted, time.monotonic() - started, address))
 
     # Watched while the requests go out: a delivery status is timed when this loop first sees it.
     watcher = _RecordWatcher(table, sent, posting)
@@ -67,8 +75,8 @@ def run(stack: LocalStack, *, per_channel: int, rate_per_second: float) -> dict[
     watching.start()
     channels = [c for c in ("whatsapp", "sms", "email") for _ in range(per_channel)]
     with ThreadPoolExecutor(max_workers=8) as pool:
-        for channel in channels:
-            pool.submit(post, channel)
+        for number, channel in enumerate(channels):
+            pool.submit(post, channel, number)
             time.sleep(1 / rate_per_second)
     posting.clear()
     watching.join()
@@ -76,21 +84,22 @@ def run(stack: LocalStack, *, per_channel: int, rate_per_second: float) -> dict[
     delivered = _delivery_lags(stack, watcher.final_seen)
     results: dict[str, dict[str, float]] = {}
     for channel in ("whatsapp", "sms", "email"):
-        api = [seconds for c, _, _, seconds in sent if c == channel]
-        end_to_end = [watcher.sent_after[cid] for c, cid, _, _ in sent if c == channel and cid in watcher.sent_after]
-        lags = [delivered[cid] for c, cid, _, _ in sent if c == channel and cid in delivered]
+        api = [seconds for c, _, _, seconds, _ in sent if c == channel]
+        end_to_end = [watcher.sent_after[cid] for c, cid, *_ in sent if c == channel and cid in watcher.sent_after]
+        lags = [delivered[cid] for c, cid, *_ in sent if c == channel and cid in delivered]
         results[channel] = {
             "requests": len(api),
             "sent": len(end_to_end),
             "api_p50_ms": 1000 * statistics.median(api),
-            "api_p95_ms": 1000 * _percentile(api, 0.95),
+            "api_p95_ms": 1000 * percentile(api, 0.95),
             "e2e_p50_ms": 1000 * statistics.median(end_to_end) if end_to_end else float("nan"),
-            "e2e_p95_ms": 1000 * _percentile(end_to_end, 0.95) if end_to_end else float("nan"),
+            "e2e_p95_ms": 1000 * percentile(end_to_end, 0.95) if end_to_end else float("nan"),
             "delivered": len(lags),
             "delivery_p50_ms": 1000 * statistics.median(lags) if lags else float("nan"),
-            "delivery_p95_ms": 1000 * _percentile(lags, 0.95) if lags else float("nan"),
+            "delivery_p95_ms": 1000 * percentile(lags, 0.95) if lags else float("nan"),
         }
-    return results
+    opened = [(c, cid, address) for c, cid, _, _, address in sent if cid in watcher.sent_after]
+    return results, opened
 
 
 class _RecordWatcher:
@@ -102,7 +111,7 @@ class _RecordWatcher:
     only the records still waiting).
     """
 
-    def __init__(self, table: Any, sent: list[tuple[str, str, float, float]], posting: threading.Event):
+    def __init__(self, table: Any, sent: list[tuple[str, str, float, float, str]], posting: threading.Event):
         self._table = table
         self._sent = sent
         self._posting = posting
@@ -112,8 +121,8 @@ class _RecordWatcher:
     def watch(self) -> None:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline and (self._posting.is_set() or self._waiting()):
-            for channel, cid, posted, _ in self._waiting():
-                key = {"primary_channel": ADDRESS[channel], "conversation_id": cid}
+            for channel, cid, posted, _, address in self._waiting():
+                key = {"primary_channel": address, "conversation_id": cid}
                 record = self._table.get_item(Key=key, ConsistentRead=True).get("Item", {})
                 if cid not in self.sent_after and record.get("conversation_status") == "initial_message_sent":
                     sent_at = datetime.fromisoformat(record["updated_at"].replace("Z", "+00:00")).timestamp()
@@ -123,7 +132,7 @@ class _RecordWatcher:
             # Every read is served by the emulator that serves the engine: look often, not constantly.
             time.sleep(0.05)
 
-    def _waiting(self) -> list[tuple[str, str, float, float]]:
+    def _waiting(self) -> list[tuple[str, str, float, float, str]]:
         return [entry for entry in list(self._sent) if entry[1] not in self.final_seen]
 
 
@@ -148,13 +157,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-channel", type=int, default=20, help="requests per channel (default 20)")
     parser.add_argument("--rate", type=float, default=8.0, help="requests per second (plan allows 10)")
     parser.add_argument("--ai-latency", type=float, default=1.0, help="seconds the OpenAI sandbox takes")
+    parser.add_argument(
+        "--no-replies", dest="replies", action="store_false", help="skip the person's replies (post → answer sent)"
+    )
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as state_dir:
         stack = LocalStack(LocalStackOptions(port_base=0, state_dir=Path(state_dir), processor_instances=None)).start()
         try:
             stack.sandboxes.openai.set_latency(args.ai_latency)
-            results = run(stack, per_channel=args.per_channel, rate_per_second=args.rate)
+            results, opened = run(stack, per_channel=args.per_channel, rate_per_second=args.rate)
+            replies = run_replies(stack, opened, rate_per_second=args.rate) if args.replies else {}
         finally:
             stack.stop()
     print(f"AI latency {args.ai_latency:.1f} s, {args.per_channel} requests per channel at {args.rate:g}/s")
@@ -169,6 +182,15 @@ def main(argv: list[str] | None = None) -> int:
             f"| {r['e2e_p50_ms']:.0f} | {r['e2e_p95_ms']:.0f} | {r['delivered']} "
             f"| {r['delivery_p50_ms']:.0f} | {r['delivery_p95_ms']:.0f} |"
         )
+    if replies:
+        print()
+        print("| channel | replies | answered | reply posted→answer sent p50 ms | p95 ms |")
+        print("|---|---|---|---|---|")
+        for channel, r in replies.items():
+            print(
+                f"| {channel} | {r['replies']:.0f} | {r['answered']:.0f} | {r['reply_p50_ms']:.0f} "
+                f"| {r['reply_p95_ms']:.0f} |"
+            )
     return 0
 
 

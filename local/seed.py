@@ -1,6 +1,7 @@
 """Seeds the emulator with what an operator sets up by hand in AWS: the API's usage plan, a tenant
-(company/project record bound to a fresh API key) and the secrets the processors read; and what a
-tenant sets up at SendGrid: the signed Event Webhook pointing at the tenant's events URL."""
+(company/project record bound to a fresh API key, answering replies with the AI) and the secrets
+the processors read; and what a tenant sets up at SendGrid: the signed Event Webhook pointing at
+the tenant's events URL and the Inbound Parse URL's token."""
 
 from __future__ import annotations
 
@@ -23,6 +24,38 @@ if TYPE_CHECKING:
     from local.sandboxes import FakeSendGrid
 
 EXAMPLE_RECORD = Path(__file__).resolve().parent.parent / "examples" / "company_record.example.json"
+
+# The local tenant holds the conversation (issue 11): the sample record as an operator would change
+# it to let the AI answer the person's replies on every channel, with emails' Reply-To on a domain
+# whose MX would point at SendGrid Inbound Parse.
+REPLY_DOMAIN = "replies.cucumber-recruitment.example"
+REPLY_PROMPT_VERSION = "2026-11-26.1"
+_REPLY_INSTRUCTIONS = {
+    "whatsapp": "You answer a job candidate's WhatsApp messages about the points of their CV that need "
+    "clarifying: short, friendly, one question at a time.",
+    "sms": "You answer a job candidate's text messages about the points of their CV that need clarifying: "
+    "one short SMS, one question at a time.",
+    "email": "You answer a job candidate's emails about the points of their CV that need clarifying: a short, "
+    "warm plain-text email body.",
+}
+_REPLY_RULES = (
+    " Set needs_human when they ask for a person or you cannot help; set task_complete when every point is "
+    "clarified or they say they are done."
+)
+
+
+def with_local_replies(record: dict[str, Any]) -> dict[str, Any]:
+    """The record with replies answered by the AI: ``auto_queue_reply_message``, a ``reply_sender``
+    for each channel the AI writes, and the email channel's ``reply_domain``."""
+    record = {**record, "auto_queue_reply_message": True}
+    for channel, config in record["ai_config"]["openai_config"].items():
+        config["reply_sender"] = {
+            "prompt_version": REPLY_PROMPT_VERSION,
+            "instructions": _REPLY_INSTRUCTIONS[channel] + _REPLY_RULES,
+        }
+    if "email" in record["channel_config"]:
+        record["channel_config"]["email"]["reply_domain"] = REPLY_DOMAIN
+    return record
 
 
 @dataclass(frozen=True)
@@ -78,7 +111,7 @@ def create_tenant_key(resources: LocalResources, api: LocalApi, name: str) -> tu
 def seed_sample_tenant(
     resources: LocalResources, api: LocalApi, provider_secrets: ProviderSecrets, record_path: Path = EXAMPLE_RECORD
 ) -> Tenant:
-    record: dict[str, Any] = json_codec.loads(record_path.read_text())
+    record: dict[str, Any] = with_local_replies(json_codec.loads(record_path.read_text()))
     company = CompanyRecord.model_validate(record)
     # The same refusal as tools.put_company_record: a sample that names another tenant's secrets
     # would teach the wrong convention.
@@ -111,11 +144,14 @@ def _create_secrets(resources: LocalResources, company: CompanyRecord, values: P
 
 def connect_webhooks(resources: LocalResources, tenant: Tenant, sendgrid: FakeSendGrid, public_base_url: str) -> None:
     """What the tenant does in SendGrid's console: point the signed Event Webhook of its API key
-    at its events URL, and keep the key's public verification key in its email credentials secret.
+    at its events URL, and keep the key's public verification key in its email credentials secret;
+    and give its Inbound Parse URL (``SENDGRID_INBOUND`` + ``?token=``) a fresh random token, kept
+    in the same secret, where the ingress compares it and the sandbox's person reads it.
 
     Twilio needs nothing: every send names its own ``StatusCallback``, signed with the account's
-    auth token that the secret already holds. Run after a restore too: the URL may have changed,
-    and the secret must hold the public key of the running sandbox."""
+    auth token that the secret already holds, and the person signs inbound messages with it too.
+    Run after a restore too: the URL may have changed, and the secret must hold the public key of
+    the running sandbox."""
     record = resources.table(tables.COMPANY_DATA.logical_name).get_item(
         Key={"company_id": tenant.company_id, "project_id": tenant.project_id}
     )["Item"]
@@ -126,6 +162,7 @@ def connect_webhooks(resources: LocalResources, tenant: Tenant, sendgrid: FakeSe
     secret_id = email.credentials_secret_id
     credentials = json.loads(manager.get_secret_value(SecretId=secret_id)["SecretString"])
     credentials["sendgrid_webhook_public_key"] = sendgrid.public_key
+    credentials["sendgrid_inbound_token"] = secrets.token_urlsafe(32)
     manager.put_secret_value(SecretId=secret_id, SecretString=json.dumps(credentials))
     url = SENDGRID_EVENTS.url(public_base_url, tenant.company_id, tenant.project_id)
     sendgrid.configure_event_webhook(credentials["sendgrid_api_key"], url)

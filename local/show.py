@@ -1,5 +1,7 @@
 """See what the local stack did: ``python -m local.show [conversations|conversation ID|outbox|dlq]``.
 
+``conversation ID`` prints the thread in order (``local.thread_view``); ``--json`` the whole record.
+
 Each conversation shows its processing status and, beside it, its delivery status as the
 providers' webhooks reported it (with the provider's error code and reason on a failure); events
 no message of their tenant matched are counted.
@@ -20,6 +22,7 @@ from typing import Any
 import boto3
 from boto3.dynamodb.conditions import Attr
 
+from local import thread_view
 from local.env_file import read_env_file
 from shared import json_codec
 from shared.channels import ALL_CHANNELS
@@ -73,8 +76,12 @@ def conversations(env: dict[str, str]) -> list[dict[str, Any]]:
 
 
 def conversation(env: dict[str, str], conversation_id: str) -> dict[str, Any] | None:
+    return find_conversation(_conversations_table(env), conversation_id)
+
+
+def find_conversation(table: Any, conversation_id: str) -> dict[str, Any] | None:
     """One record in full. No index is keyed by conversation id alone: scan until it is found."""
-    pages = _scan_pages(_conversations_table(env), FilterExpression=Attr("conversation_id").eq(conversation_id))
+    pages = _scan_pages(table, FilterExpression=Attr("conversation_id").eq(conversation_id))
     return next((item for page in pages for item in page["Items"]), None)
 
 
@@ -167,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         "what", nargs="?", default="all", choices=["all", "conversations", "conversation", "outbox", "dlq"]
     )
     parser.add_argument("conversation_id", nargs="?")
+    parser.add_argument("--json", action="store_true", help="conversation: the whole record as JSON")
     parser.add_argument("--env-file", type=Path, default=ENV_FILE)
     args = parser.parse_args(argv)
     env = read_env(args.env_file)
@@ -177,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         if item is None:
             print(f"no conversation {args.conversation_id}", file=sys.stderr)
             return 1
-        print(json.dumps(json.loads(json_codec.dumps(item)), indent=2))
+        print(json.dumps(json.loads(json_codec.dumps(item)), indent=2) if args.json else thread_view.render(item))
         return 0
     if args.what in ("all", "conversations"):
         listed = conversations(env)

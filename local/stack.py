@@ -16,8 +16,10 @@ from local.emulator import LocalResources, provision
 from local.env_file import write_env_file
 from local.gateway import LocalApiGateway, RouteThrottle
 from local.invoker import FunctionPool
+from local.person_directory import EmulatorDirectory
 from local.pollers import QueuePoller
 from local.providers import ProviderChoice, choose_providers
+from local.sandboxes.person import EmailPerson, TwilioPerson
 from local.seed import Tenant, connect_webhooks, create_api, seed_sample_tenant
 from local.state import StateSummary
 from local.state import remove as remove_state
@@ -28,7 +30,7 @@ from shared.channels import ALL_CHANNELS, Channel
 from shared.events.settings import EventsSettings
 from shared.processing.settings import ProcessorSettings
 from shared.routing.settings import RouterSettings
-from shared.webhooks.routes import SENDGRID_EVENTS, TWILIO_STATUS
+from shared.webhooks.routes import SENDGRID_EVENTS, SENDGRID_INBOUND, TWILIO_INBOUND, TWILIO_STATUS
 from shared.webhooks.settings import WebhookSettings
 from stacks.names import EVENTS_PROCESSOR, WEBHOOK_INGRESS, physical_name
 from stacks.settings import EnvironmentSettings, load_settings
@@ -118,6 +120,18 @@ class LocalStack:
         # After a restore too: the gateway's URL (and so the webhook URLs) may have changed.
         if self._sandboxes is not None and not self.providers.real_sendgrid:
             connect_webhooks(self.resources, self.tenant, self._sandboxes.sendgrid, self.gateway.url)
+        self._attach_persons()
+
+    def _attach_persons(self) -> None:
+        """The sandboxes play the person who answers (``make reply``), for the providers they stand in for."""
+        if self._sandboxes is None:
+            return
+        directory = EmulatorDirectory(self.resources)
+        twilio, sendgrid = self._sandboxes.twilio, self._sandboxes.sendgrid
+        if not self.providers.real_twilio:
+            twilio.person = TwilioPerson(twilio, directory, self.gateway.url)
+        if not self.providers.real_sendgrid:
+            sendgrid.person = EmailPerson(sendgrid, directory, self.gateway.url)
 
     @property
     def processor_instances(self) -> int:
@@ -178,7 +192,8 @@ class LocalStack:
             from local.sandboxes import start_all
 
             self._sandboxes = start_all(
-                ports={name: self.options.port(name) for name in ("openai", "twilio", "sendgrid")}
+                ports={name: self.options.port(name) for name in ("openai", "twilio", "sendgrid")},
+                whatsapp_window=True,
             )
 
     def _aws_environment(self, service_name: str) -> dict[str, str]:
@@ -376,6 +391,12 @@ class LocalStack:
             "SENDGRID_EVENTS_URL": SENDGRID_EVENTS.url(
                 self.gateway.url, self.tenant.company_id, self.tenant.project_id
             ),
+            # Where the person's replies arrive. The Inbound Parse URL needs ``?token=`` too: the
+            # token is a secret (the tenant's email secret), never in this file; `make reply` posts for you.
+            "TWILIO_INBOUND_URL": TWILIO_INBOUND.url(self.gateway.url, self.tenant.company_id, self.tenant.project_id),
+            "SENDGRID_INBOUND_URL": SENDGRID_INBOUND.url(
+                self.gateway.url, self.tenant.company_id, self.tenant.project_id
+            ),
         }
         if self._sandboxes is not None:
             values |= {
@@ -418,6 +439,9 @@ class LocalStack:
                 f"  Tenant    {self.tenant.company_id} / {self.tenant.project_id}",
                 f"  Webhooks  {TWILIO_STATUS.url(self.gateway.url, self.tenant.company_id, self.tenant.project_id)}",
                 f"            {SENDGRID_EVENTS.url(self.gateway.url, self.tenant.company_id, self.tenant.project_id)}",
+                f"  Replies   {TWILIO_INBOUND.url(self.gateway.url, self.tenant.company_id, self.tenant.project_id)}",
+                f"            {SENDGRID_INBOUND.url(self.gateway.url, self.tenant.company_id, self.tenant.project_id)}"
+                "?token=…",
                 f"  Env file  {self.options.state_dir / 'env'}",
                 f"  State     {self._state_line()}",
                 "",
@@ -425,6 +449,8 @@ class LocalStack:
                 curl,
                 "",
                 "Then see what happened:  make show  (conversations with processing and delivery status, outbox, DLQs)",
+                "Answer as the person:    make reply CONVERSATION=<id> TEXT='Yes, I have a licence'",
+                "The thread:              make show WHAT=conversation CONVERSATION=<id>",
                 "Stop with Ctrl-C.",
                 "",
             ]

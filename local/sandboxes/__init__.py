@@ -5,7 +5,8 @@ Each records requests (credentials only as fingerprints), keeps an outbox of wha
 reached a person, and takes scripted outcomes and latency from Python or over HTTP
 (``/_sandbox/*``) for tests in another process. Twilio and SendGrid also call back: signed
 status callbacks and Event Webhook batches, scriptable the same two ways
-(``local.sandboxes.callback_sandbox``).
+(``local.sandboxes.callback_sandbox``), and play the person who answers: a signed inbound webhook
+or an Inbound Parse form to the engine's inbound routes (``local.sandboxes.person``).
 """
 
 from __future__ import annotations
@@ -54,16 +55,26 @@ class Sandboxes:
 
 
 def start_all(
-    *, latency: float = 0.0, ports: dict[str, int] | None = None, callback_delay: float = DEFAULT_DELAY
+    *,
+    latency: float = 0.0,
+    ports: dict[str, int] | None = None,
+    callback_delay: float = DEFAULT_DELAY,
+    whatsapp_window: bool = False,
 ) -> Sandboxes:
     """Start the three sandboxes; ``ports`` maps "openai"/"twilio"/"sendgrid" to a port (0 = any free);
-    ``callback_delay`` is Twilio's and SendGrid's time before and between callbacks (what reset keeps)."""
+    ``callback_delay`` is Twilio's and SendGrid's time before and between callbacks (what reset keeps);
+    ``whatsapp_window`` makes Twilio refuse free-form WhatsApp outside the 24-hour window (63016)."""
     ports = ports or {}
     started: list[Sandbox] = []
     try:
         started.append(FakeOpenAI(port=ports.get("openai", 0), latency=latency).start())
-        for fake in (FakeTwilio, FakeSendGrid):
-            started.append(fake(port=ports.get(fake.name, 0), latency=latency, callback_delay=callback_delay).start())
+        twilio = FakeTwilio(
+            port=ports.get("twilio", 0), latency=latency, callback_delay=callback_delay, whatsapp_window=whatsapp_window
+        )
+        started.append(twilio.start())
+        started.append(
+            FakeSendGrid(port=ports.get("sendgrid", 0), latency=latency, callback_delay=callback_delay).start()
+        )
     except OSError:
         for sandbox in started:
             sandbox.stop()

@@ -10,6 +10,7 @@ Python                                   HTTP (under the sandbox's ``control_url
 ``held_callbacks``                       ``GET  /_sandbox/callbacks/held``
 ``callback_log(message_id=None)``        ``GET  /_sandbox/callbacks[?message_id=…][&wait=seconds]``
 ``wait_for_callbacks(timeout)``          (``wait`` above: answers once idle, or after that long)
+``person.reply(…)``                      ``POST /_sandbox/person/reply`` (``local.sandboxes.person``)
 
 Each script is consumed by the next accepted send that has somewhere to call back to. The log
 lists every callback posted (``message_id``, ``url``, ``label``, ``content``, ``http_status``,
@@ -20,7 +21,7 @@ scripts, pending and held callbacks and the log, and sets the delay back to its 
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from local.sandboxes.base import RecordedRequest, Reply, Sandbox
 from local.sandboxes.callbacks import (
@@ -31,6 +32,11 @@ from local.sandboxes.callbacks import (
     RetryPolicy,
 )
 from local.sandboxes.outcomes import InvalidOutcome
+from local.sandboxes.person import answer as person_answer
+
+if TYPE_CHECKING:
+    from local.sandboxes.callbacks import Callback
+    from local.sandboxes.person import Person
 
 
 class CallbackSandbox(Sandbox):
@@ -43,6 +49,8 @@ class CallbackSandbox(Sandbox):
         self._default_delay = callback_delay
         self._poster = CallbackPoster(self.name, self.retry_policy, delay=callback_delay)
         self._callback_scripts: deque[CallbackScript] = deque()
+        # Plays the person who answers this provider's messages; attached by the local stack.
+        self.person: Person | None = None
 
     def check_step(self, step: dict[str, Any]) -> None:
         """Raise ``InvalidOutcome`` for a step this provider cannot report."""
@@ -101,6 +109,10 @@ class CallbackSandbox(Sandbox):
             raise TimeoutError(f"{self.name} sandbox still had callbacks to post after {timeout}s")
         return self.callback_log()
 
+    def post_inbound(self, callback: Callback) -> PostedCallback:
+        """Post a message the person sent (the person's webhook) now, and log it."""
+        return self._poster.post_now(callback)
+
     def _next_callback_script(self) -> CallbackScript:
         with self._lock:
             return self._callback_scripts.popleft() if self._callback_scripts else CallbackScript()
@@ -130,6 +142,8 @@ class CallbackSandbox(Sandbox):
             return Reply(200, {"replayed": self.replay_callbacks(_message_id(body, required=True))})
         if action == ("GET", "callbacks/held"):
             return Reply(200, {"held": self.held_callbacks})
+        if action == ("POST", "person/reply"):
+            return Reply(*person_answer(self.person, request.body))
         return None
 
 

@@ -17,6 +17,7 @@ import heapq
 import http.client
 import itertools
 import random
+import re
 import threading
 import time
 import urllib.error
@@ -36,6 +37,7 @@ POST_TIMEOUT = 15.0  # seconds; Twilio's default read timeout for a webhook
 _SCRIPT_FIELDS = {"steps", "duplicate", "order", "seed", "hold"}
 # Loopback targets only: never send a callback through a proxy from the environment.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+_TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^&#]*")
 
 
 @dataclass(frozen=True)
@@ -316,7 +318,7 @@ class CallbackPoster:
 def _entry(callback: Callback, status: int | None, error: str | None, *, attempts: int, replay: bool) -> PostedCallback:
     return PostedCallback(
         message_id=callback.message_id,
-        url=callback.url,
+        url=_TOKEN_IN_QUERY.sub(r"\1***", callback.url),  # Inbound Parse's URL carries the project's token
         label=callback.label,
         content=callback.content,
         http_status=status,

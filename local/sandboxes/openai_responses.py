@@ -1,4 +1,7 @@
-"""A fake of the OpenAI Responses API (``POST /v1/responses``) with structured output."""
+"""A fake of the OpenAI Responses API (``POST /v1/responses``) with structured output.
+
+A schema named ``<channel>_reply`` is a reply prompt: see ``local.sandboxes.reply_output`` for the
+answer and the words that set ``needs_human`` / ``task_complete``."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from typing import Any
 
 from local.sandboxes.base import RecordedRequest, Reply, Route, Sandbox
 from local.sandboxes.outcomes import KINDS
+from local.sandboxes.reply_output import is_reply_schema, last_person_message, reply_content
 from local.sandboxes.structured_output import Facts, content_for
 
 _ERROR_TYPES = {
@@ -96,7 +100,11 @@ class FakeOpenAI(Sandbox):
         if text_format.get("type") == "json_schema":
             if not isinstance(text_format.get("schema"), dict) or not text_format.get("name"):
                 return _error(400, "text.format needs 'name' and 'schema'.", param="text.format")
-            output = json.dumps(content_for(text_format["schema"], facts), ensure_ascii=False)
+            if is_reply_schema(text_format["name"]):
+                content = reply_content(text_format["schema"], facts, last_person_message(body["input"]))
+            else:
+                content = content_for(text_format["schema"], facts)
+            output = json.dumps(content, ensure_ascii=False)
         else:
             output = facts.text_for("message", "")
         return self._response(request, output)

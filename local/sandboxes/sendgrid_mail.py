@@ -205,6 +205,10 @@ class FakeSendGrid(CallbackSandbox):
                 "text": parts.get("text/plain"),
                 "html": parts.get("text/html"),
                 "template_id": body.get("template_id"),
+                # What threads a reply: where the person's answer goes, and Message-ID/In-Reply-To/References.
+                "reply_to": (body.get("reply_to") or {}).get("email"),
+                "headers": _headers(body),
+                "custom_args": _custom_args(body),
                 "created_at": datetime.now(UTC).isoformat(),
             }
         )
@@ -222,6 +226,18 @@ class FakeSendGrid(CallbackSandbox):
         steps = script.steps if script.steps is not None else webhook.DEFAULT_STEPS
         batches = webhook.send_batches(mail, message_id, url, steps, self._key.sign)
         return script.arrange(batches), script.hold
+
+
+def _headers(mail: dict[str, Any]) -> dict[str, str]:
+    """The mail's custom headers: the top-level ones, then the first personalization's (which win,
+    as at SendGrid)."""
+    personalization = mail["personalizations"][0]
+    return {**(mail.get("headers") or {}), **(personalization.get("headers") or {})}
+
+
+def _custom_args(mail: dict[str, Any]) -> dict[str, str]:
+    personalization = mail["personalizations"][0]
+    return {**(mail.get("custom_args") or {}), **(personalization.get("custom_args") or {})}
 
 
 def _key_id(api_key: str) -> str:

@@ -142,10 +142,10 @@ class _Filler:
             return True
         if kind == "null":
             return None
-        return _fit(self.facts.text_for(name, description), schema)
+        return fit(self.facts.text_for(name, description), schema)
 
 
-def _fit(text: str, schema: dict[str, Any]) -> str:
+def fit(text: str, schema: dict[str, Any]) -> str:
     maximum = schema.get("maxLength")
     if maximum is not None and len(text) > maximum:
         text = text[:maximum].rstrip() or text[:maximum]

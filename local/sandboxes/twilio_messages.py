@@ -8,6 +8,12 @@ after the answer), signed with the auth token of the account that created the me
 resource (list/fetch) moves through the steps in their scripted order, one step per posted
 callback, whatever order the callbacks are posted in; a failure step sets its ``error_code``.
 Without a ``StatusCallback`` nothing is posted and the message stays ``queued``.
+
+WhatsApp's 24-hour window (``whatsapp_window=True``, as the local stack runs it): a free-form
+WhatsApp message (a ``Body``, no ``ContentSid``) to a person who has not written to that sender in
+the last 24 hours is refused with 63016, as Twilio refuses it. The sandbox knows who wrote because
+its person (``local.sandboxes.person``) posted the inbound message: ``note_inbound(person, company)``.
+A template (``ContentSid``) may always be sent.
 Twilio retries a callback only when the connection fails (its default retry policy ``ct``); the
 sandbox tries twice more, 0.25 s then 0.5 s later, and logs an error status without retrying.
 """
@@ -20,7 +26,7 @@ import dataclasses
 import json
 import re
 import secrets
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
 from functools import partial
 from typing import Any
@@ -53,6 +59,7 @@ _MESSAGES = {
     63007: "Twilio could not find a Channel with the specified From address",
     63016: "Failed to send freeform message because you are outside the allowed window.",
 }
+WHATSAPP_WINDOW = timedelta(hours=24)
 _STATUS_CODES = {401: 20003, 404: 20404, 429: 20429, 500: 20500, 503: 20503, 504: 20504}
 
 
@@ -141,11 +148,26 @@ class FakeTwilio(CallbackSandbox):
         latency: float = 0.0,
         credentials: dict[str, str] | None = None,
         callback_delay: float = DEFAULT_DELAY,
+        whatsapp_window: bool = False,
     ) -> None:
         super().__init__(port=port, latency=latency, callback_delay=callback_delay)
         self.credentials = dict(credentials) if credentials is not None else None
         self._messages: list[dict[str, Any]] = []  # resources as the API shows them, oldest first
         self.templates: dict[str, str] = {}
+        self.whatsapp_window = whatsapp_window
+        # (person, company sender) as WhatsApp addresses -> when the person last wrote to it
+        self._inbound: dict[tuple[str, str], datetime] = {}
+
+    def note_inbound(self, person: str, company: str, at: datetime | None = None) -> None:
+        """``person`` wrote to ``company`` (``whatsapp:+…`` addresses) at ``at`` (default now): a
+        free-form WhatsApp answer may follow for 24 hours."""
+        with self._lock:
+            self._inbound[(person, company)] = at or datetime.now(UTC)
+
+    def _window_closed(self, to: str, sender: str) -> bool:
+        with self._lock:
+            wrote = self._inbound.get((to, sender))
+        return wrote is None or datetime.now(UTC) - wrote > WHATSAPP_WINDOW
 
     def routes(self) -> list[Route]:
         return [
@@ -159,17 +181,22 @@ class FakeTwilio(CallbackSandbox):
         with self._lock:
             self._messages.clear()
             self.templates.clear()
+            self._inbound.clear()
 
     def saved_state(self) -> dict[str, Any]:
         # The message resources too: reconciliation lists them after a restart.
         with self._lock:
             messages = [{**m, "_sent": m["_sent"].isoformat()} for m in self._messages]
-        return {**super().saved_state(), "messages": messages}
+            inbound = [[person, company, at.isoformat()] for (person, company), at in self._inbound.items()]
+        return {**super().saved_state(), "messages": messages, "inbound": inbound}
 
     def restore_state(self, state: dict[str, Any]) -> None:
         super().restore_state(state)
         with self._lock:
             self._messages[:] = [{**m, "_sent": datetime.fromisoformat(m["_sent"])} for m in state.get("messages", [])]
+            self._inbound = {
+                (person, company): datetime.fromisoformat(at) for person, company, at in state.get("inbound", [])
+            }
 
     def authenticate(self, request: RecordedRequest, authorization: str | None) -> Reply | None:
         username, password = _basic_credentials(authorization) or ("", "")
@@ -202,6 +229,9 @@ class FakeTwilio(CallbackSandbox):
             return _error(400, 21910)
         if not form.get("Body") and not form.get("ContentSid"):
             return _error(400, 21602)
+        free_form = not form.get("ContentSid")
+        if self.whatsapp_window and to_kind == "whatsapp" and free_form and self._window_closed(to, sender):
+            return _error(400, 63016)
         try:
             variables = json.loads(form["ContentVariables"]) if form.get("ContentVariables") else None
         except ValueError:

@@ -3,6 +3,7 @@ addresses, the thread's history in order, the email threading headers, once per 
 
 from __future__ import annotations
 
+import itertools
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -11,8 +12,11 @@ import pytest
 from local.sandboxes import Outcome
 from shared import tables
 from shared.channels import Channel
+from shared.models.conversation import ConversationRecord
 from shared.processing.ai_writer import DATA_START
+from shared.processing.replies.turns import ReplyTurns
 from shared.replies.reply_address import token_in_addresses
+from shared.replies.reply_job import ReplyJob
 from tests.fixtures.processors import CALLBACK_BASE_URL, emitted_metrics
 from tests.integration.reply_setup import (
     COMPANY_ADDRESS,
@@ -131,14 +135,39 @@ def test_the_reply_token_is_drawn_once_and_kept_by_a_redelivery(processor_for, c
     assert processor.record(message)["gsi_reply_token"] == token and len(processor.provider_outbox) == 1
 
 
+def read_together(monkeypatch: pytest.MonkeyPatch, copies: int) -> None:
+    """The first ``copies`` deliveries of a turn each read the record, then wait until all have read.
+
+    Without it the copies' overlap is the scheduler's: a copy that reads the record only after the
+    other claimed it (``reply_processing``) resumes that step and asks the AI too, which the design
+    accepts (decisions.md, "Why no lease": no lease, so concurrent copies may both call OpenAI; only
+    one writes and sends). Read together, both hold the idle record and one loses the claim itself.
+    """
+    barrier, lock, reads = threading.Barrier(copies), threading.Lock(), itertools.count()
+    read = ReplyTurns._read
+
+    def together(self: ReplyTurns, job: ReplyJob) -> ConversationRecord:
+        record = read(self, job)
+        with lock:
+            waits = next(reads) < copies
+        if waits:
+            barrier.wait(timeout=30)
+        return record
+
+    monkeypatch.setattr(ReplyTurns, "_read", together)
+
+
 @pytest.mark.parametrize("channel", [Channel.SMS, Channel.EMAIL])
-def test_the_same_job_three_times_and_concurrently_sends_one_reply(channel, processor_for, context_message, sandbox):
+def test_the_same_job_three_times_and_concurrently_sends_one_reply(
+    channel, processor_for, context_message, sandbox, monkeypatch
+):
     processor, other = processor_for(channel), processor_for(channel)
     message = context_message(channel)
     first_message_sent(processor, message)
     seq = processor.record_inbound(message, "Can I bring a friend?")
     sandbox.openai.script(answer("Of course, you are welcome to."))
     sandbox.openai.set_latency(0.5)  # the copies overlap while the reply is written
+    read_together(monkeypatch, copies=2)  # both copies read the record before either claims it
     job = processor.reply_job(message, seq)
     processor.enqueue_job(job)
     processor.enqueue_job(job)

@@ -1,4 +1,5 @@
-"""The emulator's middleware serves DynamoDB one request at a time and leaves the rest concurrent."""
+"""The emulator's middleware serves DynamoDB one request at a time and leaves the rest concurrent;
+its SQS hands a visible message to one of two concurrent receivers."""
 
 from __future__ import annotations
 
@@ -6,7 +7,12 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from local.aws_emulator import SerialisedDynamoDB
+import boto3
+import pytest
+from moto import mock_aws
+from moto.sqs.models import Message
+
+from local.aws_emulator import SerialisedDynamoDB, atomic_sqs_receives
 
 
 class SlowApp:
@@ -44,3 +50,39 @@ def test_other_services_stay_concurrent():
     inner = SlowApp()
     _concurrently(SerialisedDynamoDB(inner), "")  # SQS's query protocol has no DynamoDB target
     assert inner.most_inside > 1
+
+
+def test_two_concurrent_receives_never_take_the_same_message(monkeypatch: pytest.MonkeyPatch):
+    atomic_sqs_receives()
+    hide = Message.mark_received
+
+    def slowly(self, *args, **kwargs):  # widens moto's gap between "is it visible?" and hiding it
+        time.sleep(0.05)
+        return hide(self, *args, **kwargs)
+
+    monkeypatch.setattr(Message, "mark_received", slowly)
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="eu-north-1")
+        url = sqs.create_queue(QueueName="jobs")["QueueUrl"]
+        for body in ("one", "two"):
+            sqs.send_message(QueueUrl=url, MessageBody=body)
+
+        def receive(_: int) -> list[str]:
+            answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+            return [m["Body"] for m in answer.get("Messages", [])]
+
+        with ThreadPoolExecutor(2) as pool:
+            first, second = pool.map(receive, range(2))
+    assert sorted(first + second) == ["one", "two"]
+
+
+def test_a_long_poll_still_gets_a_message_sent_while_it_waits():
+    atomic_sqs_receives()
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="eu-north-1")
+        url = sqs.create_queue(QueueName="jobs")["QueueUrl"]
+        with ThreadPoolExecutor(1) as pool:
+            waiting = pool.submit(sqs.receive_message, QueueUrl=url, WaitTimeSeconds=10)
+            time.sleep(0.3)  # the poll is waiting (outside the receive lock)
+            sqs.send_message(QueueUrl=url, MessageBody="late")
+            assert [m["Body"] for m in waiting.result(timeout=15).get("Messages", [])] == ["late"]
