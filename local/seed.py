@@ -25,38 +25,6 @@ if TYPE_CHECKING:
 
 EXAMPLE_RECORD = Path(__file__).resolve().parent.parent / "examples" / "company_record.example.json"
 
-# The local tenant holds the conversation (issue 11): the sample record as an operator would change
-# it to let the AI answer the person's replies on every channel, with emails' Reply-To on a domain
-# whose MX would point at SendGrid Inbound Parse.
-REPLY_DOMAIN = "replies.cucumber-recruitment.example"
-REPLY_PROMPT_VERSION = "2026-11-26.1"
-_REPLY_INSTRUCTIONS = {
-    "whatsapp": "You answer a job candidate's WhatsApp messages about the points of their CV that need "
-    "clarifying: short, friendly, one question at a time.",
-    "sms": "You answer a job candidate's text messages about the points of their CV that need clarifying: "
-    "one short SMS, one question at a time.",
-    "email": "You answer a job candidate's emails about the points of their CV that need clarifying: a short, "
-    "warm plain-text email body.",
-}
-_REPLY_RULES = (
-    " Set needs_human when they ask for a person or you cannot help; set task_complete when every point is "
-    "clarified or they say they are done."
-)
-
-
-def with_local_replies(record: dict[str, Any]) -> dict[str, Any]:
-    """The record with replies answered by the AI: ``auto_queue_reply_message``, a ``reply_sender``
-    for each channel the AI writes, and the email channel's ``reply_domain``."""
-    record = {**record, "auto_queue_reply_message": True}
-    for channel, config in record["ai_config"]["openai_config"].items():
-        config["reply_sender"] = {
-            "prompt_version": REPLY_PROMPT_VERSION,
-            "instructions": _REPLY_INSTRUCTIONS[channel] + _REPLY_RULES,
-        }
-    if "email" in record["channel_config"]:
-        record["channel_config"]["email"]["reply_domain"] = REPLY_DOMAIN
-    return record
-
 
 @dataclass(frozen=True)
 class ProviderSecrets:
@@ -111,7 +79,7 @@ def create_tenant_key(resources: LocalResources, api: LocalApi, name: str) -> tu
 def seed_sample_tenant(
     resources: LocalResources, api: LocalApi, provider_secrets: ProviderSecrets, record_path: Path = EXAMPLE_RECORD
 ) -> Tenant:
-    record: dict[str, Any] = with_local_replies(json_codec.loads(record_path.read_text()))
+    record: dict[str, Any] = json_codec.loads(record_path.read_text())
     company = CompanyRecord.model_validate(record)
     # The same refusal as tools.put_company_record: a sample that names another tenant's secrets
     # would teach the wrong convention.

@@ -103,7 +103,7 @@ def test_a_phone_reply_is_recorded_marked_received_and_queued_as_a_reply_job(
     assert (job.channel, job.company_id, job.project_id) == (channel, COMPANY, PROJECT)
     assert (job.primary_channel, job.conversation_id) == (before.primary_channel, before.conversation_id)
     assert (job.inbound_message_id, job.inbound_seq) == (event.payload["MessageSid"], 1)
-    assert job.auto_reply is False  # the example project does not answer replies
+    assert job.auto_reply is True  # the example project answers replies on every address
     assert job.policy.max_ai_turns == 10
     assert job.project.channel_config.sender_address == NUMBER[channel]
     assert job.metadata.correlation_id == "test-inbound"
@@ -117,6 +117,7 @@ def test_a_phone_reply_is_recorded_marked_received_and_queued_as_a_reply_job(
 @pytest.mark.parametrize(
     ("changes", "expected"),
     [
+        ({"auto_queue_reply_message": False}, False),
         ({"auto_queue_reply_message": True}, True),
         ({"auto_queue_reply_message": True, "auto_queue_reply_message_from_number": [SMS_NUMBER]}, True),
         ({"auto_queue_reply_message": True, "auto_queue_reply_message_from_number": ["+447700900999"]}, False),

@@ -11,8 +11,6 @@ import requests
 from sendgrid.helpers.eventwebhook import EventWebhook
 
 from local.seed import (
-    REPLY_DOMAIN,
-    REPLY_PROMPT_VERSION,
     ProviderSecrets,
     connect_webhooks,
     create_api,
@@ -73,9 +71,9 @@ def test_the_seeded_project_answers_replies_on_every_channel_with_emails_reply_t
     )
     for channel in ALL_CHANNELS:
         sender = company.ai_config.openai_config[channel].reply_sender
-        assert sender is not None and sender.prompt_version == REPLY_PROMPT_VERSION
+        assert sender is not None and sender.prompt_version == "2026-11-26.1"
         assert "needs_human" in sender.instructions and "task_complete" in sender.instructions
-    assert company.channel_config.email.reply_domain == REPLY_DOMAIN
+    assert company.channel_config.email.reply_domain == "replies.cucumber-recruitment.example"
 
 
 def test_the_inbound_parse_token_is_random_on_every_start_and_kept_beside_the_webhook_key(aws, sandbox):

@@ -81,7 +81,7 @@ def test_a_valid_request_is_queued_once_on_its_channel_with_routing_attributes(r
     )
     body = json.loads(sqs_message["Body"])
     assert "sms" not in json.dumps(body["project"]["channel_config"])
-    assert set(body["project"]["ai_config"]) == {"api_key_reference", "model", "template_sender"}
+    assert set(body["project"]["ai_config"]) == {"api_key_reference", "model", "template_sender", "reply_sender"}
 
 
 def test_a_base64_encoded_body_is_accepted_like_a_plain_one(router, initiate_request_example):

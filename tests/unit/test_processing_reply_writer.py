@@ -67,11 +67,13 @@ def test_the_instructions_are_the_projects_then_the_engines_rules():
 
 
 def test_a_project_without_a_reply_sender_cannot_answer():
-    message = context_message(Channel.EMAIL)
-    assert message.project.ai_config.reply_sender is None
+    configured = context_message(Channel.EMAIL).project
+    project = configured.model_copy(
+        update={"ai_config": configured.ai_config.model_copy(update={"reply_sender": None})}
+    )
 
     with pytest.raises(AiConfigurationInvalid, match="no reply_sender configured for email"):
-        reply_sender_of(message.project, "email")
+        reply_sender_of(project, "email")
 
 
 @pytest.mark.parametrize(("channel", "limit"), [("sms", 160), ("whatsapp", 1600), ("email", 10_000)])
