@@ -224,25 +224,35 @@ class Pipeline:
         """A previous delivery marked the record ``sending`` and never recorded the outcome."""
         record = claim.record
         assert record is not None
-        provider = self._provider_credentials(message)
-        outgoing = self._outgoing(message, claim, provider)
-        sender = self.sender(provider.value)
-        now = self.clock()
-        started = parse_time(record.send_started_at) or now
-        found = find_our_send(
-            record=record,
-            provider=sender.provider,
-            can_reconcile=sender.can_reconcile,
-            now=now,
-            started=started,
-            settle_seconds=self.settings.send_settle_seconds,
-            list_sent=lambda: self.with_fresh_credentials(
-                provider,
-                ProviderCredentialsRejected,
-                lambda credentials: self.sender(credentials).find_sent(outgoing, started),
-            ),
-            other_conversations=lambda: self.repository.others_of_recipient(key_of(record)),
-        )
+        try:
+            provider = self._provider_credentials(message)
+            outgoing = self._outgoing(message, claim, provider)
+            sender = self.sender(provider.value)
+            now = self.clock()
+            started = parse_time(record.send_started_at) or now
+            found = find_our_send(
+                record=record,
+                provider=sender.provider,
+                can_reconcile=sender.can_reconcile,
+                now=now,
+                started=started,
+                settle_seconds=self.settings.send_settle_seconds,
+                list_sent=lambda: self.with_fresh_credentials(
+                    provider,
+                    ProviderCredentialsRejected,
+                    lambda credentials: self.sender(credentials).find_sent(outgoing, started),
+                ),
+                other_conversations=lambda: self.repository.others_of_recipient(key_of(record)),
+            )
+        except ProcessingFailure as failure:
+            if failure.disposition.status in (None, _S.SEND_UNCONFIRMED):
+                raise  # transient (retried), malformed (DLQ) or already unconfirmed
+            # A permanent failure before the provider said whether the earlier send went out (e.g.
+            # the provider secret is gone): the message may have reached the person, so the record
+            # must not say it failed (the reply turns follow the same rule).
+            raise SendUnconfirmed(
+                f"A send has no recorded outcome and the provider could not be asked: {failure.reason}"
+            ) from None
         if found is not None:
             self.logger.info(
                 "provider had the message; recording it", extra={"provider_message_id": found.provider_message_id}

@@ -162,6 +162,32 @@ def test_a_crash_between_provider_accept_and_record_update_sends_nothing_twice(
 
 
 @pytest.mark.parametrize("channel", TWILIO_CHANNELS)
+def test_a_provider_secret_gone_while_the_send_had_no_outcome_leaves_it_unconfirmed_not_failed(
+    channel, faulty_dynamodb, processor_for, context_message, company_record, aws, capsys
+):
+    # The provider took the message and the outcome's write died; before the redelivery could ask
+    # the provider, the tenant's secret went away. The person may have the message: unconfirmed
+    # and alarmed, never "failed" (which would say nothing reached them).
+    faulty_dynamodb.failing = ("UpdateItem", "initial_message_sent")
+    processor = processor_for(channel)
+    message = context_message(channel)
+    processor.deliver(message)
+    faulty_dynamodb.failing = None
+    assert processor.record(message)["conversation_status"] == "sending"
+    name = company_record.channel_config.for_channel(channel).credentials_secret_id
+    aws.client("secretsmanager").delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+
+    cold = processor_for(channel)  # a new container: the secret is read, and is gone
+    cold.redeliver()
+
+    record = cold.record(message)
+    assert record["conversation_status"] == "send_unconfirmed"
+    assert "could not be asked" in record["failure_reason"]
+    assert len(cold.provider_outbox) == 1
+    assert "SendUnconfirmed" in emitted_metrics(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("channel", TWILIO_CHANNELS)
 def test_a_send_twilio_never_received_is_sent_again_once_twilio_lists_no_such_message(
     channel, processor_for, context_message
 ):

@@ -10,7 +10,7 @@ import pytest
 
 from local.sandboxes import Outcome
 from shared.channels import Channel
-from tests.fixtures.processors import emitted_metrics
+from tests.fixtures.processors import ENVIRONMENT, emitted_metrics
 from tests.integration.reply_setup import (
     answer,
     company_record_example,  # noqa: F401 - the fixture override
@@ -184,3 +184,92 @@ def test_a_reply_twilio_did_not_take_is_kept_and_sent_by_the_redelivery(
     assert record["conversation_status"] == "reply_sent" and "last_error" not in record
     assert processor.provider_outbox[-1]["body"] == "Yes, lunch is provided."
     assert len(processor.provider_outbox) == 2 and len(sandbox.openai.requests) == 2  # the stored reply, reused
+
+
+def test_a_job_whose_message_came_during_an_unconfirmed_turn_starts_the_next_turn(
+    faulty_dynamodb, processor_for, context_message, sandbox, capsys
+):
+    # Found by the fault schedules: the second message's job ended the first turn unconfirmed and
+    # was deleted, so the second message was never answered (and no permanent fault explained it).
+    processor = processor_for(Channel.EMAIL)
+    message = context_message(Channel.EMAIL)
+    first_message_sent(processor, message)
+    one = processor.record_inbound(message, "Can I start in May?", email_message_id="<one@mail.example.com>")
+    sandbox.openai.script(answer("May works well."), answer("Yes, free parking."))
+    faulty_dynamodb.failing = ("UpdateItem", '"reply_sent"')  # SendGrid took the reply; the record update dies
+    processor.deliver_job(processor.reply_job(message, one))
+    faulty_dynamodb.failing = None
+    assert processor.record(message)["conversation_status"] == "reply_sending"
+    first_job = _hold_the_next_message(processor)  # another container has the first job meanwhile
+
+    two = processor.record_inbound(message, "Also, is there parking?", email_message_id="<two@mail.example.com>")
+    time.sleep(2)  # past the settle time: SendGrid cannot be asked, so the first turn ends unconfirmed
+    second = processor.deliver_job(processor.reply_job(message, two))
+
+    assert second.deleted == second.received
+    record = processor.record(message)
+    assert record["conversation_status"] == "reply_sent"
+    assert record["answered_through"] == two == record["inbound_count"]
+    assert record["messages"][-1]["answers_through"] == two
+    assert [mail["text"] for mail in processor.provider_outbox[1:]] == ["May works well.", "Yes, free parking."]
+    assert "ReplyUnconfirmed" in emitted_metrics(capsys.readouterr().out)
+
+    processor.sqs.change_message_visibility(
+        QueueUrl=processor.queue_url, ReceiptHandle=first_job["ReceiptHandle"], VisibilityTimeout=0
+    )
+    drain(processor)  # the first job comes back and finds its message answered
+
+    assert processor.record(message)["answered_through"] == two and len(processor.provider_outbox) == 3
+
+
+def test_a_provider_secret_gone_while_the_reply_was_sending_ends_unconfirmed_never_answered_again(
+    faulty_dynamodb, aws, company_record, processor_for, context_message, sandbox, capsys
+):
+    # Found by the fault schedules: reconciliation met CredentialsMissing and the turn ended
+    # reply_not_sent with its message pending, so the next turn answered it a second time.
+    processor = processor_for(Channel.SMS)
+    message = context_message(Channel.SMS)
+    first_message_sent(processor, message)
+    one = processor.record_inbound(message, "What is the salary?")
+    sandbox.openai.script(answer("It is 32,000 a year."), answer("Yes, there is parking."))
+    faulty_dynamodb.failing = ("PutItem", '"provider_message_key"')  # Twilio took the reply; its item's put dies
+    processor.deliver_job(processor.reply_job(message, one))
+    faulty_dynamodb.failing = None
+    assert processor.record(message)["conversation_status"] == "reply_sending"
+    assert len(processor.provider_outbox) == 2
+    secrets = aws.client("secretsmanager")
+    name = company_record.channel_config.for_channel(Channel.SMS).credentials_secret_name(
+        company_record.company_id, company_record.project_id, ENVIRONMENT
+    )
+    value = secrets.get_secret_value(SecretId=name)["SecretString"]
+    secrets.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+
+    cold = processor_for(Channel.SMS)  # a new container: the secret is read, and is gone
+    drain(cold)
+
+    record = cold.record(message)
+    assert record["conversation_status"] == "reply_unconfirmed"
+    assert record["answered_through"] == one  # the reply may have reached the person: never answered again
+    assert "could not be asked" in record["failure_reason"] and "CredentialsMissing" not in record["failure_reason"]
+    assert "ReplyUnconfirmed" in emitted_metrics(capsys.readouterr().out)
+
+    secrets.create_secret(Name=name, SecretString=value)
+    two = cold.record_inbound(message, "Is there parking?")
+    cold.deliver_job(cold.reply_job(message, two))
+
+    record = cold.record(message)
+    assert record["conversation_status"] == "reply_sent" and record["messages"][-1]["answers_through"] == two
+    assert [sent["body"] for sent in cold.provider_outbox[1:]] == ["It is 32,000 a year.", "Yes, there is parking."]
+
+
+def _hold_the_next_message(processor, *, seconds: int = 60) -> dict:
+    """Receive the next visible message and keep it invisible, as another container would."""
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        received = processor.sqs.receive_message(
+            QueueUrl=processor.queue_url, MaxNumberOfMessages=1, VisibilityTimeout=seconds
+        ).get("Messages", [])
+        if received:
+            return received[0]
+        time.sleep(0.2)
+    raise AssertionError("no message came back to hold")

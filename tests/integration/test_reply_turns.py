@@ -124,6 +124,36 @@ def test_an_email_reply_threads_with_reply_to_in_reply_to_and_references(process
     assert record["messages"][-1]["email_message_id"] == ours_1
 
 
+def test_a_reply_after_a_message_that_came_during_the_previous_turn_is_in_reply_to_the_persons_email(
+    faulty_dynamodb, processor_for, context_message, sandbox
+):
+    # Found by the fault schedules: the person's second email is recorded before the engine's reply
+    # to the first, so the newest entry with a Message-ID is our own reply; In-Reply-To named it.
+    processor = processor_for(Channel.EMAIL)
+    message = context_message(Channel.EMAIL)
+    first_message_sent(processor, message)
+    token = processor.record(message)["gsi_reply_token"]
+    ours_0, ours_1, ours_2 = (f"<reply-{token}.{n}@{REPLY_DOMAIN}>" for n in range(3))
+    theirs_1, theirs_2 = "<CAF=one@mail.example.com>", "<CAF=two@mail.example.com>"
+    one = processor.record_inbound(message, "Can I start in May?", subject="Re: The role", email_message_id=theirs_1)
+    sandbox.openai.script(answer("May works well."), answer("Yes, free parking."))
+    faulty_dynamodb.failing = ("UpdateItem", '"reply_sending"')  # the first turn stops before its send
+    processor.deliver_job(processor.reply_job(message, one))
+    faulty_dynamodb.failing = None
+    assert processor.record(message)["conversation_status"] == "reply_generated"
+    two = processor.record_inbound(message, "Is there parking?", subject="Re: The role", email_message_id=theirs_2)
+
+    drain(processor)  # the first turn resumes and sends; the second answers the second email
+
+    record = processor.record(message)
+    assert record["answered_through"] == two and record["messages"][-1]["answers_through"] == two
+    assert [m.get("email_message_id") for m in record["messages"]] == [None, theirs_1, theirs_2, ours_1, ours_2]
+    mail = sandbox.sendgrid.requests[-1].body
+    assert mail["headers"]["Message-ID"] == ours_2
+    assert mail["headers"]["In-Reply-To"] == theirs_2  # the person's latest email, not our reply
+    assert mail["headers"]["References"] == f"{ours_0} {theirs_1} {theirs_2} {ours_1}"
+
+
 def test_the_reply_token_is_drawn_once_and_kept_by_a_redelivery(processor_for, context_message):
     processor = processor_for(Channel.EMAIL)
     message = context_message(Channel.EMAIL)

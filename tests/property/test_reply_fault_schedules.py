@@ -88,13 +88,10 @@ _S = ConversationStatus
 NEEDS_HUMAN = "asked for a person"  # the AI's answer sets needs_human: the thread goes to a person
 _CALM = (OK,) * 20
 # The reply's steps meet the faults the first message's meet, and more: the events processor's
-# reads (the company record, the reply indexes, the record) and the job's SQS send.
+# reads (the company record, the reply indexes, the record) and the job's SQS send. The secrets'
+# faults are the first message's, a permanent one (the secret is gone) included.
 REPLY_FAULTS: dict[str, tuple[str, ...]] = FAULTS | {
     "ai": (*_CALM, TRANSIENT, PERMANENT, INJECTED, NEEDS_HUMAN, CRASH, HEARTBEAT),
-    # No permanent secret failure: a turn that meets one while its record is in reply_sending
-    # (its send may have gone out) ends reply_not_sent, not reply_unconfirmed, and the next
-    # message's turn answers the same messages again (found by this test; reported, not yet fixed).
-    "credentials": (*_CALM, TRANSIENT, CRASH, HEARTBEAT),
     "event read": (*_CALM, TRANSIENT, CRASH, HEARTBEAT),
     "job send": (*_CALM, TRANSIENT, CRASH, LOST, CRASH_AFTER, HEARTBEAT),
 }
@@ -554,12 +551,14 @@ def _assert_threaded(schedule: ReplySchedule, reply: Accepted) -> None:
     elif schedule.channel is Channel.WHATSAPP:
         assert reply.sender == f"whatsapp:{config.whatsapp.company_whatsapp_number}", f"from {reply.sender}"
     else:
-        # (In-Reply-To is not checked: it names the engine's own previous reply when the person's
-        # message was recorded while that reply's turn ran; reported, not yet fixed.)
         mail = json.loads(reply.body)
         written = {inbound.provider_id for inbound in schedule.inbound}
         references = set(mail["headers"]["References"].split())
         assert references & written, f"an email reply names none of the person's emails: {references}"
+        # In-Reply-To is the person's email, never the engine's previous reply (which follows the
+        # person's message in the thread when they wrote while that reply's turn ran).
+        parent = mail["headers"].get("In-Reply-To")
+        assert parent in written, f"an email reply is In-Reply-To {parent}, not one of the person's emails"
         assert mail["reply_to"]["email"] == reply_address(schedule.record.gsi_reply_token, REPLY_DOMAIN)
 
 

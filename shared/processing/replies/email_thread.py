@@ -41,6 +41,14 @@ def engine_emails(record: ConversationRecord) -> int:
     return sum(1 for m in record.messages if m.role == "assistant")
 
 
+def person_latest_email(record: ConversationRecord) -> str | None:
+    """The Message-ID of the person's latest email: what a reply is ``In-Reply-To``. Only ``user``
+    entries count: when the person wrote while a turn ran, the engine's reply to the earlier
+    messages is appended after their email, and the next reply must not answer our own message."""
+    emails = (m.email_message_id for m in reversed(record.messages) if m.role == "user")
+    return next((email for email in emails if email), None)
+
+
 def first_message_threading(record: ConversationRecord | None, reply_domain: str | None) -> Threading:
     if record is None or reply_domain is None or record.gsi_reply_token is None:
         return Threading(reply_to=None, headers={})
@@ -57,7 +65,7 @@ def reply_threading(record: ConversationRecord, reply_domain: str | None) -> Thr
         token = record.gsi_reply_token
         reply_to = reply_address(token, reply_domain)
         headers["Message-ID"] = message_id(token, engine_emails(record), reply_domain)
-    parent = next((m.email_message_id for m in reversed(record.messages) if m.email_message_id), None)
+    parent = person_latest_email(record)
     references = list(record.email_references)
     if parent is not None:
         headers["In-Reply-To"] = parent

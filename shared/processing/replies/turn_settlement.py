@@ -95,6 +95,25 @@ def job_done(record: ConversationRecord, job: ReplyJob) -> bool:
     return status is _S.REPLY_NOT_SENT and record.reply_through is not None and job.inbound_seq <= record.reply_through
 
 
+def next_turn_due(outcome: RecordOutcome, record: ConversationRecord | None, job: ReplyJob) -> bool:
+    """A turn ended without a reply on a range that is now answered or given up
+    (``reply_unconfirmed``, a closed window: ``answered_through == reply_through``), and the job's
+    message came after that range. Nobody else will answer it (its job is this one), so the job
+    starts the next turn. Each such end moves ``answered_through`` on and the next turn claims
+    through ``inbound_count`` (>= the job's seq), so this happens at most once per job. A
+    ``reply_not_sent`` that kept its range pending is not continued: the same permanent failure
+    would meet the same messages again (the next message's job answers them, as before)."""
+    return (
+        not outcome.retry
+        and record is not None
+        and outcome.status in (_S.REPLY_UNCONFIRMED, _S.REPLY_NOT_SENT)
+        and record.conversation_status is outcome.status
+        and record.reply_through is not None
+        and record.answered_through >= record.reply_through
+        and job.inbound_seq > record.answered_through
+    )
+
+
 def turn_moved_on(claim: Claim, key: ConversationKey, job: ReplyJob, reason: str, logger: Any) -> RecordOutcome:
     """Another delivery wrote the record first: done when the job's message is taken care of,
     else the job comes back later (the other delivery may die before its turn ends)."""

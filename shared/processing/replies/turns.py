@@ -44,8 +44,9 @@ from shared.processing.errors import (
 )
 from shared.processing.pipeline import Pipeline
 from shared.processing.reconciliation import find_our_send
+from shared.processing.replies.email_thread import person_latest_email
 from shared.processing.replies.reply_writer import ReplyWriter, reply_sender_of
-from shared.processing.replies.turn_settlement import end_turn, job_done, settle_turn
+from shared.processing.replies.turn_settlement import end_turn, job_done, next_turn_due, settle_turn
 from shared.processing.senders import Outgoing, SendReceipt
 from shared.processing.settlement import RecordOutcome
 from shared.processing.times import iso, parse_time
@@ -104,11 +105,24 @@ class ReplyTurns:
         )
         claim = self._claim()
         key = _key(job)
-        try:
-            record = self.run(job, claim)
-        except ProcessingFailure as failure:
-            return settle_turn(claim, key, job, failure, now=self._now(), logger=logger, count=self.pipeline.count)
-        return RecordOutcome(retry=False, status=record.conversation_status)
+        continued = False
+        while True:
+            try:
+                record = self.run(job, claim)
+            except ProcessingFailure as failure:
+                outcome = settle_turn(
+                    claim, key, job, failure, now=self._now(), logger=logger, count=self.pipeline.count
+                )
+                # The turn that failed may have been an earlier one (this job's message arrived while
+                # it ran): ending it answered or gave up its range, and this job is the only one left
+                # for its message, so it goes on to the next turn rather than being deleted. Once is
+                # enough: that turn claims through inbound_count, this job's message included.
+                if continued or not next_turn_due(outcome, claim.record, job):
+                    return outcome
+                continued = True
+                logger.info("the ended turn answered earlier messages; this job's message starts the next turn")
+                continue
+            return RecordOutcome(retry=False, status=record.conversation_status)
 
     def handle_unexpected(self, body: str, error: BaseException) -> RecordOutcome:
         """An exception nobody named: the turn ends ``reply_not_sent`` from ``reply_processing`` or
@@ -297,26 +311,38 @@ class ReplyTurns:
         """A previous delivery marked the record ``reply_sending`` and never recorded the outcome."""
         record = claim.record
         assert record is not None
-        provider = self._provider_credentials(job)
-        reply = str((record.reply_content or {}).get("reply") or "")
-        outgoing = self.pipeline.adapter.reply_outgoing(job, record, reply, provider.value)
-        sender = self.pipeline.sender(provider.value)
-        now = self.pipeline.clock()
-        started = parse_time(record.reply_send_started_at) or now
-        found = find_our_send(
-            record=record,
-            provider=sender.provider,
-            can_reconcile=sender.can_reconcile,
-            now=now,
-            started=started,
-            settle_seconds=self.pipeline.settings.send_settle_seconds,
-            list_sent=lambda: self.pipeline.with_fresh_credentials(
-                provider,
-                ProviderCredentialsRejected,
-                lambda credentials: self.pipeline.sender(credentials).find_sent(outgoing, started),
-            ),
-            other_conversations=lambda: self.pipeline.repository.others_of_recipient(key_of(record)),
-        )
+        try:
+            provider = self._provider_credentials(job)
+            reply = str((record.reply_content or {}).get("reply") or "")
+            outgoing = self.pipeline.adapter.reply_outgoing(job, record, reply, provider.value)
+            sender = self.pipeline.sender(provider.value)
+            now = self.pipeline.clock()
+            started = parse_time(record.reply_send_started_at) or now
+            found = find_our_send(
+                record=record,
+                provider=sender.provider,
+                can_reconcile=sender.can_reconcile,
+                now=now,
+                started=started,
+                settle_seconds=self.pipeline.settings.send_settle_seconds,
+                list_sent=lambda: self.pipeline.with_fresh_credentials(
+                    provider,
+                    ProviderCredentialsRejected,
+                    lambda credentials: self.pipeline.sender(credentials).find_sent(outgoing, started),
+                ),
+                other_conversations=lambda: self.pipeline.repository.others_of_recipient(key_of(record)),
+            )
+        except ProcessingFailure as failure:
+            status = failure.disposition.status
+            if status is None or status is _S.SEND_UNCONFIRMED:
+                raise  # transient (retried), malformed (DLQ) or already unconfirmed
+            # A permanent failure before the provider said whether the earlier send went out (e.g.
+            # the provider secret is gone): the reply may have reached the person, so the turn ends
+            # reply_unconfirmed with its messages answered, never reply_not_sent (whose messages
+            # the next turn would answer a second time).
+            raise SendUnconfirmed(
+                f"A reply send has no recorded outcome and the provider could not be asked: {failure.reason}"
+            ) from None
         if found is not None:
             self.pipeline.logger.info(
                 "provider had the reply; recording it", extra={"provider_message_id": found.provider_message_id}
@@ -408,7 +434,7 @@ def _thread_ids(record: ConversationRecord, our_id: str) -> list[str]:
     """The thread's Message-IDs for the next email's References: the record's, the person's
     latest (when the events processor did not list it) and ours."""
     ids = list(record.email_references)
-    parent = next((m.email_message_id for m in reversed(record.messages) if m.email_message_id), None)
+    parent = person_latest_email(record)
     for value in (parent, our_id):
         if value and value not in ids:
             ids.append(value)
