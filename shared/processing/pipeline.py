@@ -43,7 +43,7 @@ from shared.processing.errors import (
     SendUnconfirmed,
 )
 from shared.processing.output_contracts import contract_for
-from shared.processing.reconciliation import find_our_send
+from shared.processing.reconciliation import find_our_send, unconfirmed_unless_retried
 from shared.processing.senders import Outgoing, Sender, SendReceipt
 from shared.processing.sent_messages import SentMessages
 from shared.processing.settings import ProcessorSettings
@@ -245,14 +245,7 @@ class Pipeline:
                 other_conversations=lambda: self.repository.others_of_recipient(key_of(record)),
             )
         except ProcessingFailure as failure:
-            if failure.disposition.status in (None, _S.SEND_UNCONFIRMED):
-                raise  # transient (retried), malformed (DLQ) or already unconfirmed
-            # A permanent failure before the provider said whether the earlier send went out (e.g.
-            # the provider secret is gone): the message may have reached the person, so the record
-            # must not say it failed (the reply turns follow the same rule).
-            raise SendUnconfirmed(
-                f"A send has no recorded outcome and the provider could not be asked: {failure.reason}"
-            ) from None
+            raise unconfirmed_unless_retried(failure, "A send") from None
         if found is not None:
             self.logger.info(
                 "provider had the message; recording it", extra={"provider_message_id": found.provider_message_id}

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from shared.models.conversation import ConversationRecord, ConversationStatus
-from shared.processing.errors import ProviderRejected, SendOutcomeUnknown, SendUnconfirmed
+from shared.processing.errors import ProcessingFailure, ProviderRejected, SendOutcomeUnknown, SendUnconfirmed
 from shared.processing.senders import SendReceipt
 
 
@@ -112,3 +112,17 @@ def _could_be(rival: ConversationRecord, receipt: SendReceipt) -> bool:
 
 # A reply send was started and its outcome never recorded.
 _REPLY_SEND_OPEN = frozenset({ConversationStatus.REPLY_SENDING, ConversationStatus.REPLY_UNCONFIRMED})
+
+
+def unconfirmed_unless_retried(failure: ProcessingFailure, what: str) -> ProcessingFailure:
+    """What a failure met while reconciling an unanswered send becomes.
+
+    Transient failures (retried), malformed messages (DLQ) and ``SendUnconfirmed`` stay as they
+    are. A permanent one (the provider secret is gone, say) came before the provider said whether
+    the earlier send went out: the person may have the message, so it is ``SendUnconfirmed``, never
+    a failure status that says nothing reached them (and, for a reply, never one whose messages
+    the next turn would answer a second time).
+    """
+    if failure.disposition.status in (None, ConversationStatus.SEND_UNCONFIRMED):
+        return failure
+    return SendUnconfirmed(f"{what} has no recorded outcome and the provider could not be asked: {failure.reason}")

@@ -22,15 +22,7 @@ def test_a_message_that_keeps_failing_lands_in_the_dlq_after_three_receives(
     message = context_message(channel)
     processor.enqueue(message)
 
-    receives = 0
-    deadline = time.monotonic() + 20
-    while processor.queue_depth(processor.dlq_url) == 0 and time.monotonic() < deadline:
-        result = processor.poll()
-        receives += len(result.received)
-        assert result.deleted == []
-        time.sleep(0.2)
-
-    assert receives == 3
+    assert processor.receives_until_dead_lettered(timeout=20) == 3
     assert processor.queue_depth() == 0 and processor.queue_depth(processor.dlq_url) == 1
     record = processor.record(message)
     assert record["conversation_status"] == "processing" and "HTTP 503" in record["last_error"]

@@ -129,15 +129,7 @@ def test_an_openai_outage_retries_then_lands_in_the_dlq_with_the_message_kept(
     sandbox.openai.script(*[Outcome.status(500)] * 12)  # every call and every SDK retry fails
     processor.enqueue_job(processor.reply_job(message, seq))
 
-    receives = 0
-    deadline = time.monotonic() + 30
-    while processor.queue_depth(processor.dlq_url) == 0 and time.monotonic() < deadline:
-        result = processor.poll()
-        receives += len(result.received)
-        assert result.deleted == []
-        time.sleep(0.2)
-
-    assert receives == 3
+    assert processor.receives_until_dead_lettered() == 3
     assert processor.queue_depth() == 0 and processor.queue_depth(processor.dlq_url) == 1
     record = processor.record(message)
     assert record["conversation_status"] == "reply_processing" and "HTTP 500" in record["last_error"]

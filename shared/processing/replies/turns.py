@@ -43,7 +43,7 @@ from shared.processing.errors import (
     SendUnconfirmed,
 )
 from shared.processing.pipeline import Pipeline
-from shared.processing.reconciliation import find_our_send
+from shared.processing.reconciliation import find_our_send, unconfirmed_unless_retried
 from shared.processing.replies.email_thread import person_latest_email
 from shared.processing.replies.reply_writer import ReplyWriter, reply_sender_of
 from shared.processing.replies.turn_settlement import end_turn, job_done, next_turn_due, settle_turn
@@ -333,16 +333,7 @@ class ReplyTurns:
                 other_conversations=lambda: self.pipeline.repository.others_of_recipient(key_of(record)),
             )
         except ProcessingFailure as failure:
-            status = failure.disposition.status
-            if status is None or status is _S.SEND_UNCONFIRMED:
-                raise  # transient (retried), malformed (DLQ) or already unconfirmed
-            # A permanent failure before the provider said whether the earlier send went out (e.g.
-            # the provider secret is gone): the reply may have reached the person, so the turn ends
-            # reply_unconfirmed with its messages answered, never reply_not_sent (whose messages
-            # the next turn would answer a second time).
-            raise SendUnconfirmed(
-                f"A reply send has no recorded outcome and the provider could not be asked: {failure.reason}"
-            ) from None
+            raise unconfirmed_unless_retried(failure, "A reply send") from None
         if found is not None:
             self.pipeline.logger.info(
                 "provider had the reply; recording it", extra={"provider_message_id": found.provider_message_id}
