@@ -6,6 +6,7 @@ table specs from ``shared.tables``, names from ``stacks.names``, queue settings 
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +14,8 @@ import boto3
 from botocore.config import Config
 
 from shared.channels import ALL_CHANNELS, Channel
+from shared.consent.address_hash import CONSENT_KEY_FIELD
+from shared.secret_names import consent_key_secret_name
 from shared.tables import ALL_TABLES, IndexSpec, TableSpec
 from stacks.names import EVENTS_QUEUE, dlq_name, physical_name, queue_name
 from stacks.settings import EnvironmentSettings
@@ -34,6 +37,7 @@ class LocalResources:
     tables: dict[str, str] = field(default_factory=dict)  # logical name -> physical name
     queues: dict[Channel, QueueUrls] = field(default_factory=dict)
     events_queue: QueueUrls = field(init=False)  # created by provision()
+    consent_key_secret_id: str = field(init=False)  # created by provision()
 
     def work_queues(self) -> dict[str, QueueUrls]:
         """Every queue with its DLQ, by the name in ``ai-multi-comms-<name>-queue-<env>``: the
@@ -133,4 +137,14 @@ def provision(settings: EnvironmentSettings, *, endpoint_url: str, region: str) 
     resources.events_queue = create_work_queue(
         sqs, EVENTS_QUEUE, visibility_timeout_seconds=settings.events.visibility_timeout_seconds, settings=settings
     )
+    resources.consent_key_secret_id = create_consent_key(resources.client("secretsmanager"), settings.name)
     return resources
+
+
+def create_consent_key(manager: Any, env: str) -> str:
+    """The environment's consent key, random like the one Secrets Manager generates at deploy. A
+    restored local state puts its saved key back over it (shared/consent/address_hash.py: the
+    suppression list's hashes are only readable under the key that wrote them)."""
+    name = consent_key_secret_name(env)
+    manager.create_secret(Name=name, SecretString=json.dumps({CONSENT_KEY_FIELD: secrets.token_urlsafe(48)}))
+    return name

@@ -210,6 +210,12 @@ class LocalStack:
             "AWS_LAMBDA_FUNCTION_NAME": physical_name(service_name, self.settings.name),
         }
 
+    def _consent_settings(self) -> dict[str, str]:
+        return {
+            "suppressions_table_name": self.resources.table_name(tables.SUPPRESSIONS.logical_name),
+            "consent_key_secret_id": self.resources.consent_key_secret_id,
+        }
+
     # The functions' own variables are rendered from their settings models, as the CDK app does.
     def router_environment(self) -> dict[str, str]:
         settings = RouterSettings(
@@ -221,6 +227,7 @@ class LocalStack:
             email_queue_url=self.resources.queues[Channel.EMAIL].queue_url,
             router_version=LOCAL_VERSION,
             public_base_url=self.gateway.url,
+            **self._consent_settings(),
         )
         return {
             **self._aws_environment("channel-router"),
@@ -239,6 +246,7 @@ class LocalStack:
             provider_messages_table_name=self.resources.table_name(tables.PROVIDER_MESSAGES.logical_name),
             queue_url=self.resources.queues[channel].queue_url,
             dead_letter_queue_url=self.resources.queues[channel].dlq_url,
+            **self._consent_settings(),
             heartbeat_interval_seconds=processor.heartbeat_interval_seconds,
             visibility_timeout_seconds=self.settings.queues.visibility_timeout_seconds,
             retry_backoff_seconds=self.options.retry_backoff_seconds,
@@ -262,6 +270,7 @@ class LocalStack:
             events_queue_url=self.resources.events_queue.queue_url,
             # What `make local` prints as API_URL: signatures are computed over it.
             public_base_url=self.gateway.url,
+            **self._consent_settings(),
         )
         return {
             **self._aws_environment(WEBHOOK_INGRESS),
@@ -286,6 +295,7 @@ class LocalStack:
             whatsapp_queue_url=self.resources.queues[Channel.WHATSAPP].queue_url,
             sms_queue_url=self.resources.queues[Channel.SMS].queue_url,
             email_queue_url=self.resources.queues[Channel.EMAIL].queue_url,
+            **self._consent_settings(),
         )
         return {
             **self._aws_environment(EVENTS_PROCESSOR),

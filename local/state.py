@@ -256,7 +256,12 @@ def _import_queues(resources: LocalResources, queues: dict[str, list[dict[str, A
 def _import_secrets(resources: LocalResources, secrets: list[dict[str, Any]], summary: StateSummary) -> None:
     manager = resources.client("secretsmanager")
     for secret in secrets:
-        manager.create_secret(**secret)
+        try:
+            manager.create_secret(**secret)
+        except manager.exceptions.ResourceExistsException:
+            # provision() created it (the consent key): the saved value wins.
+            value = {k: secret[k] for k in ("SecretString", "SecretBinary") if k in secret}
+            manager.put_secret_value(SecretId=secret["Name"], **value)
     summary.secrets = len(secrets)
 
 

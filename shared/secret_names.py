@@ -52,3 +52,9 @@ def openai_secret_problem(secret_id: str, *, channel: str, env: str) -> str | No
     if secret_id == expected:
         return None
     return f"{secret_id!r} is not the OpenAI key of the {channel} channel in {env}; that is named {expected!r}"
+
+
+def consent_key_secret_name(env: str) -> str:
+    """``ai-multi-comms/consent-key-<env>``: the HMAC key of the suppression list's address hashes and
+    of the unsubscribe tokens (issue 12, shared/consent/address_hash.py). One per environment."""
+    return f"{PREFIX}/consent-key-{env}"

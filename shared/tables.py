@@ -97,6 +97,9 @@ CONVERSATIONS = TableSpec(
         IndexSpec("conversation-status-index", PRIMARY_CHANNEL, Key("conversation_status")),
         IndexSpec("channel-method-index", PRIMARY_CHANNEL, Key("channel_method")),
     ),
+    # Retention (issue 12): ``expires_at`` (epoch seconds) = the last activity + the environment's
+    # ``data.conversation_retention_days``; DynamoDB deletes the record after it.
+    time_to_live_attribute="expires_at",
 )
 
 # Fixed-window request counters of the router's per-project limits, and its request-id
@@ -119,10 +122,19 @@ PROVIDER_MESSAGES = TableSpec(
     time_to_live_attribute="expires_at",
 )
 
+# The suppression list (issue 12, shared/consent/suppressions.py): PK the company, SK
+# ``<channel>#<keyed hash of the address>``, so "may company C contact address A on channel X?" is
+# one GetItem and a company's list is one Query. No TTL: consent is kept as long as the tenant.
+SUPPRESSIONS = TableSpec(
+    logical_name="suppressions",
+    partition_key=Key("company_id"),
+    sort_key=Key("suppression_key"),
+)
+
 # Index names the reply matcher queries (shared/replies/matching.py).
 WHATSAPP_REPLY_INDEX = "company-whatsapp-number-recipient-tel-index"
 SMS_REPLY_INDEX = "company-sms-number-recipient-tel-index"
 EMAIL_REPLY_INDEX = "company-email-recipient-email-index"
 REPLY_TOKEN_INDEX = "reply-token-index"
 
-ALL_TABLES: tuple[TableSpec, ...] = (COMPANY_DATA, CONVERSATIONS, RATE_LIMITS, PROVIDER_MESSAGES)
+ALL_TABLES: tuple[TableSpec, ...] = (COMPANY_DATA, CONVERSATIONS, RATE_LIMITS, PROVIDER_MESSAGES, SUPPRESSIONS)

@@ -10,6 +10,7 @@ from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -18,9 +19,11 @@ from shared.channels import ALL_CHANNELS, Channel
 from shared.routing import cors
 from shared.routing.gateway_contract import RESOURCE_PATH
 from shared.routing.settings import RouterSettings
+from shared.secret_names import consent_key_secret_name
 from shared.webhooks.routes import BINARY_MEDIA_TYPES, SENDGRID_EVENTS, SENDGRID_INBOUND, TWILIO_INBOUND, TWILIO_STATUS
 from stacks.bundling import asset_hash
 from stacks.constructs.api_contract import add_gateway_responses, add_method_not_allowed, request_models
+from stacks.constructs.consent_access import grant_consent_access
 from stacks.constructs.monitoring import critical_alarm
 from stacks.constructs.python_function import LAMBDAS, PythonFunction, log_retention
 from stacks.constructs.webhook_ingress import WebhookIngress, stage_method_options
@@ -64,6 +67,8 @@ class ApiStack(Stack):
         settings: EnvironmentSettings,
         company_data: dynamodb.ITable,
         rate_limits: dynamodb.ITable,
+        suppressions: dynamodb.ITable,
+        consent_key: secretsmanager.ISecret,
         channel_queues: Mapping[Channel, sqs.IQueue],
         events_queue: sqs.IQueue,
         alerts: sns.ITopic,
@@ -71,7 +76,7 @@ class ApiStack(Stack):
     ):
         super().__init__(scope, construct_id, **kwargs)
         self.api = self._rest_api(settings)
-        self.router = self._router(settings, company_data, rate_limits, channel_queues)
+        self.router = self._router(settings, company_data, rate_limits, channel_queues, suppressions, consent_key)
         self.webhooks = WebhookIngress(
             self,
             "Webhooks",
@@ -79,6 +84,8 @@ class ApiStack(Stack):
             api=self.api,
             public_base_url=self.public_base_url(settings),
             company_data=company_data,
+            suppressions=suppressions,
+            consent_key=consent_key,
             events_queue=events_queue,
             alerts=alerts,
         )
@@ -145,6 +152,8 @@ class ApiStack(Stack):
         company_data: dynamodb.ITable,
         rate_limits: dynamodb.ITable,
         channel_queues: Mapping[Channel, sqs.IQueue],
+        suppressions: dynamodb.ITable,
+        consent_key: secretsmanager.ISecret,
     ) -> PythonFunction:
         router = PythonFunction(
             self,
@@ -165,6 +174,8 @@ class ApiStack(Stack):
                 # The hash of the router's sources (handler + shared/ + pins): names the exact code.
                 router_version=asset_hash(LAMBDAS / ROUTER_FOLDER)[:12],
                 public_base_url=self.public_base_url(settings),
+                suppressions_table_name=suppressions.table_name,
+                consent_key_secret_id=consent_key_secret_name(settings.name),
             ).to_environment(),
         )
         # Least privilege: exactly the calls the router makes. TransactWriteItems is authorised
@@ -174,6 +185,10 @@ class ApiStack(Stack):
         rate_limits.grant(router.role, "dynamodb:UpdateItem")
         for channel in ALL_CHANNELS:
             channel_queues[channel].grant(router.role, "sqs:SendMessage")
+        # 409 RECIPIENT_OPTED_OUT: one GetItem of the suppression list (issue 12).
+        grant_consent_access(
+            router.role, suppressions=suppressions, consent_key=consent_key, actions=["dynamodb:GetItem"]
+        )
         return router
 
     def public_base_url(self, settings: EnvironmentSettings) -> str:

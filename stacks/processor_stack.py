@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from aws_cdk import Stack
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from shared.channels import ALL_CHANNELS, Channel
@@ -33,6 +34,8 @@ class ProcessorStack(Stack):
         conversations: dynamodb.ITable,
         provider_messages: dynamodb.ITable,
         company_data: dynamodb.ITable,
+        suppressions: dynamodb.ITable,
+        consent_key: secretsmanager.ISecret,
         channel_queues: Mapping[Channel, WorkQueue],
         events_queue: WorkQueue,
         **kwargs,
@@ -46,6 +49,8 @@ class ProcessorStack(Stack):
                 queue=channel_queues[channel],
                 conversations=conversations,
                 provider_messages=provider_messages,
+                suppressions=suppressions,
+                consent_key=consent_key,
                 settings=settings,
             )
             for channel in ALL_CHANNELS
@@ -57,6 +62,8 @@ class ProcessorStack(Stack):
             conversations=conversations,
             provider_messages=provider_messages,
             company_data=company_data,
+            suppressions=suppressions,
+            consent_key=consent_key,
             channel_queues=channel_queues,
             settings=settings,
         )

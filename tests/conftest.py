@@ -58,8 +58,10 @@ def moto_endpoint() -> Iterator[str]:
 def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch):
     """A clean emulator holding the dev tables and channel queues, and boto3 pointed at it."""
     from local.emulator import provision
+    from shared.consent.address_hash import forget_cached_keys
     from stacks.settings import load_settings
 
     requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10).raise_for_status()
+    forget_cached_keys()  # the new emulator's consent key is a new one
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
     return provision(load_settings("dev"), endpoint_url=moto_endpoint, region=REGION)

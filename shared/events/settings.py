@@ -32,6 +32,10 @@ class EventsSettings(FunctionEnvironment):
     whatsapp_queue_url: str = Field(alias="WHATSAPP_QUEUE_URL", min_length=1)
     sms_queue_url: str = Field(alias="SMS_QUEUE_URL", min_length=1)
     email_queue_url: str = Field(alias="EMAIL_QUEUE_URL", min_length=1)
+    # Consent (issue 12): the suppression list and the key of its address hashes (and of the
+    # unsubscribe tokens), shared/consent/.
+    suppressions_table_name: str = Field(alias="SUPPRESSIONS_TABLE_NAME", min_length=3)
+    consent_key_secret_id: str = Field(alias="CONSENT_KEY_SECRET_ID", min_length=1)
     aws_endpoint_url: str | None = Field(alias="AWS_ENDPOINT_URL", default=None)
 
     def retry_delay(self, receive_count: int) -> int:

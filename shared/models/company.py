@@ -223,6 +223,78 @@ class ReplyPolicy(BaseModel):
     max_ai_turns: int = Field(default=10, ge=1, le=100)
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # ``datetime.weekday()`` order
+_CLOCK = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$")
+
+
+def _iana_zone(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not an IANA time zone name like 'Europe/London'") from None
+    return value
+
+
+def _clock(value: str) -> str:
+    if not _CLOCK.fullmatch(value):
+        raise ValueError(f"{value!r} is not a local time 'HH:MM' (00:00-23:59)")
+    return value
+
+
+IanaZone = Annotated[str, AfterValidator(_iana_zone)]
+ClockTime = Annotated[str, AfterValidator(_clock)]
+
+
+class SendWindow(BaseModel):
+    """One window in which first messages may be sent, in the recipient's local time (issue 12).
+
+    ``days`` are the days the window *starts* on; ``until`` earlier than ``from`` crosses midnight
+    (``fri 22:00-02:00`` ends on Saturday at 02:00). ``from`` == ``until`` is refused (ambiguous).
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(min_length=1, max_length=7)
+    start: ClockTime = Field(alias="from")
+    until: ClockTime
+
+    @property
+    def crosses_midnight(self) -> bool:
+        return self.until < self.start
+
+    def model_post_init(self, __context: object) -> None:
+        if self.start == self.until:
+            raise ValueError("a send window's 'from' and 'until' must differ")
+
+
+class SendWindows(BaseModel):
+    """Quiet hours, said the other way round: first messages go only inside these windows."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # The recipient's zone when the request names none and the phone number's country has no
+    # single zone (always, for email).
+    default_time_zone: IanaZone
+    windows: list[SendWindow] = Field(min_length=1, max_length=14)
+
+
+class ConsentConfig(BaseModel):
+    """A project's consent settings (issue 12)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Sent when the person writes HELP (whole message, any case), instead of an AI answer.
+    # None: HELP is an ordinary message.
+    help_text: Annotated[str, Field(min_length=1, max_length=1600)] | None = None
+    # None: first messages go at any hour.
+    send_windows: SendWindows | None = None
+    # Added to every email's List-Unsubscribe next to the one-click URL (a mailbox the tenant
+    # reads; the engine does not process it). None: the URL only.
+    unsubscribe_mailto: EmailAddress | None = None
+
+
 class CompanyRecord(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -247,6 +319,7 @@ class CompanyRecord(BaseModel):
     auto_queue_reply_message_from_number: list[PhoneNumber] = Field(default_factory=list)
     auto_queue_reply_message_from_email: list[EmailAddress] = Field(default_factory=list)
     reply_policy: ReplyPolicy = Field(default_factory=ReplyPolicy)
+    consent: ConsentConfig = Field(default_factory=ConsentConfig)
     created_at: str | None = None
     updated_at: str | None = None
 

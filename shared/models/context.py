@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.channels import Channel
 from shared.models.company import (
+    ConsentConfig,
     EmailConfig,
     OpenAiChannelConfig,
     RateLimits,
@@ -16,7 +17,7 @@ from shared.models.company import (
 )
 from shared.models.request import CompanyData, ProjectData, RecipientData, RequestData
 
-CONTEXT_SCHEMA_VERSION = "2"
+CONTEXT_SCHEMA_VERSION = "3"  # 3: ``schedule`` and ``project.consent`` (issue 12)
 
 
 class ProjectSlice(BaseModel):
@@ -37,6 +38,9 @@ class ProjectSlice(BaseModel):
     allowed_link_domains: list[str] = Field(
         default_factory=list, description="The project's link domains, the only ones a message may contain"
     )
+    # The help text (HELP keyword) and the List-Unsubscribe mailto (issue 12). The send windows are
+    # applied by the router (``ContextMessage.schedule``), so processors never need them.
+    consent: ConsentConfig = Field(default_factory=ConsentConfig)
 
 
 class ContextMetadata(BaseModel):
@@ -49,6 +53,17 @@ class ContextMetadata(BaseModel):
     # callback URLs from it (the processors' stack deploys before the API's and cannot know it).
     # None only in messages queued before issue 10; those are sent without a status callback.
     callback_base_url: str | None = None
+
+
+class Schedule(BaseModel):
+    """When the first message may go (issue 12): decided once, by the router, from the request's
+    ``send_at`` and the project's send windows in the recipient's time zone."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scheduled_for: datetime  # aware, UTC
+    reason: str  # "send_at", "quiet_hours" or "send_at+quiet_hours"
+    recipient_timezone: str  # the IANA zone the windows were read in
 
 
 class ContextMessage(BaseModel):
@@ -64,6 +79,8 @@ class ContextMessage(BaseModel):
     request_data: RequestData
     project: ProjectSlice
     metadata: ContextMetadata
+    # None: send now. Set: the processor creates the record ``scheduled`` and arms a wake-up.
+    schedule: Schedule | None = None
 
     @property
     def recipient_address(self) -> str:

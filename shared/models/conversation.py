@@ -40,10 +40,21 @@ class ConversationStatus(StrEnum):
     # later messages are recorded and never answered automatically.
     NEEDS_HUMAN = "needs_human"
 
+    # Consent (issue 12, docs/decisions.md "Consent (issue 12) — the contracts").
+    # The first message waits for ``scheduled_for`` (the request's ``send_at`` and/or the project's
+    # send window); a wake-up (SQS delay or an EventBridge Scheduler one-time schedule) redelivers
+    # the context message then, and the pipeline moves on to ``processing``.
+    SCHEDULED = "scheduled"
+    # Final: the person opted out (or the address is suppressed) before something was sent; nothing
+    # more is sent in this conversation (``suppression_reason``). Also where an open thread closes
+    # when the person writes STOP.
+    SUPPRESSED = "suppressed"
+
     @property
     def is_final(self) -> bool:
         """Final for the *first message's* pipeline: nothing left for a context message to do."""
         return self not in (
+            ConversationStatus.SCHEDULED,
             ConversationStatus.PROCESSING,
             ConversationStatus.AI_GENERATED,
             ConversationStatus.SENDING,
@@ -84,6 +95,10 @@ class MessageEntry(BaseModel):
     email_message_id: str | None = None
     # Replies (role "assistant" after the first): the inbound messages the reply answers (through seq).
     answers_through: int | None = None
+    # Inbound (issue 12): the whole message was a consent keyword (shared/consent/keywords.py):
+    # "opt_out" (STOP…: never answered, the conversation closes), "opt_in" (START…), "help"
+    # (answered with the project's help text, not by the AI).
+    consent_keyword: str | None = None
 
 
 class TokenUsage(BaseModel):
@@ -183,13 +198,27 @@ class ConversationRecord(BaseModel):
     gsi_reply_token: str | None = None
     email_references: list[str] = Field(default_factory=list)
 
+    # Consent (issue 12). When the first message may go (ISO 8601 UTC) and why it waits
+    # ("send_at", "quiet_hours" or "send_at+quiet_hours"); the recipient's time zone used.
+    scheduled_for: str | None = None
+    schedule_reason: str | None = None
+    recipient_timezone: str | None = None
+    # Why the record is ``suppressed`` (a ``SuppressionReason`` value).
+    suppression_reason: str | None = None
+    # Retention: DynamoDB's TTL attribute (epoch seconds), the last activity + the environment's
+    # ``conversation_retention_days``; pushed forward when the person writes or the engine sends.
+    expires_at: int | None = None
+
 
 # The record's state machine (DESIGN §7): every write of ``conversation_status`` is a conditional
 # update from one of the states listed here, so two deliveries of one message cannot both move on.
 TRANSITIONS: dict[ConversationStatus, frozenset[ConversationStatus]] = {
+    # The wake-up came: the pipeline goes on (or the person opted out meanwhile).
+    ConversationStatus.SCHEDULED: frozenset({ConversationStatus.PROCESSING, ConversationStatus.SUPPRESSED}),
     ConversationStatus.PROCESSING: frozenset(
         {
             ConversationStatus.AI_GENERATED,
+            ConversationStatus.SUPPRESSED,
             ConversationStatus.FAILED_SECRETS_FETCH,
             ConversationStatus.FAILED_TO_PROCESS_AI,
             ConversationStatus.FAILED_TO_SEND_MESSAGE,
@@ -201,6 +230,7 @@ TRANSITIONS: dict[ConversationStatus, frozenset[ConversationStatus]] = {
             ConversationStatus.SENDING,
             # the stored content names a link, number or address the project did not supply
             ConversationStatus.FAILED_CONTENT_CHECK,
+            ConversationStatus.SUPPRESSED,  # the re-check right before the send
             ConversationStatus.FAILED_SECRETS_FETCH,
             ConversationStatus.FAILED_TO_SEND_MESSAGE,
             ConversationStatus.FAILED_UNKNOWN,
@@ -213,6 +243,8 @@ TRANSITIONS: dict[ConversationStatus, frozenset[ConversationStatus]] = {
             ConversationStatus.AI_GENERATED,
             # a resend after the provider said no message exists (a new send_started_at)
             ConversationStatus.SENDING,
+            # nothing went out (the provider has no such message) and the person opted out since
+            ConversationStatus.SUPPRESSED,
             ConversationStatus.FAILED_SECRETS_FETCH,
             ConversationStatus.FAILED_TO_SEND_MESSAGE,
             ConversationStatus.SEND_UNCONFIRMED,
@@ -273,6 +305,13 @@ TRANSITIONS.update(
     }
 )
 assert _TURN_ENDS <= OPEN_STATUSES
+
+# Consent (issue 12): every open state may close as ``suppressed`` — the events processor closes an
+# idle thread when the person writes STOP; a turn re-checks the list before the AI and right
+# before its send. ``suppressed`` itself is final: no transition leaves it.
+for _open in OPEN_STATUSES:
+    TRANSITIONS[_open] = TRANSITIONS.get(_open, frozenset()) | {_R.SUPPRESSED}
+assert _R.SUPPRESSED not in TRANSITIONS and _R.SUPPRESSED not in OPEN_STATUSES
 
 
 def may_move(source: ConversationStatus, target: ConversationStatus) -> bool:

@@ -35,6 +35,10 @@ class ProcessorSettings(FunctionEnvironment):
     # Each send's provider message id -> its conversation, so a delivery event finds it (issue 10).
     provider_messages_table_name: str = Field(alias="PROVIDER_MESSAGES_TABLE_NAME", min_length=3)
     queue_url: str = Field(alias="QUEUE_URL", min_length=1)
+    # Consent (issue 12): the suppression list and the key of its address hashes (and of the
+    # unsubscribe tokens), shared/consent/.
+    suppressions_table_name: str = Field(alias="SUPPRESSIONS_TABLE_NAME", min_length=3)
+    consent_key_secret_id: str = Field(alias="CONSENT_KEY_SECRET_ID", min_length=1)
     # Where a message that can never be processed goes at once (its queue's DLQ), kept as evidence.
     dead_letter_queue_url: str | None = Field(alias="DEAD_LETTER_QUEUE_URL", default=None)
     heartbeat_interval_seconds: float = Field(alias="HEARTBEAT_INTERVAL_SECONDS", gt=0)

@@ -67,6 +67,8 @@ def project_slice(record: CompanyRecord, channel: Channel) -> ProjectSlice:
         ai_config=_ai_config(record, channel),
         contact_channels=_contact_channels(record),
         allowed_link_domains=record.allowed_link_domains,
+        # Only what a processor uses: the send windows stay with the router.
+        consent=record.consent.model_copy(update={"send_windows": None}),
     )
 
 

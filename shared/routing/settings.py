@@ -19,6 +19,10 @@ class RouterSettings(FunctionEnvironment):
     sms_queue_url: str = Field(alias="SMS_QUEUE_URL", min_length=1)
     email_queue_url: str = Field(alias="EMAIL_QUEUE_URL", min_length=1)
     router_version: str = Field(alias="ROUTER_VERSION", default="unversioned")
+    # Consent (issue 12): the suppression list and the key of its address hashes (and of the
+    # unsubscribe tokens), shared/consent/.
+    suppressions_table_name: str = Field(alias="SUPPRESSIONS_TABLE_NAME", min_length=3)
+    consent_key_secret_id: str = Field(alias="CONSENT_KEY_SECRET_ID", min_length=1)
     # The environment's public base URL (up to the stage): stamped on each context message so its
     # processor gives providers the webhook URLs of this API (Twilio StatusCallback).
     public_base_url: str = Field(alias="PUBLIC_BASE_URL", min_length=1)

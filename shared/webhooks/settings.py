@@ -29,6 +29,10 @@ class WebhookSettings(FunctionEnvironment):
     # The URL providers call, up to the stage (``https://api.example.com`` or
     # ``https://<id>.execute-api.<region>.amazonaws.com/<stage>``); signatures are over it + the route.
     public_base_url: str = Field(alias="PUBLIC_BASE_URL", min_length=1)
+    # Consent (issue 12): the suppression list and the key of its address hashes (and of the
+    # unsubscribe tokens), shared/consent/.
+    suppressions_table_name: str = Field(alias="SUPPRESSIONS_TABLE_NAME", min_length=3)
+    consent_key_secret_id: str = Field(alias="CONSENT_KEY_SECRET_ID", min_length=1)
     twilio_max_body_bytes: int = Field(alias="TWILIO_MAX_BODY_BYTES", default=DEFAULT_TWILIO_MAX_BODY_BYTES, gt=0)
     sendgrid_max_body_bytes: int = Field(alias="SENDGRID_MAX_BODY_BYTES", default=DEFAULT_SENDGRID_MAX_BODY_BYTES, gt=0)
     sendgrid_inbound_max_body_bytes: int = Field(

@@ -11,7 +11,9 @@ from constructs import Construct
 
 from shared.channels import Channel
 from shared.processing.settings import ProcessorSettings
+from shared.secret_names import consent_key_secret_name
 from stacks.bundling import asset_hash
+from stacks.constructs.consent_access import CONSENT_READ_WRITE, grant_consent_access
 from stacks.constructs.python_function import LAMBDAS, PythonFunction
 from stacks.constructs.secret_access import acknowledge_credentials_wildcard, grant_secret_reads
 from stacks.constructs.work_queue import WorkQueue
@@ -38,6 +40,8 @@ class ChannelProcessor(Construct):
         queue: WorkQueue,
         conversations: dynamodb.ITable,
         provider_messages: dynamodb.ITable,
+        suppressions: dynamodb.ITable,
+        consent_key: secretsmanager.ISecret,
         settings: EnvironmentSettings,
     ):
         super().__init__(scope, construct_id)
@@ -58,6 +62,8 @@ class ChannelProcessor(Construct):
                 conversations_table_name=conversations.table_name,
                 provider_messages_table_name=provider_messages.table_name,
                 queue_url=queue.queue.queue_url,
+                suppressions_table_name=suppressions.table_name,
+                consent_key_secret_id=consent_key_secret_name(settings.name),
                 dead_letter_queue_url=queue.dead_letter_queue.queue_url,
                 heartbeat_interval_seconds=processor.heartbeat_interval_seconds,
                 visibility_timeout_seconds=settings.queues.visibility_timeout_seconds,
@@ -90,6 +96,14 @@ class ChannelProcessor(Construct):
                 actions=["dynamodb:GetItem", "dynamodb:PutItem"],
                 resources=[provider_messages.table_arn],
             )
+        )
+        # The re-check right before each send, and the suppression a provider's refusal writes
+        # (Twilio 21610 / 21211 …: shared/consent/provider_signals.py).
+        grant_consent_access(
+            role,
+            suppressions=suppressions,
+            consent_key=consent_key,
+            actions=CONSENT_READ_WRITE,
         )
         grant_secret_reads(
             self,

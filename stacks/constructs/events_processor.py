@@ -8,12 +8,15 @@ from collections.abc import Mapping
 
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from shared.channels import Channel
 from shared.events.settings import EventsSettings
+from shared.secret_names import consent_key_secret_name
 from shared.tables import EMAIL_REPLY_INDEX, REPLY_TOKEN_INDEX, SMS_REPLY_INDEX, WHATSAPP_REPLY_INDEX
 from stacks.bundling import asset_hash
+from stacks.constructs.consent_access import CONSENT_READ_WRITE, grant_consent_access
 from stacks.constructs.python_function import LAMBDAS, PythonFunction
 from stacks.constructs.work_queue import WorkQueue
 from stacks.names import EVENTS_PROCESSOR
@@ -35,6 +38,8 @@ class EventsProcessor(Construct):
         conversations: dynamodb.ITable,
         provider_messages: dynamodb.ITable,
         company_data: dynamodb.ITable,
+        suppressions: dynamodb.ITable,
+        consent_key: secretsmanager.ISecret,
         channel_queues: Mapping[Channel, WorkQueue],
         settings: EnvironmentSettings,
     ):
@@ -63,6 +68,8 @@ class EventsProcessor(Construct):
                 whatsapp_queue_url=channel_queues[Channel.WHATSAPP].queue.queue_url,
                 sms_queue_url=channel_queues[Channel.SMS].queue.queue_url,
                 email_queue_url=channel_queues[Channel.EMAIL].queue.queue_url,
+                suppressions_table_name=suppressions.table_name,
+                consent_key_secret_id=consent_key_secret_name(settings.name),
             ).to_environment(),
         )
         role = self.function.role
@@ -107,6 +114,13 @@ class EventsProcessor(Construct):
                 actions=["dynamodb:GetItem"],
                 resources=[company_data.table_arn],
             )
+        )
+        # STOP / START keywords and the providers' opt-out signals (issue 12).
+        grant_consent_access(
+            role,
+            suppressions=suppressions,
+            consent_key=consent_key,
+            actions=CONSENT_READ_WRITE,
         )
         role.add_to_policy(
             iam.PolicyStatement(

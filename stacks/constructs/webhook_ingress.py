@@ -9,14 +9,17 @@ from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from shared.channels import ALL_CHANNELS
 from shared.processing import metric_names
+from shared.secret_names import consent_key_secret_name
 from shared.webhooks.routes import ROUTES, WebhookRoute
 from shared.webhooks.settings import WebhookSettings
+from stacks.constructs.consent_access import grant_consent_access
 from stacks.constructs.monitoring import critical_alarm
 from stacks.constructs.python_function import PythonFunction
 from stacks.constructs.secret_access import acknowledge_credentials_wildcard, grant_secret_reads
@@ -63,6 +66,8 @@ class WebhookIngress(Construct):
         api: apigw.RestApi,
         public_base_url: str,
         company_data: dynamodb.ITable,
+        suppressions: dynamodb.ITable,
+        consent_key: secretsmanager.ISecret,
         events_queue: sqs.IQueue,
         alerts: sns.ITopic,
     ):
@@ -83,9 +88,15 @@ class WebhookIngress(Construct):
                 company_table_name=company_data.table_name,
                 events_queue_url=events_queue.queue_url,
                 public_base_url=public_base_url,
+                suppressions_table_name=suppressions.table_name,
+                consent_key_secret_id=consent_key_secret_name(settings.name),
             ).to_environment(),
         )
         self._grant(settings, company_data, events_queue)
+        # The one-click unsubscribe (issue 12): verifies the token, writes the suppression.
+        grant_consent_access(
+            self.function.role, suppressions=suppressions, consent_key=consent_key, actions=["dynamodb:UpdateItem"]
+        )
         self.routes = self._add_routes(api)
         self._alarms(settings, alerts)
 

@@ -18,7 +18,7 @@ from local.emulator import LocalResources
 from local.rest_proxy_event import rest_proxy_event
 from shared.channels import ALL_CHANNELS, Channel
 from shared.routing.settings import RouterSettings
-from shared.tables import COMPANY_DATA, RATE_LIMITS
+from shared.tables import COMPANY_DATA, RATE_LIMITS, SUPPRESSIONS
 from tests.conftest import ROOT
 
 ROUTER_DIR = ROOT / "lambdas" / "channel_router"
@@ -155,6 +155,8 @@ def router(aws: LocalResources, monkeypatch: pytest.MonkeyPatch, company_record_
         email_queue_url=aws.queues[Channel.EMAIL].queue_url,
         router_version="test-router-1",
         public_base_url="https://api.example.test/dev",
+        suppressions_table_name=aws.table_name(SUPPRESSIONS.logical_name),
+        consent_key_secret_id=aws.consent_key_secret_id,
     )
     for name, value in settings.to_environment().items():
         monkeypatch.setenv(name, value)

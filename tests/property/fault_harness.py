@@ -56,6 +56,9 @@ REGION = "eu-west-2"
 MAX_RECEIVES = 3  # the queues' redrive policy
 VISIBILITY_SECONDS = 720
 ENVIRONMENT = "dev"  # the secret names of the example record are dev's
+# Consent (issue 12): the pipeline's suppression list lives in these (created by the harness).
+SUPPRESSIONS_TABLE = "ai-multi-comms-suppressions-prop"
+CONSENT_KEY_SECRET = "ai-multi-comms/consent-key-prop"
 _S = ConversationStatus
 
 OK, TRANSIENT, PERMANENT, CRASH, CRASH_AFTER, LOST, HEARTBEAT, INJECTED = (
@@ -509,6 +512,8 @@ def processor_settings(channel: Channel, table: str, messages_table: str) -> Pro
         conversations_table_name=table,
         provider_messages_table_name=messages_table,
         queue_url="https://sqs.eu-west-2.amazonaws.com/000000000000/prop",
+        suppressions_table_name=SUPPRESSIONS_TABLE,
+        consent_key_secret_id=CONSENT_KEY_SECRET,
         heartbeat_interval_seconds=60,
         visibility_timeout_seconds=VISIBILITY_SECONDS,
         processor_version="prop",
@@ -673,6 +678,8 @@ class Schedule:
             whatsapp_queue_url="https://sqs.eu-west-2.amazonaws.com/000000000000/prop-whatsapp",
             sms_queue_url="https://sqs.eu-west-2.amazonaws.com/000000000000/prop-sms",
             email_queue_url="https://sqs.eu-west-2.amazonaws.com/000000000000/prop-email",
+            suppressions_table_name=SUPPRESSIONS_TABLE,
+            consent_key_secret_id=CONSENT_KEY_SECRET,
         )
         return EventApplier(
             messages=ProviderMessages(dynamodb, self.aws["messages_table"]),

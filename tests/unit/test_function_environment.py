@@ -16,6 +16,8 @@ ROUTER = RouterSettings(
     email_queue_url="https://sqs/email",
     router_version="abc123",
     public_base_url="https://api.example.test/dev",
+    suppressions_table_name="ai-multi-comms-suppressions-dev",
+    consent_key_secret_id="ai-multi-comms/consent-key-dev",
 )
 
 

@@ -17,6 +17,8 @@ ENVIRON = {
     "HEARTBEAT_INTERVAL_SECONDS": "60",
     "VISIBILITY_TIMEOUT_SECONDS": "720",
     "PROCESSOR_VERSION": "abc123",
+    "SUPPRESSIONS_TABLE_NAME": "ai-multi-comms-suppressions-dev",
+    "CONSENT_KEY_SECRET_ID": "ai-multi-comms/consent-key-dev",
 }
 
 

@@ -10,7 +10,8 @@ S = ConversationStatus
 
 
 def _reachable() -> set[ConversationStatus]:
-    seen, frontier = {S.PROCESSING}, [S.PROCESSING]
+    # A record is created ``processing``, or ``scheduled`` when its first message waits (issue 12).
+    seen, frontier = {S.PROCESSING, S.SCHEDULED}, [S.PROCESSING, S.SCHEDULED]
     while frontier:
         for target in TRANSITIONS.get(frontier.pop(), ()):
             if target not in seen:
@@ -19,7 +20,7 @@ def _reachable() -> set[ConversationStatus]:
     return seen
 
 
-def test_every_status_is_reachable_from_processing():
+def test_every_status_is_reachable_from_a_new_record():
     assert _reachable() == set(ConversationStatus)
 
 
@@ -33,7 +34,8 @@ def test_final_statuses_have_no_way_out_except_a_late_confirmation_of_an_unconfi
 def test_a_thread_opens_only_once_the_first_message_went_out_and_a_hand_over_is_the_end():
     opened = {target for source in ConversationStatus if not source.is_open for target in TRANSITIONS.get(source, ())}
     assert {status for status in opened if status.is_open} == {S.INITIAL_MESSAGE_SENT}
-    assert TRANSITIONS.get(S.NEEDS_HUMAN, frozenset()) == frozenset()
+    # A hand-over is the end, except that the person may still opt out (issue 12).
+    assert TRANSITIONS.get(S.NEEDS_HUMAN, frozenset()) == {S.SUPPRESSED}
     assert _sources_of(S.REPLY_SENT) == {S.REPLY_SENDING, S.REPLY_UNCONFIRMED}
     assert _sources_of(S.REPLY_SENDING) == {S.REPLY_GENERATED, S.REPLY_SENDING}
 
@@ -68,3 +70,16 @@ def test_a_failure_reason_masks_the_addresses_it_mentions():
     failure = errors.ProviderRejected("Invalid 'To' Phone Number: +447700900123 for alex.morgan@example.com")
 
     assert "+447700900123" not in failure.reason and "alex.morgan@example.com" not in failure.reason
+
+
+def test_suppressed_is_final_and_closes_every_open_state_and_every_step_before_a_send():
+    assert TRANSITIONS.get(S.SUPPRESSED, frozenset()) == frozenset()
+    assert S.SUPPRESSED.is_final and not S.SUPPRESSED.is_open
+    closable = {source for source, targets in TRANSITIONS.items() if S.SUPPRESSED in targets}
+    expected = {S.SCHEDULED, S.PROCESSING, S.AI_GENERATED, S.SENDING}
+    assert closable == expected | {status for status in ConversationStatus if status.is_open}
+
+
+def test_a_scheduled_record_is_not_final_and_only_wakes_up_or_closes():
+    assert not S.SCHEDULED.is_final and not S.SCHEDULED.is_open
+    assert TRANSITIONS[S.SCHEDULED] == {S.PROCESSING, S.SUPPRESSED}
