@@ -17,6 +17,7 @@ from shared.processing.batch import BatchProcessor
 from shared.processing.conversation_repository import ConversationRepository
 from shared.processing.credentials import SecretReader
 from shared.processing.pipeline import Pipeline
+from shared.processing.recipient_consent import RecipientConsent
 from shared.processing.replies.turns import ReplyTurns
 from shared.processing.settings import ProcessorSettings
 from shared.secret_names import credentials_secret_prefix, openai_secret_prefix
@@ -38,13 +39,14 @@ def lambda_handler(adapter: ChannelAdapter, environ: Mapping[str, str]) -> Calla
     session = boto3.session.Session()
     channel = adapter.channel.value
     dynamodb = session.client("dynamodb", config=_AWS)
+    secrets = session.client("secretsmanager", config=_AWS)
     pipeline = Pipeline(
         adapter=adapter,
         settings=settings,
         repository=ConversationRepository(dynamodb, settings.conversations_table_name),
         provider_messages=ProviderMessages(dynamodb, settings.provider_messages_table_name),
         secrets=SecretReader(
-            session.client("secretsmanager", config=_AWS),
+            secrets,
             allowed_prefixes=(credentials_secret_prefix(channel), openai_secret_prefix(channel)),
         ),
         ai=AiWriter(
@@ -52,6 +54,7 @@ def lambda_handler(adapter: ChannelAdapter, environ: Mapping[str, str]) -> Calla
             timeout_seconds=settings.ai_timeout_seconds,
             max_retries=settings.ai_max_retries,
         ),
+        consent=RecipientConsent(dynamodb, settings.suppressions_table_name, secrets, settings.consent_key_secret_id),
         logger=logger,
         metrics=metrics,
     )

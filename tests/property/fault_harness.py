@@ -46,6 +46,7 @@ from shared.processing.conversation_repository import ConversationRepository
 from shared.processing.credentials import SecretReader
 from shared.processing.errors import AiRejected, AiUnavailable
 from shared.processing.pipeline import Pipeline
+from shared.processing.recipient_consent import RecipientConsent
 from shared.processing.senders.twilio_messages import TwilioMessages
 from shared.processing.settings import ProcessorSettings
 from shared.routing.context_builder import build_context, queue_body
@@ -722,6 +723,8 @@ class Schedule:
                 clock=lambda: self.clock().timestamp(),
             ),
             ai=ai or FakeAi(self.turnstile),
+            # The list's reads pass the gate like the record's; the key is read once per container.
+            consent=RecipientConsent(dynamodb, SUPPRESSIONS_TABLE, self.aws["secrets"], CONSENT_KEY_SECRET),
             logger=Quiet(),
             metrics=Quiet(),
             clock=self.clock,
