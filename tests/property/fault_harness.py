@@ -344,7 +344,9 @@ class FakeTwilioClient:
         if fault == TRANSIENT:
             raise TwilioRestException(429, "/Messages.json", "Too Many Requests", code=20429, method="POST")
         if fault == PERMANENT:
-            raise TwilioRestException(400, "/Messages.json", "Invalid 'To' Phone Number", code=21211, method="POST")
+            # A refusal about the sender: one about the person's address (21211, 21610) would also
+            # suppress them (issue 12) and end the schedule's other conversations to them ``suppressed``.
+            raise TwilioRestException(400, "/Messages.json", "Invalid 'From' Phone Number", code=21212, method="POST")
         if fault == CRASH:
             raise Crash
         if body is None:  # a Content template: Twilio lists its text with the variables filled in
