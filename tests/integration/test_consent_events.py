@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -14,7 +15,10 @@ from shared import tables
 from shared.channels import Channel
 from shared.consent.address_hash import load_hasher
 from shared.consent.suppressions import SuppressionEntry, SuppressionList, SuppressionReason
-from shared.models.conversation import ConversationRecord
+from shared.models.conversation import ConversationRecord, ConversationStatus
+from shared.processing.conversation_repository import ConversationRepository
+from shared.replies.inbound import parse_inbound
+from shared.replies.inbound_consent import InboundConsent
 from tests.fixtures.inbound import (
     COMPANY,
     PERSON_EMAIL,
@@ -383,3 +387,26 @@ def test_a_providers_signal_suppresses_for_the_urls_company_only(events, suppres
 
     assert suppressions.entries(COMPANY) == []
     assert only_entry(suppressions, OTHER_COMPANY).reason is SuppressionReason.PROVIDER_OPT_OUT
+
+
+@pytest.mark.parametrize(
+    ("now_status", "retry", "status", "version"),
+    [
+        ("reply_received", False, "suppressed", 5),  # another message marked it: closed from there
+        ("reply_processing", True, "reply_processing", 4),  # a turn claimed it: left to the turn, retried
+        ("suppressed", False, "suppressed", 4),  # the turn's own check closed it: nothing to do
+    ],
+)
+def test_closing_a_thread_that_moved_since_it_was_read_goes_by_what_it_is_now(
+    aws, conversations, now_status, retry, status, version
+):
+    repository = ConversationRepository(aws.client("dynamodb"), aws.table_name(tables.CONVERSATIONS.logical_name))
+    current = conversations.put(conversation_record(Channel.SMS, status=now_status, version=4))
+    stale = current.model_copy(update={"conversation_status": ConversationStatus.INITIAL_MESSAGE_SENT, "version": 3})
+    consent = InboundConsent(suppressions=None, repository=repository, logger=logging.getLogger("test"), metrics=None)
+    message = parse_inbound(twilio_inbound(channel=Channel.SMS, body="STOP"))
+
+    outcome = consent.close(stale, message, now="2026-11-26T06:00:00.000Z", last_receive=False)
+
+    after = conversations.get(current)
+    assert (outcome.retry, after.conversation_status, after.version) == (retry, status, version)
