@@ -10,7 +10,8 @@ then shows a time inside it.
 ``next_opening`` finds the first inside instant without stepping through time: inside-ness can
 only turn on where the local clock reaches a window's ``from`` (found by resolving each start time
 of each day, both sides of a fold) or where the zone's offset changes (the clock jumps). The
-earliest such instant that is inside is the answer.
+earliest such instant that is inside is the answer; offset changes are looked for only before the
+first start that opens.
 """
 
 from __future__ import annotations
@@ -48,11 +49,15 @@ def next_opening(instant: datetime, send_windows: SendWindows, zone: ZoneInfo) -
     if _inside(_local(instant, zone), windows):
         return instant
     end = instant + SEARCH_HORIZON
-    candidates = {*_start_instants(instant, end, windows, zone), *_offset_changes(instant, end, zone)}
-    for candidate in sorted(c for c in candidates if instant < c <= end):
-        if _inside(_local(candidate, zone), windows):
-            return candidate
-    raise ValueError(f"the send windows never open within {SEARCH_HORIZON.days} days in {zone.key}")
+    starts = sorted(c for c in set(_start_instants(instant, end, windows, zone)) if instant < c <= end)
+    first_start = next((c for c in starts if _inside(_local(c, zone), windows)), None)
+    # A clock jump can only open a window earlier than the first start that does: look no further.
+    for change in _offset_changes(instant, first_start or end, zone):
+        if _inside(_local(change, zone), windows):
+            return change
+    if first_start is None:
+        raise ValueError(f"the send windows never open within {SEARCH_HORIZON.days} days in {zone.key}")
+    return first_start
 
 
 def _local(instant: datetime, zone: ZoneInfo) -> datetime:
