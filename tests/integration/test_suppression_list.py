@@ -4,6 +4,8 @@ company, channel and person, written by single conditional requests, holding no 
 from __future__ import annotations
 
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from botocore.exceptions import ClientError
@@ -232,3 +234,22 @@ def test_the_key_is_read_once_per_container_and_a_short_or_missing_key_is_refuse
     with pytest.raises(CredentialsMissing):
         load_hasher(manager, "ai-multi-comms/consent-key-none")
     assert "key hidden" in repr(first)
+
+
+def test_concurrent_signals_for_one_person_make_exactly_one_entry_with_the_winners_reason(aws):
+    reasons = [SuppressionReason.STOP_KEYWORD, SuppressionReason.PROVIDER_OPT_OUT, SuppressionReason.HARD_BOUNCE] * 4
+    barrier = threading.Barrier(len(reasons))
+
+    def signal(index: int) -> tuple[bool, SuppressionReason]:
+        own = suppression_list(aws)  # a client per writer, as separate Lambda containers have
+        barrier.wait()
+        made = own.suppress(COMPANY, Channel.SMS, TEL, reason=reasons[index], source=f"writer:{index}")
+        return made, reasons[index]
+
+    with ThreadPoolExecutor(max_workers=len(reasons)) as pool:
+        outcomes = list(pool.map(signal, range(len(reasons))))
+
+    winners = [reason for made, reason in outcomes if made]
+    assert len(winners) == 1
+    (item,) = stored_items(aws)
+    assert item["reason"] == winners[0].value and item["state"] == "active"
