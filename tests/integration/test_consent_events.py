@@ -13,7 +13,6 @@ import pytest
 
 from shared import tables
 from shared.channels import Channel
-from shared.consent.address_hash import load_hasher
 from shared.consent.suppressions import SuppressionEntry, SuppressionList, SuppressionReason
 from shared.models.conversation import ConversationRecord, ConversationStatus
 from shared.processing.conversation_repository import ConversationRepository
@@ -29,6 +28,7 @@ from tests.fixtures.inbound import (
     twilio_inbound,
 )
 from tests.fixtures.processors import metric_total, sendgrid_event, twilio_status
+from tests.integration.suppression_setup import stored_items, suppression_list
 
 PERSON = {Channel.WHATSAPP: PERSON_TEL, Channel.SMS: PERSON_TEL, Channel.EMAIL: PERSON_EMAIL}
 OTHER_COMPANY = "ci-other-001"
@@ -47,8 +47,7 @@ def events(events_processor, project):
 @pytest.fixture
 def suppressions(aws) -> SuppressionList:
     """The list as the engine reads it, under the emulator's consent key."""
-    hasher = load_hasher(aws.client("secretsmanager"), aws.consent_key_secret_id)
-    return SuppressionList(aws.client("dynamodb"), aws.table_name(tables.SUPPRESSIONS.logical_name), hasher)
+    return suppression_list(aws)
 
 
 def inbound(channel: Channel, text: str, **options: Any):
@@ -69,7 +68,7 @@ def users(record: ConversationRecord) -> list[Any]:
 # -- STOP ------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("channel", [Channel.SMS, Channel.WHATSAPP, Channel.EMAIL])
 def test_stop_suppresses_the_person_closes_the_thread_and_is_never_answered(
-    events, conversations, reply_jobs, suppressions, channel, capsys
+    events, conversations, reply_jobs, suppressions, aws, channel, capsys
 ):
     before = conversations.put(conversation_record(channel))
     text = "Unsubscribe\n\nAlex\nSent from my iPhone" if channel is Channel.EMAIL else "Stop."
@@ -86,8 +85,9 @@ def test_stop_suppresses_the_person_closes_the_thread_and_is_never_answered(
         assert entry.source == f"sendgrid_inbound:{digest}"
     else:
         assert entry.source == f"twilio_inbound:{event.payload['MessageSid']}"
-    # The other channels of the same person are not touched.
+    # The other channels of the same person are not touched; the list holds no readable address.
     assert [e.channel for e in suppressions.entries(COMPANY)] == [channel]
+    assert PERSON[channel] not in json.dumps(stored_items(aws))
 
     after = conversations.get(before)
     assert (after.conversation_status, after.suppression_reason) == ("suppressed", "stop_keyword")
@@ -325,7 +325,7 @@ def test_a_sendgrid_event_saying_nothing_about_the_address_suppresses_nothing(ev
     events.post(sendgrid_event(COMPANY, PROJECT, "unknown-message-id", event, **fields))
     events.drain()
 
-    assert aws.table(tables.SUPPRESSIONS.logical_name).scan()["Items"] == []
+    assert stored_items(aws) == []
 
 
 def test_a_bounce_of_a_sent_email_suppresses_and_still_lands_on_its_message(
@@ -378,7 +378,7 @@ def test_a_twilio_error_about_the_sender_or_the_carrier_suppresses_nothing(event
     events.post(twilio_status(COMPANY, PROJECT, "SM" + "2" * 32, "undelivered", error_code=code))
     events.drain()
 
-    assert aws.table(tables.SUPPRESSIONS.logical_name).scan()["Items"] == []
+    assert stored_items(aws) == []
 
 
 def test_a_providers_signal_suppresses_for_the_urls_company_only(events, suppressions):
