@@ -11,6 +11,7 @@ from local.emulator import LocalResources
 from local.sandboxes import Outcome
 from shared.channels import Channel
 from shared.consent.address_hash import load_hasher
+from shared.consent.keywords import ConsentKeyword
 from shared.consent.suppressions import SuppressionList, SuppressionReason
 from shared.tables import SUPPRESSIONS
 from tests.fixtures.processors import VISIBILITY_TIMEOUT_SECONDS, emitted_metrics
@@ -272,7 +273,7 @@ def test_a_pending_stop_is_never_answered(channel, processor_for, context_messag
     processor = processor_for(channel)
     message = context_message(channel)
     first_message_sent(processor, message)
-    seq = processor.record_inbound(message, "STOP", consent_keyword="opt_out")
+    seq = processor.record_inbound(message, "STOP", consent_keyword=ConsentKeyword.OPT_OUT)
 
     processor.deliver_job(processor.reply_job(message, seq))
 
@@ -286,7 +287,7 @@ def test_help_is_answered_once_with_the_help_text_without_an_ai_call(channel, pr
     processor = processor_for(channel)
     message = context_message(channel)
     first_message_sent(processor, message)
-    seq = processor.record_inbound(message, "help", consent_keyword="help")
+    seq = processor.record_inbound(message, "help", consent_keyword=ConsentKeyword.HELP)
     job = processor.reply_job(message, seq, consent__help_text=HELP_TEXT)
 
     processor.deliver_job(job)
@@ -308,7 +309,7 @@ def test_help_with_other_messages_pending_gets_the_help_text_for_all(processor_f
     message = context_message(Channel.SMS)
     first_message_sent(processor, message)
     processor.record_inbound(message, "Is the role full time?")
-    seq = processor.record_inbound(message, "HELP", consent_keyword="help")
+    seq = processor.record_inbound(message, "HELP", consent_keyword=ConsentKeyword.HELP)
 
     processor.deliver_job(processor.reply_job(message, seq, consent__help_text=HELP_TEXT))
 
@@ -321,7 +322,7 @@ def test_help_without_a_help_text_is_answered_by_the_ai(processor_for, context_m
     processor = processor_for(Channel.SMS)
     message = context_message(Channel.SMS)
     first_message_sent(processor, message)
-    seq = processor.record_inbound(message, "help", consent_keyword="help")
+    seq = processor.record_inbound(message, "help", consent_keyword=ConsentKeyword.HELP)
     sandbox.openai.script(answer("Of course: what would you like to know about the role?"))
 
     processor.deliver_job(processor.reply_job(message, seq))

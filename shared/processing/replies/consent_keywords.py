@@ -10,12 +10,10 @@ the messages it claimed (``answered_through`` < seq <= ``reply_through``).
 
 from __future__ import annotations
 
+from shared.consent.keywords import ConsentKeyword
 from shared.models.context import ProjectSlice
 from shared.models.conversation import ConversationRecord, MessageEntry
 
-OPT_OUT = "opt_out"
-OPT_IN = "opt_in"
-HELP = "help"
 # ``reply_content["source"]`` of a reply that is the project's help text, not the AI's answer.
 HELP_TEXT = "help_text"
 
@@ -37,10 +35,12 @@ def help_text_due(record: ConversationRecord, project: ProjectSlice) -> str | No
     help_text = project.consent.help_text
     if not help_text:
         return None
-    return help_text if any(entry.consent_keyword == HELP for entry in claimed_messages(record)) else None
+    asked = any(entry.consent_keyword == ConsentKeyword.HELP for entry in claimed_messages(record))
+    return help_text if asked else None
 
 
 def opt_out_pending(record: ConversationRecord) -> bool:
     """The latest opt-out / opt-in keyword the turn claimed is an opt-out."""
-    keywords = [e.consent_keyword for e in claimed_messages(record) if e.consent_keyword in (OPT_OUT, OPT_IN)]
-    return bool(keywords) and keywords[-1] == OPT_OUT
+    stances = (ConsentKeyword.OPT_OUT, ConsentKeyword.OPT_IN)
+    keywords = [e.consent_keyword for e in claimed_messages(record) if e.consent_keyword in stances]
+    return bool(keywords) and keywords[-1] == ConsentKeyword.OPT_OUT
