@@ -247,6 +247,7 @@ class LocalStack:
             queue_url=self.resources.queues[channel].queue_url,
             dead_letter_queue_url=self.resources.queues[channel].dlq_url,
             **self._consent_settings(),
+            conversation_retention_days=self.settings.data.conversation_retention_days,
             heartbeat_interval_seconds=processor.heartbeat_interval_seconds,
             visibility_timeout_seconds=self.settings.queues.visibility_timeout_seconds,
             retry_backoff_seconds=self.options.retry_backoff_seconds,
@@ -296,6 +297,7 @@ class LocalStack:
             sms_queue_url=self.resources.queues[Channel.SMS].queue_url,
             email_queue_url=self.resources.queues[Channel.EMAIL].queue_url,
             **self._consent_settings(),
+            conversation_retention_days=self.settings.data.conversation_retention_days,
         )
         return {
             **self._aws_environment(EVENTS_PROCESSOR),

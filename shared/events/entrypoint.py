@@ -38,7 +38,12 @@ def lambda_handler(environ: Mapping[str, str]) -> Callable[[dict[str, Any], Any]
     conversations = ConversationRepository(dynamodb, settings.conversations_table_name)
     inbound = InboundApplier(
         matcher=ReplyMatcher(dynamodb, settings.conversations_table_name),
-        records=InboundRecords(dynamodb, settings.conversations_table_name, conversations),
+        records=InboundRecords(
+            dynamodb,
+            settings.conversations_table_name,
+            conversations,
+            retention_days=settings.conversation_retention_days,
+        ),
         messages=messages,
         companies=CompanyDirectory(dynamodb, settings.company_table_name),
         queues=ReplyJobQueues(

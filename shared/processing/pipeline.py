@@ -49,6 +49,7 @@ from shared.processing.sent_messages import SentMessages
 from shared.processing.settings import ProcessorSettings
 from shared.processing.settlement import RecordOutcome, record_unexpected, settle
 from shared.processing.times import iso, parse_time
+from shared.retention import expires_at
 
 _S = ConversationStatus
 T = TypeVar("T")
@@ -326,8 +327,11 @@ class Pipeline:
         return outgoing
 
     def _new_record(self, message: ContextMessage, token: str) -> ConversationRecord:
-        now = iso(self.clock())
+        moment = self.clock()
+        now = iso(moment)
         recipient = message.recipient_data
+        # A held first message is kept for the whole retention after it goes, not after it was queued.
+        last_activity = max(moment, message.schedule.scheduled_for) if message.schedule else moment
         return ConversationRecord(
             primary_channel=message.recipient_address,
             conversation_id=message.conversation_id,
@@ -340,6 +344,7 @@ class Pipeline:
             written_by=token,
             created_at=now,
             updated_at=now,
+            expires_at=expires_at(last_activity, self.settings.conversation_retention_days),
             recipient_first_name=recipient.recipient_first_name,
             recipient_last_name=recipient.recipient_last_name,
             recipient_tel=recipient.recipient_tel,

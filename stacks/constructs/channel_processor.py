@@ -64,6 +64,7 @@ class ChannelProcessor(Construct):
                 queue_url=queue.queue.queue_url,
                 suppressions_table_name=suppressions.table_name,
                 consent_key_secret_id=consent_key_secret_name(settings.name),
+                conversation_retention_days=settings.data.conversation_retention_days,
                 dead_letter_queue_url=queue.dead_letter_queue.queue_url,
                 heartbeat_interval_seconds=processor.heartbeat_interval_seconds,
                 visibility_timeout_seconds=settings.queues.visibility_timeout_seconds,

@@ -59,6 +59,7 @@ ENVIRONMENT = "dev"  # the secret names of the example record are dev's
 # Consent (issue 12): the pipeline's suppression list lives in these (created by the harness).
 SUPPRESSIONS_TABLE = "ai-multi-comms-suppressions-prop"
 CONSENT_KEY_SECRET = "ai-multi-comms/consent-key-prop"
+RETENTION_DAYS = 30
 _S = ConversationStatus
 
 OK, TRANSIENT, PERMANENT, CRASH, CRASH_AFTER, LOST, HEARTBEAT, INJECTED = (
@@ -514,6 +515,7 @@ def processor_settings(channel: Channel, table: str, messages_table: str) -> Pro
         queue_url="https://sqs.eu-west-2.amazonaws.com/000000000000/prop",
         suppressions_table_name=SUPPRESSIONS_TABLE,
         consent_key_secret_id=CONSENT_KEY_SECRET,
+        conversation_retention_days=RETENTION_DAYS,
         heartbeat_interval_seconds=60,
         visibility_timeout_seconds=VISIBILITY_SECONDS,
         processor_version="prop",
@@ -680,6 +682,7 @@ class Schedule:
             email_queue_url="https://sqs.eu-west-2.amazonaws.com/000000000000/prop-email",
             suppressions_table_name=SUPPRESSIONS_TABLE,
             consent_key_secret_id=CONSENT_KEY_SECRET,
+            conversation_retention_days=RETENTION_DAYS,
         )
         return EventApplier(
             messages=ProviderMessages(dynamodb, self.aws["messages_table"]),

@@ -313,7 +313,9 @@ class ReplySchedule(Schedule):
         conversations = ConversationRepository(dynamodb, self.aws["table"])
         inbound = InboundApplier(
             matcher=ReplyMatcher(dynamodb, self.aws["table"]),
-            records=InboundRecords(dynamodb, self.aws["table"], conversations),
+            records=InboundRecords(
+                dynamodb, self.aws["table"], conversations, retention_days=settings.conversation_retention_days
+            ),
             messages=messages,
             companies=CompanyDirectory(dynamodb, self.aws["company_table"]),
             queues=ReplyJobQueues(self.sqs, QUEUE_URLS),

@@ -19,6 +19,7 @@ ENVIRON = {
     "PROCESSOR_VERSION": "abc123",
     "SUPPRESSIONS_TABLE_NAME": "ai-multi-comms-suppressions-dev",
     "CONSENT_KEY_SECRET_ID": "ai-multi-comms/consent-key-dev",
+    "CONVERSATION_RETENTION_DAYS": "30",
 }
 
 
