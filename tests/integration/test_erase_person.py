@@ -142,6 +142,7 @@ def person(aws, processor_for, events_processor, context_message, sandbox, conve
             conversation_id=f"{OTHER_COMPANY}#{OTHER_PROJECT}#gone#447700900077",
             sent_at="2026-11-01T09:00:00.000Z",
             delivery_status="queued",
+            expires_at=None,
         )
     )
     # The person sent STOP by SMS to the first company: the entry must outlive the erasure.

@@ -17,14 +17,14 @@ from shared.replies.inbound import parse_inbound
 from shared.replies.inbound_records import InboundRecords, Recording
 from tests.fixtures.inbound import conversation_record, twilio_inbound
 from tests.fixtures.processors import RETENTION_DAYS
-from tests.integration.reply_setup import first_message_sent, replying_project
+from tests.integration.reply_setup import answer, first_message_sent, replying_project
 
 DAY = 24 * 3600
 
 
 @pytest.fixture
 def company_record_example(company_record_example: dict[str, Any]) -> dict[str, Any]:
-    return replying_project(company_record_example)
+    return replying_project(company_record_example) | {"auto_queue_reply_message": True}
 
 
 def _epoch(value: str) -> int:
@@ -86,3 +86,23 @@ def test_a_late_recorded_message_never_shortens_the_retention(aws, conversations
 
     assert recorded.outcome is Recording.RECORDED
     assert conversations.get(record).expires_at == kept_until
+
+
+def test_each_sends_message_item_expires_with_its_record(processor_for, events_processor, context_message, sandbox):
+    """The items name the person's address: they go when the record does, not 30 days or never."""
+    processor = processor_for(Channel.SMS)
+    message = context_message(Channel.SMS)
+    first = first_message_sent(processor, message)
+    events = events_processor()
+    sandbox.openai.script(answer("Great, see you in March!"))
+
+    events.deliver(
+        twilio_inbound(message.company_data.company_id, message.company_data.project_id, channel=Channel.SMS)
+    )
+    processor.poll()
+
+    replied = processor.record(message)
+    assert replied["conversation_status"] == "reply_sent"
+    reply_id = replied["messages"][-1]["message_id"]
+    assert events.item(f"twilio#{first['provider_message_id']}")["expires_at"] == first["expires_at"]
+    assert events.item(f"twilio#{reply_id}")["expires_at"] == replied["expires_at"] >= first["expires_at"]
