@@ -80,12 +80,15 @@ ERROR_CODES: dict[tuple[int | None, str], str] = {
     (405, "METHOD_NOT_ALLOWED"): f"Only POST (and the OPTIONS preflight) on {RESOURCE_PATH}.",
     (409, "REQUEST_ID_REUSED"): "This request_id was used with a different body: send a new request_id.",
     (409, "REQUEST_IN_PROGRESS"): "An identical request is being queued right now: retry after Retry-After s.",
+    (409, "RECIPIENT_OPTED_OUT"): "The recipient opted out of this channel for this company (STOP, unsubscribe, "
+    "a bounce, an operator): nothing was queued; do not retry.",
     (413, "PAYLOAD_TOO_LARGE"): "The body exceeds 64 KiB, or with the project's configuration exceeds 128 KiB.",
     (429, "RATE_LIMIT_EXCEEDED"): "A project limit or the key's usage plan refused the request: wait Retry-After s.",
     (500, "CONFIGURATION_ERROR"): "The project's record cannot serve the request; the operator must fix it.",
     (500, "DATABASE_ERROR"): "The configuration could not be read; retry later.",
     (500, "QUEUE_ERROR"): "The request could not be queued; nothing was sent; retry later.",
     (500, "INTERNAL_ERROR"): "An unexpected failure; nothing was queued; retry later.",
+    (503, "CONSENT_CHECK_UNAVAILABLE"): "The suppression list could not be read, so nothing was queued; retry later.",
     (None, "REQUEST_REJECTED"): "Any other refusal by API Gateway (its own 4xx).",
     (None, "INTERNAL_ERROR"): "API Gateway's own 5xx (the router timed out or crashed: 502/504); retry later.",
 }

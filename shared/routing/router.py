@@ -2,7 +2,8 @@
 
 1. read the event (size limit, base64, JSON) and validate the request (``shared.request_errors``);
 2. load the company/project record and check that the calling API key is bound to it;
-3. check the project is active, allows the channel and names only its own secrets for it;
+3. check the project is active, allows the channel and names only its own secrets for it, and that
+   the recipient has not opted out of the channel for this company (the suppression list);
 4. build the context message (and check it fits a queue message);
 5. reserve the request id: a replay of a queued request gets the first answer, nothing more;
 6. count the request against the project's limits;
@@ -25,6 +26,7 @@ from shared.models.request import InitiateRequest
 from shared.request_errors import parse_initiate_request
 from shared.routing.access import require_bound_api_key, require_open_for, require_own_secrets
 from shared.routing.company_directory import CompanyDirectory, company_record
+from shared.routing.consent_check import ConsentCheck
 from shared.routing.context_builder import build_context, queue_body
 from shared.routing.proxy_request import client_request_id, read_proxy_request
 from shared.routing.queue_sender import ChannelQueues
@@ -45,6 +47,7 @@ class Router:
     ledger: RequestLedger
     limiter: ProjectRateLimiter
     queues: ChannelQueues
+    consent: ConsentCheck
     router_version: str
     environment: str  # the deployment environment, whose secrets a project's record may name
     callback_base_url: str  # the public base URL providers' callbacks reach this API at
@@ -69,6 +72,8 @@ class Router:
         record = company_record(item)
         require_open_for(record, request.channel)
         require_own_secrets(record, request.channel, self.environment)
+        # Before anything is reserved, counted or queued: a refused request leaves no trace.
+        self.consent.require_not_suppressed(company.company_id, request.channel, request.recipient_address)
         queued_at = self.clock()
         message = build_context(
             request,
