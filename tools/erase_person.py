@@ -40,18 +40,12 @@ from shared.consent.address_hash import normalise_address
 from shared.consent.wakeup_names import schedule_group_name, schedule_name
 from shared.events.envelope import Provider
 from shared.events.provider_messages import UNMATCHED, message_key
-from shared.identifiers import E164_PATTERN
 from shared.log_masking import mask_address
 from shared.processing.dynamodb_items import from_item, to_item
 from shared.tables import CONVERSATIONS, PROVIDER_MESSAGES
 from stacks.names import physical_name
 from tools.aws_region import add_region_argument, session
-
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-class NotAnAddress(ValueError):
-    """The address is neither an E.164 phone number (optionally ``whatsapp:``) nor an email address."""
+from tools.suppressions import BadInput, parse_address
 
 
 @dataclass(frozen=True)
@@ -60,10 +54,8 @@ class Person:
 
     @classmethod
     def parse(cls, raw: str) -> Person:
-        address = normalise_address(raw)
-        if re.fullmatch(E164_PATTERN, address) or _EMAIL.fullmatch(address):
-            return cls(address)
-        raise NotAnAddress("--address must be an E.164 phone number (+447700900123) or an email address")
+        """Validated as the API and the suppressions tool do; ``BadInput`` never repeats the address."""
+        return cls(normalise_address(parse_address(Channel.EMAIL if "@" in raw else Channel.SMS, raw)))
 
     @property
     def masked(self) -> str:
@@ -285,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         person = Person.parse(args.address)
-    except NotAnAddress as error:
+    except BadInput as error:
         parser.error(str(error))
     aws = session(args.env, args.region)
     erasure = Erasure(aws.client("dynamodb"), aws.client("scheduler"), env=args.env)

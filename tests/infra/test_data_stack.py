@@ -61,11 +61,6 @@ def test_conversations_table_has_the_seed_keys_and_every_index(synthesised):
     assert types["created_at"] == "S"
 
 
-def test_conversation_records_expire_by_ttl_on_expires_at(synthesised):
-    table = _table(synthesised, f"ai-multi-comms-conversations-{synthesised.settings.name}")["Properties"]
-    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
-
-
 def test_rate_limit_counters_expire_by_ttl(synthesised):
     table = _table(synthesised, f"ai-multi-comms-rate-limits-{synthesised.settings.name}")["Properties"]
     assert table["KeySchema"] == [{"AttributeName": "limit_key", "KeyType": "HASH"}]
