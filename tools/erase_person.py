@@ -82,7 +82,7 @@ class Conversation:
     provider_message_keys: list[str] = field(default_factory=list)
 
     def shown(self) -> dict[str, Any]:
-        """As the summary prints it: the person's addresses masked, the message keys counted."""
+        """As the summary prints it: the address the record is keyed by, masked."""
         return {
             "company_id": self.company_id,
             "project_id": self.project_id,
