@@ -69,6 +69,8 @@ ERROR_CODES: dict[tuple[int | None, str], str] = {
     (400, "UNSUPPORTED_CHANNEL"): "channel_method is not whatsapp, sms or email.",
     (400, "MISSING_INITIAL_REQUEST_TIMESTAMP"): "request_data.initial_request_timestamp is missing.",
     (400, "INVALID_TIMESTAMP"): "initial_request_timestamp is not ISO 8601 text with a time zone.",
+    (400, "INVALID_RECIPIENT_TIMEZONE_FORMAT"): "recipient_timezone is not an IANA time zone name like Europe/London.",
+    (400, "INVALID_SEND_AT"): "send_at is not ISO 8601 text with a time zone, or is more than 30 days ahead.",
     (400, "INVALID_PROJECT_DATA"): "A project_data value DynamoDB cannot store (digits, magnitude, nesting, size); "
     "the message names its path.",
     (403, "INVALID_API_KEY"): "No x-api-key header, or a key API Gateway does not know (API Gateway answers).",
@@ -107,6 +109,12 @@ def build_document() -> dict[str, Any]:
             "conversation_id": {"type": "string", "description": "{company_id}#{project_id}#{request_id}#{sender}"},
             "message": {"type": "string"},
             "queue_timestamp": {"type": "string", "format": "date-time"},
+            "scheduled_for": {
+                "type": "string",
+                "format": "date-time",
+                "description": "Present only when the first message waits (send_at, or the project's send "
+                "windows in the recipient's time zone): when it goes, in UTC. A replay answers the same.",
+            },
         },
     }
     schemas["Error"] = {
