@@ -24,7 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict
 
 from shared.channels import Channel
-from shared.consent.address_hash import AddressHasher
+from shared.consent.address_hash import AddressHasher, normalise_address
 from shared.log_masking import mask_address
 from shared.processing.dynamodb_items import CONDITION_FAILED, error_code, store_error
 from shared.processing.errors import RecordStoreUnavailable
@@ -44,8 +44,8 @@ KEYWORD_REASONS: frozenset[SuppressionReason] = frozenset(
     {SuppressionReason.STOP_KEYWORD, SuppressionReason.PROVIDER_OPT_OUT}
 )
 ACTIVE = "active"
-_HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
 LIFTED = "lifted"
+_HEX_DIGEST = re.compile(r"[0-9a-f]{64}")  # AddressHasher.digest
 
 
 class SuppressionEntry(BaseModel):
@@ -102,9 +102,7 @@ class SuppressionList:
         except ClientError as error:
             raise store_error(error, "reading the suppression list") from None
         except BotoCoreError as error:
-            raise RecordStoreUnavailable(
-                f"DynamoDB failed reading the suppression list: {type(error).__name__}"
-            ) from None
+            raise _unavailable("reading", error) from None
         item = answer.get("Item")
         return None if item is None else SuppressionEntry.model_validate(_plain(item))
 
@@ -127,7 +125,8 @@ class SuppressionList:
         return self._suppress(
             self.key(company_id, channel, address),
             channel,
-            hint=mask_address(address) or "",
+            # Masked after normalising: ``whatsapp:+44…`` would otherwise lose its country code.
+            hint=mask_address(normalise_address(address)) or "",
             reason=reason,
             source=source,
             project_id=project_id,
@@ -201,9 +200,7 @@ class SuppressionList:
                 return False
             raise store_error(error, "writing the suppression list") from None
         except BotoCoreError as error:
-            raise RecordStoreUnavailable(
-                f"DynamoDB failed writing the suppression list: {type(error).__name__}"
-            ) from None
+            raise _unavailable("writing", error) from None
         return True
 
     def lift(
@@ -246,9 +243,7 @@ class SuppressionList:
                 return False
             raise store_error(error, "writing the suppression list") from None
         except BotoCoreError as error:
-            raise RecordStoreUnavailable(
-                f"DynamoDB failed writing the suppression list: {type(error).__name__}"
-            ) from None
+            raise _unavailable("writing", error) from None
         return True
 
     def entries(self, company_id: str) -> list[SuppressionEntry]:
@@ -260,8 +255,13 @@ class SuppressionList:
             KeyConditionExpression="company_id = :company",
             ExpressionAttributeValues={":company": {"S": company_id}},
         )
-        for page in pages:
-            found.extend(SuppressionEntry.model_validate(_plain(item)) for item in page.get("Items", []))
+        try:
+            for page in pages:
+                found.extend(SuppressionEntry.model_validate(_plain(item)) for item in page.get("Items", []))
+        except ClientError as error:
+            raise store_error(error, "reading the suppression list") from None
+        except BotoCoreError as error:
+            raise _unavailable("reading", error) from None
         return found
 
 
