@@ -1,7 +1,7 @@
 """Every email the email processor sends (first message and reply) carries RFC 8058's one-click
 unsubscribe: the SendGrid sandbox's outbox shows ``List-Unsubscribe`` with a token that verifies
 for that recipient, and ``List-Unsubscribe-Post``; a POST to that URL through the webhook ingress
-suppresses the person."""
+suppresses the person, and the router then answers 409 for that email."""
 
 from __future__ import annotations
 
@@ -126,3 +126,24 @@ def test_an_email_channel_without_a_consent_key_refuses_to_build_an_email(contex
 
     with pytest.raises(CredentialsMissing, match="consent key"):
         EmailChannel().outgoing(message, {"subject": "s", "body": "b"}, credentials=None)
+
+
+def test_after_the_one_click_post_the_router_answers_409_for_that_email_only(
+    router, processor_for, context_message, start_ingress, initiate_request_example
+):
+    processor = processor_for(Channel.EMAIL)
+    first_message_sent(processor, context_message(Channel.EMAIL))
+    _, token = _link(processor.provider_outbox[-1]["headers"])
+    request = initiate_request_example
+    request["request_data"]["channel_method"] = Channel.EMAIL.value
+    assert request["recipient_data"]["recipient_email"] == PERSON_ADDRESS[Channel.EMAIL]
+
+    assert start_ingress().unsubscribe(token).status == 200
+    refused = router.post(request)
+    request["request_data"]["channel_method"] = Channel.SMS.value
+    request["request_data"]["request_id"] = "5f0c7a3e-2b1d-4e8f-9a6b-3c2d1e0f9a8b"
+    by_sms = router.post(request)
+
+    assert (refused.status, refused.body["error_code"]) == (409, "RECIPIENT_OPTED_OUT")
+    assert router.messages(Channel.EMAIL) == []
+    assert by_sms.status == 200, by_sms.body  # an email unsubscribe does not stop texts
