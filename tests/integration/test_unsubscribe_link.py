@@ -202,3 +202,29 @@ def test_the_webhook_routes_are_unchanged_by_the_unsubscribe_route(ingress):
 
     assert reply.status == 200
     assert len(ingress.queued()) == 1
+
+
+def test_suppress_hashed_writes_the_entry_suppress_would_and_takes_only_a_digest(ingress):
+    suppressions = ingress.suppressions()
+    digest = ingress.hasher().digest(RECIPIENT_EMAIL)
+
+    made = suppressions.suppress_hashed(
+        ingress.a.company_id,
+        Channel.EMAIL,
+        digest,
+        reason=SuppressionReason.UNSUBSCRIBE_LINK,
+        source="unsubscribe_link",
+    )
+    again = suppressions.suppress(
+        ingress.a.company_id, Channel.EMAIL, RECIPIENT_EMAIL, reason=SuppressionReason.SPAM_REPORT, source="s"
+    )
+
+    assert (made, again) == (True, False)  # one entry, the first reason stays
+    [item] = _scan(ingress)
+    assert item["suppression_key"]["S"] == f"email#{digest}" and "address_hint" not in item
+    for not_a_digest in (RECIPIENT_EMAIL, digest.upper(), digest[:-1], ""):
+        with pytest.raises(ValueError):
+            suppressions.suppress_hashed(
+                ingress.a.company_id, Channel.EMAIL, not_a_digest, reason=SuppressionReason.OPERATOR, source="x"
+            )
+    assert len(_scan(ingress)) == 1
