@@ -89,7 +89,8 @@ class WebhookIngress(Construct):
             memory_mb=webhooks.memory_mb,
             timeout_seconds=webhooks.timeout_seconds,
             reserved_concurrency=webhooks.reserved_concurrency,
-            description="Verifies a Twilio/SendGrid webhook with the tenant's credentials, then queues its events",
+            description="Verifies a Twilio/SendGrid webhook with the tenant's credentials, then queues its events; "
+            "serves the emails' one-click unsubscribe link",
             environment=WebhookSettings(
                 environment=settings.name,
                 company_table_name=company_data.table_name,
