@@ -9,6 +9,7 @@ import boto3
 from aws_lambda_powertools import Logger, Metrics
 from botocore.config import Config
 
+from shared.consent.address_hash import load_hasher
 from shared.events.provider_messages import ProviderMessages
 from shared.processing import metric_names
 from shared.processing.adapters import ChannelAdapter
@@ -38,13 +39,16 @@ def lambda_handler(adapter: ChannelAdapter, environ: Mapping[str, str]) -> Calla
     session = boto3.session.Session()
     channel = adapter.channel.value
     dynamodb = session.client("dynamodb", config=_AWS)
+    secretsmanager = session.client("secretsmanager", config=_AWS)
+    # Email signs each recipient's unsubscribe link (issue 12); the key is read at the first send.
+    adapter.use_consent_key(lambda: load_hasher(secretsmanager, settings.consent_key_secret_id))
     pipeline = Pipeline(
         adapter=adapter,
         settings=settings,
         repository=ConversationRepository(dynamodb, settings.conversations_table_name),
         provider_messages=ProviderMessages(dynamodb, settings.provider_messages_table_name),
         secrets=SecretReader(
-            session.client("secretsmanager", config=_AWS),
+            secretsmanager,
             allowed_prefixes=(credentials_secret_prefix(channel), openai_secret_prefix(channel)),
         ),
         ai=AiWriter(

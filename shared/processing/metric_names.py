@@ -21,6 +21,11 @@ CONTENT_CHECK_FAILURES = "ContentCheckFailures"
 WEBHOOK_ACCEPTED = "WebhookAccepted"
 WEBHOOK_REJECTED = "WebhookRejected"
 WEBHOOK_SIGNATURE_REJECTED = "WebhookSignatureRejected"
+# The one-click unsubscribe (issue 12, same service): a POST with a valid token (new or repeated),
+# and a link whose token is malformed, altered or another key's (GET or POST). Kept apart from the
+# webhook refusals: a mail scanner probing links is not a provider's signature failing.
+UNSUBSCRIBE_REQUESTS = "UnsubscribeRequests"
+UNSUBSCRIBE_REJECTED = "UnsubscribeRejected"
 
 # The events processor (service ``events-processor``).
 PROVIDER_EVENTS_APPLIED = "ProviderEventsApplied"

@@ -31,6 +31,7 @@ from python_http_client import exceptions as http_errors
 from twilio.base.exceptions import TwilioRestException
 
 from shared.channels import Channel
+from shared.consent.address_hash import AddressHasher
 from shared.events.applier import EventApplier
 from shared.events.envelope import EventKind, ProviderEvent
 from shared.events.envelope import Provider as ProviderName
@@ -61,6 +62,7 @@ ENVIRONMENT = "dev"  # the secret names of the example record are dev's
 SUPPRESSIONS_TABLE = "ai-multi-comms-suppressions-prop"
 CONSENT_KEY_SECRET = "ai-multi-comms/consent-key-prop"
 RETENTION_DAYS = 30
+HARNESS_CONSENT_KEY = AddressHasher(b"fault-harness-consent-key-fake-0000")
 _S = ConversationStatus
 
 OK, TRANSIENT, PERMANENT, CRASH, CRASH_AFTER, LOST, HEARTBEAT, INJECTED = (
@@ -446,7 +448,10 @@ def adapter_at(channel: Channel, provider: Provider) -> Any:
             sender._client = FakeTwilioClient(provider) if is_twilio else FakeSendGridClient(provider)
             return sender
 
-    return AtTheFakeProvider()
+    adapter = AtTheFakeProvider()
+    # Email signs each recipient's unsubscribe link (issue 12): a fixed key, read as the real one would be.
+    adapter.use_consent_key(lambda: HARNESS_CONSENT_KEY)
+    return adapter
 
 
 class InProcessAws(dict):
