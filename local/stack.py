@@ -247,6 +247,8 @@ class LocalStack:
             queue_url=self.resources.queues[channel].queue_url,
             dead_letter_queue_url=self.resources.queues[channel].dlq_url,
             **self._consent_settings(),
+            scheduler_group_name=self.resources.scheduler_group_name,
+            scheduler_role_arn=self.resources.scheduler_role_arn,
             heartbeat_interval_seconds=processor.heartbeat_interval_seconds,
             visibility_timeout_seconds=self.settings.queues.visibility_timeout_seconds,
             retry_backoff_seconds=self.options.retry_backoff_seconds,

@@ -19,6 +19,7 @@ from shared.processing.credentials import SecretReader
 from shared.processing.pipeline import Pipeline
 from shared.processing.replies.turns import ReplyTurns
 from shared.processing.settings import ProcessorSettings
+from shared.processing.wakeups import Wakeups
 from shared.secret_names import credentials_secret_prefix, openai_secret_prefix
 
 # A batch runs up to ten records and ten heartbeats at once; the default pool of 10 would queue them.
@@ -38,6 +39,7 @@ def lambda_handler(adapter: ChannelAdapter, environ: Mapping[str, str]) -> Calla
     session = boto3.session.Session()
     channel = adapter.channel.value
     dynamodb = session.client("dynamodb", config=_AWS)
+    sqs = session.client("sqs", config=_AWS)
     pipeline = Pipeline(
         adapter=adapter,
         settings=settings,
@@ -52,13 +54,14 @@ def lambda_handler(adapter: ChannelAdapter, environ: Mapping[str, str]) -> Calla
             timeout_seconds=settings.ai_timeout_seconds,
             max_retries=settings.ai_max_retries,
         ),
+        wakeups=Wakeups(sqs=sqs, scheduler=session.client("scheduler", config=_AWS), settings=settings, logger=logger),
         logger=logger,
         metrics=metrics,
     )
     batch = BatchProcessor(
         pipeline=pipeline,
         turns=ReplyTurns(pipeline),
-        sqs=session.client("sqs", config=_AWS),
+        sqs=sqs,
         settings=settings,
         logger=logger,
         metrics=metrics,

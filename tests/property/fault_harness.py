@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import boto3
 import requests
 from botocore.exceptions import ClientError
 from hypothesis import strategies as st
@@ -48,6 +49,7 @@ from shared.processing.errors import AiRejected, AiUnavailable
 from shared.processing.pipeline import Pipeline
 from shared.processing.senders.twilio_messages import TwilioMessages
 from shared.processing.settings import ProcessorSettings
+from shared.processing.wakeups import Wakeups
 from shared.routing.context_builder import build_context, queue_body
 from shared.secret_names import credentials_secret_prefix, openai_secret_prefix
 
@@ -59,6 +61,8 @@ ENVIRONMENT = "dev"  # the secret names of the example record are dev's
 # Consent (issue 12): the pipeline's suppression list lives in these (created by the harness).
 SUPPRESSIONS_TABLE = "ai-multi-comms-suppressions-prop"
 CONSENT_KEY_SECRET = "ai-multi-comms/consent-key-prop"
+SCHEDULER_GROUP = "ai-multi-comms-schedules-prop"
+SCHEDULER_ROLE_ARN = "arn:aws:iam::000000000000:role/ai-multi-comms-wakeup-scheduler-prop"
 _S = ConversationStatus
 
 OK, TRANSIENT, PERMANENT, CRASH, CRASH_AFTER, LOST, HEARTBEAT, INJECTED = (
@@ -514,6 +518,8 @@ def processor_settings(channel: Channel, table: str, messages_table: str) -> Pro
         queue_url="https://sqs.eu-west-2.amazonaws.com/000000000000/prop",
         suppressions_table_name=SUPPRESSIONS_TABLE,
         consent_key_secret_id=CONSENT_KEY_SECRET,
+        scheduler_group_name=SCHEDULER_GROUP,
+        scheduler_role_arn=SCHEDULER_ROLE_ARN,
         heartbeat_interval_seconds=60,
         visibility_timeout_seconds=VISIBILITY_SECONDS,
         processor_version="prop",
@@ -722,6 +728,13 @@ class Schedule:
                 clock=lambda: self.clock().timestamp(),
             ),
             ai=ai or FakeAi(self.turnstile),
+            # The schedules drawn here send at once, so nothing is ever armed (moto in process).
+            wakeups=Wakeups(
+                sqs=boto3.client("sqs", region_name=REGION),
+                scheduler=boto3.client("scheduler", region_name=REGION),
+                settings=self.settings,
+                logger=Quiet(),
+            ),
             logger=Quiet(),
             metrics=Quiet(),
             clock=self.clock,
