@@ -170,6 +170,8 @@ class LocalStack:
                 log.exception("stopping the local stack: %s failed", getattr(step, "__qualname__", step))
 
     def _save_state(self) -> None:
+        if self._scheduler is not None:  # moto's schedules are not saved; their wake-ups are, as messages
+            self._scheduler.fire_due(early=True)
         released = release_hidden_messages()  # the emulator runs in this process
         if released:
             log.info("%d message(s) hidden for a retry will be delivered again after the restart", released)

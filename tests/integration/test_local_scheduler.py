@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
+from local.aws_emulator import release_hidden_messages
 from local.scheduler import LocalScheduler, fires_at
 from shared.channels import Channel
 from shared.consent.wakeup_names import schedule_name
@@ -106,3 +107,18 @@ def test_a_processors_wake_up_schedule_comes_back_through_the_queue(processor_fo
     assert processor.record(message)["conversation_status"] == "scheduled"
     assert names(aws) == [armed]  # armed again for the real moment
     assert processor.provider_outbox == []
+
+
+def test_at_the_stop_pending_wake_ups_become_queue_messages_that_the_saved_state_keeps(aws):
+    """moto forgets schedules and the state cannot receive a delayed message: both are made
+    plain messages (early wake-ups, which the processor arms again)."""
+    create(aws, "tomorrow", datetime.now(UTC) + timedelta(days=1), '{"n": "scheduled"}')
+    aws.client("sqs").send_message(
+        QueueUrl=aws.queues[Channel.SMS].queue_url, MessageBody='{"n": "delayed"}', DelaySeconds=900
+    )
+
+    assert local_scheduler(aws).fire_due(early=True) == ["tomorrow"]
+    assert release_hidden_messages() == 1
+
+    assert names(aws) == []
+    assert sorted(bodies(aws, Channel.SMS)) == ['{"n": "delayed"}', '{"n": "scheduled"}']
