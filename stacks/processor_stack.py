@@ -44,7 +44,11 @@ class ProcessorStack(Stack):
     ):
         super().__init__(scope, construct_id, **kwargs)
         self.wakeups = WakeupScheduler(
-            self, "Wakeups", env=settings.name, channel_queues=[q.queue for q in channel_queues.values()]
+            self,
+            "Wakeups",
+            env=settings.name,
+            channel_queues=[q.queue for q in channel_queues.values()],
+            dead_letter_queues=[q.dead_letter_queue for q in channel_queues.values()],
         )
         self.processors = {
             channel: ChannelProcessor(

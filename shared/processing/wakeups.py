@@ -81,7 +81,7 @@ class Wakeups:
         self._scheduler = scheduler
         self._settings = settings
         self._logger = logger
-        self._queue_arn: str | None = None
+        self._queue_arns: dict[str, str] = {}
 
     def arm(self, message: ContextMessage, moment: datetime, *, now: datetime) -> str:
         """Arm the wake-up of ``message`` at ``moment``; the way it was armed (``sqs_delay`` or
@@ -124,11 +124,7 @@ class Wakeups:
                 ScheduleExpressionTimezone="UTC",
                 FlexibleTimeWindow={"Mode": "OFF"},
                 ActionAfterCompletion="DELETE",
-                Target={
-                    "Arn": self._channel_queue_arn(),
-                    "RoleArn": self._settings.scheduler_role_arn,
-                    "Input": wakeup_body(message),
-                },
+                Target=self._target(message),
             )
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ConflictException":
@@ -136,11 +132,23 @@ class Wakeups:
             raise
         return True
 
-    def _channel_queue_arn(self) -> str:
-        """The processor's own queue, read once per container (the event source grants
-        GetQueueAttributes)."""
-        if self._queue_arn is None:
-            self._queue_arn = self._sqs.get_queue_attributes(
-                QueueUrl=self._settings.queue_url, AttributeNames=["QueueArn"]
+    def _target(self, message: ContextMessage) -> dict[str, Any]:
+        target: dict[str, Any] = {
+            "Arn": self._arn_of(self._settings.queue_url),
+            "RoleArn": self._settings.scheduler_role_arn,
+            "Input": wakeup_body(message),
+        }
+        if self._settings.dead_letter_queue_url:
+            # A wake-up the scheduler cannot deliver (after its retries) lands in the channel's DLQ,
+            # whose alarm calls an operator, rather than vanishing with the schedule.
+            target["DeadLetterConfig"] = {"Arn": self._arn_of(self._settings.dead_letter_queue_url)}
+        return target
+
+    def _arn_of(self, queue_url: str) -> str:
+        """The ARN of the processor's queue or DLQ, read once per container (the event source and
+        the dead-lettering grant GetQueueAttributes on them)."""
+        if queue_url not in self._queue_arns:
+            self._queue_arns[queue_url] = self._sqs.get_queue_attributes(
+                QueueUrl=queue_url, AttributeNames=["QueueArn"]
             )["Attributes"]["QueueArn"]
-        return self._queue_arn
+        return self._queue_arns[queue_url]

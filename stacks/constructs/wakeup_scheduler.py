@@ -23,7 +23,15 @@ class WakeupScheduler(Construct):
     group: scheduler.CfnScheduleGroup
     role: iam.Role
 
-    def __init__(self, scope: Construct, construct_id: str, *, env: str, channel_queues: Sequence[sqs.IQueue]):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        env: str,
+        channel_queues: Sequence[sqs.IQueue],
+        dead_letter_queues: Sequence[sqs.IQueue],
+    ):
         super().__init__(scope, construct_id)
         self.group_name = schedule_group_name(env)
         self.group = scheduler.CfnScheduleGroup(self, "Group", name=self.group_name)
@@ -38,11 +46,12 @@ class WakeupScheduler(Construct):
                 SCHEDULER_SERVICE, conditions={"StringEquals": {"aws:SourceAccount": account}}
             ),
         )
+        # The channel queues, and their DLQs for a wake-up the scheduler gives up delivering.
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="WakeChannelQueues",
                 actions=["sqs:SendMessage"],
-                resources=[queue.queue_arn for queue in channel_queues],
+                resources=[queue.queue_arn for queue in [*channel_queues, *dead_letter_queues]],
             )
         )
 

@@ -11,6 +11,7 @@ from shared.consent.wakeup_names import schedule_group_name
 from tests.infra.template_queries import function, granted, listed, one, resource_name, resources, without_hash
 
 CHANNELS = list(Channel)
+QUEUES = ("Queue", "DeadLetterQueue")  # the wake-up, and where it goes when it cannot be delivered
 
 
 def _delivery_role(template) -> tuple[str, dict]:
@@ -27,7 +28,7 @@ def test_one_schedule_group_named_for_the_environment(synthesised):
     one(template, "AWS::Scheduler::ScheduleGroup", {"Name": schedule_group_name(synthesised.settings.name)})
 
 
-def test_the_delivery_role_is_for_this_accounts_scheduler_and_may_only_send_to_the_channel_queues(synthesised):
+def test_the_delivery_role_is_for_this_accounts_scheduler_and_may_only_send_to_the_channel_queues_and_dlqs(synthesised):
     template = synthesised.template("processors")
     role_id, role = _delivery_role(template)
     [trust] = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
@@ -43,7 +44,7 @@ def test_the_delivery_role_is_for_this_accounts_scheduler_and_may_only_send_to_t
     ]
     assert {a for s in statements for a in listed(s["Action"])} == {"sqs:SendMessage"}
     targets = {without_hash(resource_name(r)) for s in statements for r in listed(s["Resource"])}
-    assert targets == {f"{channel.value.capitalize()}Queue" for channel in CHANNELS}
+    assert targets == {f"{channel.value.capitalize()}{queue}" for channel in CHANNELS for queue in QUEUES}
 
 
 @pytest.mark.parametrize("channel", CHANNELS)

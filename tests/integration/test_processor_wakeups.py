@@ -85,6 +85,8 @@ def test_a_long_wait_arms_one_schedule_that_targets_the_channel_queue_with_the_w
     queue_arn = processor.sqs.get_queue_attributes(QueueUrl=processor.queue_url, AttributeNames=["QueueArn"])
     assert schedule["Target"]["Arn"] == queue_arn["Attributes"]["QueueArn"]
     assert schedule["Target"]["RoleArn"] == aws.scheduler_role_arn
+    dlq_arn = processor.sqs.get_queue_attributes(QueueUrl=processor.dlq_url, AttributeNames=["QueueArn"])
+    assert schedule["Target"]["DeadLetterConfig"] == {"Arn": dlq_arn["Attributes"]["QueueArn"]}
     wake = json.loads(schedule["Target"]["Input"])
     assert wake["kind"] == "wakeup"
     assert ContextMessage.model_validate(wake["context"]) == message
