@@ -295,7 +295,10 @@ class Pipeline:
         now = self.clock()
         delivery = self.sent_messages.record(record, receipt, provider=provider, sent_at=iso(now))
         usage = record.ai_usage or TokenUsage()
-        created = parse_time(record.created_at) or now
+        started = parse_time(record.created_at) or now
+        waited_until = parse_time(record.scheduled_for)
+        if waited_until is not None:  # the work of a scheduled message starts when its wait ends
+            started = max(started, waited_until)
         entry = MessageEntry(
             message_id=receipt.provider_message_id,
             timestamp=iso(now),
@@ -308,7 +311,7 @@ class Pipeline:
         fields = {
             "provider_message_id": receipt.provider_message_id,
             "sent_at": iso(now),
-            "initial_processing_time_ms": int((now - created).total_seconds() * 1000),
+            "initial_processing_time_ms": int((now - started).total_seconds() * 1000),
             "last_error": None,
             **delivery.fields(),
         }

@@ -15,7 +15,7 @@ from shared import tables
 from shared.channels import Channel
 from shared.consent.wakeup_names import schedule_name
 from shared.models.context import ContextMessage
-from shared.processing.times import iso
+from shared.processing.times import iso, parse_time
 from tests.fixtures.processors import ProcessorHarness, load_handler, metric_total
 
 
@@ -140,6 +140,9 @@ def test_a_due_wake_up_sends_once_even_when_it_comes_twice(processor_for, contex
     assert record["scheduled_for"] == iso(message.schedule.scheduled_for)
     [sent] = processor.provider_outbox
     assert record["provider_message_id"] == sent["sid"]
+    # Measured from the end of the wait, not from the record's creation.
+    waited = parse_time(record["sent_at"]) - message.schedule.scheduled_for
+    assert abs(int(record["initial_processing_time_ms"]) - waited.total_seconds() * 1000) <= 1
 
     again = json.dumps({"kind": "wakeup", "context": json.loads(message.model_dump_json())})
     repeat = processor.deliver(again)
