@@ -20,6 +20,7 @@ from shared.processing.credentials import SecretReader
 from shared.processing.pipeline import Pipeline
 from shared.processing.replies.turns import ReplyTurns
 from shared.processing.settings import ProcessorSettings
+from shared.processing.wakeups import Wakeups
 from shared.secret_names import credentials_secret_prefix, openai_secret_prefix
 
 # A batch runs up to ten records and ten heartbeats at once; the default pool of 10 would queue them.
@@ -42,6 +43,7 @@ def lambda_handler(adapter: ChannelAdapter, environ: Mapping[str, str]) -> Calla
     secretsmanager = session.client("secretsmanager", config=_AWS)
     # Email signs each recipient's unsubscribe link (issue 12); the key is read at the first send.
     adapter.use_consent_key(lambda: load_hasher(secretsmanager, settings.consent_key_secret_id))
+    sqs = session.client("sqs", config=_AWS)
     pipeline = Pipeline(
         adapter=adapter,
         settings=settings,
@@ -56,13 +58,14 @@ def lambda_handler(adapter: ChannelAdapter, environ: Mapping[str, str]) -> Calla
             timeout_seconds=settings.ai_timeout_seconds,
             max_retries=settings.ai_max_retries,
         ),
+        wakeups=Wakeups(sqs=sqs, scheduler=session.client("scheduler", config=_AWS), settings=settings, logger=logger),
         logger=logger,
         metrics=metrics,
     )
     batch = BatchProcessor(
         pipeline=pipeline,
         turns=ReplyTurns(pipeline),
-        sqs=session.client("sqs", config=_AWS),
+        sqs=sqs,
         settings=settings,
         logger=logger,
         metrics=metrics,

@@ -14,6 +14,9 @@ MALFORMED_MESSAGES = "MalformedMessages"
 UNEXPECTED_FAILURES = "UnexpectedFailures"
 # Generated messages refused because they named a link, number or address the project did not supply.
 CONTENT_CHECK_FAILURES = "ContentCheckFailures"
+# First messages whose conversation was created ``scheduled`` (send_at or quiet hours): counted
+# once, by the delivery that created the record.
+FIRST_MESSAGES_SCHEDULED = "FirstMessagesScheduled"
 
 # The webhook ingress (service ``webhook-ingress``, issue 10): every refusal is counted, and
 # refused signatures (missing, forged, another tenant's, a replayed SendGrid batch) once more on

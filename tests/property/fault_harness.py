@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import boto3
 import requests
 from botocore.exceptions import ClientError
 from hypothesis import strategies as st
@@ -50,6 +51,7 @@ from shared.processing.errors import AiRejected, AiUnavailable
 from shared.processing.pipeline import Pipeline
 from shared.processing.senders.twilio_messages import TwilioMessages
 from shared.processing.settings import ProcessorSettings
+from shared.processing.wakeups import Wakeups
 from shared.routing.context_builder import build_context, queue_body
 from shared.secret_names import credentials_secret_prefix, openai_secret_prefix
 
@@ -63,6 +65,8 @@ SUPPRESSIONS_TABLE = "ai-multi-comms-suppressions-prop"
 CONSENT_KEY_SECRET = "ai-multi-comms/consent-key-prop"
 RETENTION_DAYS = 30
 HARNESS_CONSENT_KEY = AddressHasher(b"fault-harness-consent-key-fake-0000")
+SCHEDULER_GROUP = "ai-multi-comms-schedules-prop"
+SCHEDULER_ROLE_ARN = "arn:aws:iam::000000000000:role/ai-multi-comms-wakeup-scheduler-prop"
 _S = ConversationStatus
 
 OK, TRANSIENT, PERMANENT, CRASH, CRASH_AFTER, LOST, HEARTBEAT, INJECTED = (
@@ -522,6 +526,8 @@ def processor_settings(channel: Channel, table: str, messages_table: str) -> Pro
         suppressions_table_name=SUPPRESSIONS_TABLE,
         consent_key_secret_id=CONSENT_KEY_SECRET,
         conversation_retention_days=RETENTION_DAYS,
+        scheduler_group_name=SCHEDULER_GROUP,
+        scheduler_role_arn=SCHEDULER_ROLE_ARN,
         heartbeat_interval_seconds=60,
         visibility_timeout_seconds=VISIBILITY_SECONDS,
         processor_version="prop",
@@ -733,6 +739,13 @@ class Schedule:
                 clock=lambda: self.clock().timestamp(),
             ),
             ai=ai or FakeAi(self.turnstile),
+            # The schedules drawn here send at once, so nothing is ever armed (moto in process).
+            wakeups=Wakeups(
+                sqs=boto3.client("sqs", region_name=REGION),
+                scheduler=boto3.client("scheduler", region_name=REGION),
+                settings=self.settings,
+                logger=Quiet(),
+            ),
             logger=Quiet(),
             metrics=Quiet(),
             clock=self.clock,
