@@ -26,13 +26,15 @@ from typing import Any
 
 import boto3
 import requests
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 from hypothesis import strategies as st
 from python_http_client import exceptions as http_errors
 from twilio.base.exceptions import TwilioRestException
 
 from shared.channels import Channel
-from shared.consent.address_hash import AddressHasher
+from shared.consent.address_hash import AddressHasher, load_hasher
+from shared.consent.suppressions import ACTIVE, SuppressionEntry, SuppressionList, SuppressionReason
 from shared.events.applier import EventApplier
 from shared.events.envelope import EventKind, ProviderEvent
 from shared.events.envelope import Provider as ProviderName
@@ -69,6 +71,7 @@ HARNESS_CONSENT_KEY = AddressHasher(b"fault-harness-consent-key-fake-0000")
 SCHEDULER_GROUP = "ai-multi-comms-schedules-prop"
 SCHEDULER_ROLE_ARN = "arn:aws:iam::000000000000:role/ai-multi-comms-wakeup-scheduler-prop"
 _S = ConversationStatus
+_DESERIALIZE = TypeDeserializer().deserialize
 
 OK, TRANSIENT, PERMANENT, CRASH, CRASH_AFTER, LOST, HEARTBEAT, INJECTED = (
     "ok",
@@ -94,6 +97,9 @@ FAULTS: dict[str, tuple[str, ...]] = {
     "lookup": (*_CALM, TRANSIENT, CRASH, HEARTBEAT),
     "message put": (*_CALM, TRANSIENT, CRASH, LOST, CRASH_AFTER, HEARTBEAT),
     "message read": (*_CALM, TRANSIENT, CRASH),
+    # The suppression list (issue 12): the processors' checks and the events processor's writes.
+    "list read": (*_CALM, TRANSIENT, HEARTBEAT),
+    "list write": (*_CALM, TRANSIENT, CRASH, LOST, CRASH_AFTER, HEARTBEAT),
     # Every write of the events processor (the message's item, the record, an unmatched event).
     "event write": (*_CALM, TRANSIENT, CRASH, LOST, CRASH_AFTER, HEARTBEAT),
 }
@@ -143,6 +149,24 @@ class Delivery:
     error: BaseException | None = None
 
 
+@dataclass(frozen=True)
+class Step:
+    """One entry of the schedule's log, in the order things happened: a boundary call a delivery
+    was let through (``point`` and the drawn fault), or what a call to the suppression list did
+    (``point`` ``LIST``: ``READ_ACTIVE``, ``READ_NONE`` or ``WRITTEN``), or the status a record write
+    left (``point`` ``RECORD``). ``delivery`` None: the
+    schedule itself (the person's opt-out written between two calls)."""
+
+    delivery: int | None
+    point: str
+    what: str
+    conversation_id: str | None = None  # of a ``RECORD`` step
+
+
+LIST, READ_ACTIVE, READ_NONE, WRITTEN = "list", "read: suppressed", "read: not suppressed", "written"
+RECORD = "record"  # a write of a conversation record took effect; ``what`` is the status it shows
+
+
 @dataclass
 class Accepted:
     conversation: int
@@ -176,6 +200,17 @@ class Turnstile:
         self.deliveries_seen: dict[int, Delivery] = {}  # earlier rounds'
         self.calm = False  # grant every call without a fault (a redrive)
         self.arrivals: list[Any] = []  # events the provider reported, delivered as soon as they are queued
+        self.log: list[Step] = []  # every call let through and every effect on the suppression list
+        self.released = 0  # calls let through so far
+        # Called with ``released`` and the point of the call about to be let through, while every
+        # delivery is parked: the schedule may act between two calls (write the person's opt-out,
+        # queue their STOP).
+        self.between_calls: Any = None
+
+    def current(self) -> int | None:
+        """The delivery running on this thread; None on the controller's."""
+        delivery = getattr(self._local, "delivery", None)
+        return None if delivery is None else delivery.number
 
     @property
     def delivery(self) -> Delivery:
@@ -189,6 +224,7 @@ class Turnstile:
             raise Crash  # the controller gave up on this schedule
         fault = self._fault.pop(delivery.number)
         delivery.faults.append((point, fault))
+        self.log.append(Step(delivery.number, point, fault))
         return fault
 
     def start(self, delivery: Delivery, work: Any) -> None:
@@ -231,12 +267,15 @@ class Turnstile:
                     number = parked[0]
                 point = self._parked[number]
                 fault = self._draw(st.sampled_from(self._faults[point]), label=f"delivery {number} at {point}")
+            if self.between_calls is not None:
+                self.between_calls(self.released, self._parked[number])
             del self._parked[number]
             if fault == HEARTBEAT:
                 self._spawn(self.deliveries[number].message)
                 fault = OK
             self._clock.advance(0.01)
             self._fault[number] = fault
+            self.released += 1
             self._running += 1
             self._go[number].release()
 
@@ -274,6 +313,80 @@ class Watched:
         rank = int(item["delivery_rank"]["N"]) if "delivery_rank" in item else 0
         status = item["delivery_status"]["S"] if "delivery_status" in item else None
         self._history.setdefault((table, key_text(key)), []).append((rank, status))
+
+
+class ListWatch:
+    """The DynamoDB client the suppression list is used through: every read of an entry and every
+    write that took effect is logged on the turnstile (by whoever made it), so the order of list
+    reads, list writes and provider calls can be checked afterwards."""
+
+    def __init__(self, client: Any, turnstile: Turnstile):
+        self._client, self._turnstile = client, turnstile
+
+    def __getattr__(self, operation: str) -> Any:
+        call = getattr(self._client, operation)
+        if operation not in ("get_item", "update_item"):
+            return call
+
+        def watched(**kwargs: Any) -> Any:
+            assert kwargs["TableName"] == SUPPRESSIONS_TABLE
+            result = call(**kwargs)  # a refused conditional write raises: it took no effect
+            if operation == "update_item":
+                what = WRITTEN
+            else:
+                state = result.get("Item", {}).get("state", {}).get("S")
+                what = READ_ACTIVE if state == ACTIVE else READ_NONE
+            self._turnstile.log.append(Step(self._turnstile.current(), LIST, what))
+            return result
+
+        return watched
+
+
+class RecordHistory:
+    """The DynamoDB client with the conversation record's state after every write that took effect:
+    ``states`` lists them in the order they happened (one delivery runs at a time, so this is the
+    order the table saw). The write's own answer (``ALL_NEW``) tells the state, so watching costs no
+    call unless the caller asked for another answer. Each state is also logged on the turnstile
+    (``RECORD``: who wrote which status), beside the suppression list's reads and writes."""
+
+    def __init__(self, client: Any, table: str, turnstile: Turnstile):
+        self._client, self._table, self._turnstile = client, table, turnstile
+        self.states: list[dict[str, Any]] = []
+
+    def _seen(self, state: dict[str, Any]) -> None:
+        self.states.append(state)
+        step = Step(self._turnstile.current(), RECORD, state["conversation_status"], state["conversation_id"])
+        self._turnstile.log.append(step)
+
+    def __getattr__(self, operation: str) -> Any:
+        call = getattr(self._client, operation)
+        if operation not in ("update_item", "put_item"):
+            return call
+
+        def watched(**kwargs: Any) -> Any:
+            if kwargs.get("TableName") != self._table:
+                return call(**kwargs)
+            if operation == "put_item":
+                result = call(**kwargs)
+                self._seen(_plain(kwargs["Item"]))
+                return result
+            asked = kwargs.get("ReturnValues", "NONE")
+            if asked in ("NONE", "ALL_NEW"):
+                result = call(**{**kwargs, "ReturnValues": "ALL_NEW"})
+                self._seen(_plain(result["Attributes"]))
+                if asked == "NONE":
+                    result = {k: v for k, v in result.items() if k != "Attributes"}
+                return result
+            result = call(**kwargs)
+            item = self._client.get_item(TableName=self._table, Key=kwargs["Key"], ConsistentRead=True)["Item"]
+            self._seen(_plain(item))
+            return result
+
+        return watched
+
+
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: _DESERIALIZE(value) for name, value in item.items()}
 
 
 def key_text(key: dict[str, Any]) -> str:
@@ -537,6 +650,46 @@ def processor_settings(channel: Channel, table: str, messages_table: str) -> Pro
     )
 
 
+# ``source`` of the opt-outs a schedule writes, as their real writers name them (no personal data).
+_SOURCES = {
+    SuppressionReason.STOP_KEYWORD: "twilio_inbound:SMprop0000000000000000000000000000",
+    SuppressionReason.UNSUBSCRIBE_LINK: "unsubscribe_link",
+    SuppressionReason.HARD_BOUNCE: "sendgrid_event:prop-bounce",
+    SuppressionReason.SPAM_REPORT: "sendgrid_event:prop-spamreport",
+    SuppressionReason.OPERATOR: "operator:prop",
+}
+
+
+# Where a schedule puts the person's opt-out: right before the nth next call at one of these points
+# (the AI call, the provider call, a lookup, a record write), or at any point. The first three are
+# the races that matter; "any call" reaches the rest (redeliveries, crashes, the DLQ's redrive).
+ANY_CALL = "any call"
+OPT_OUT_POINTS = (ANY_CALL, ANY_CALL, "send", "ai", "lookup", "lookup", "record update")
+
+
+# The opt-out schedules' sends and lookups fail often, so messages are resent after a
+# reconciliation, whose own check must see an opt-out written since the first send's.
+RACING_SENDS = {
+    "send": (OK, OK, OK, TRANSIENT, LOST, CRASH, CRASH, CRASH_AFTER, HEARTBEAT),
+    "lookup": (OK, OK, TRANSIENT, CRASH),
+}
+
+
+def opt_out_point(draw: Any, *, calls: int, points: tuple[str, ...] = OPT_OUT_POINTS) -> tuple[str, int]:
+    point = draw(st.sampled_from(points), label="the person opts out before a call at")
+    return point, draw(st.integers(0, calls if point == ANY_CALL else 1), label="after calls there")
+
+
+# How the person's opt-out reaches the list when a schedule writes it itself (as STOP, the unsubscribe
+# link, a bounce or an operator write it).
+OPT_OUTS = (
+    SuppressionReason.STOP_KEYWORD,
+    SuppressionReason.UNSUBSCRIBE_LINK,
+    SuppressionReason.HARD_BOUNCE,
+    SuppressionReason.OPERATOR,
+)
+
+
 class Schedule:
     """One drawn schedule: the conversations, the SQS model, the provider and the turnstile."""
 
@@ -567,8 +720,10 @@ class Schedule:
             for c in range(len(self.messages))
         ]
         self.queue: list[QueueMessage] = []
+        self._opt_out: SuppressionReason | None = None
         self._numbers = itertools.count()
         self.history: dict[tuple[str, str], list[tuple[int, str | None]]] = {}
+        self.watch = RecordHistory(aws["dynamodb"], aws["table"], self.turnstile)  # every state of the records
         self.pipeline = self._pipeline()
         self.applier = self._applier()
         for conversation, message in enumerate(self.messages):
@@ -703,7 +858,9 @@ class Schedule:
             messages=ProviderMessages(dynamodb, self.aws["messages_table"]),
             conversations=ConversationRepository(dynamodb, self.aws["table"]),
             # Written only for an opt-out keyword or a provider signal about the address.
-            suppressions=EventSuppressions(dynamodb, self.aws["secrets"], SUPPRESSIONS_TABLE, CONSENT_KEY_SECRET),
+            suppressions=EventSuppressions(
+                self.list_dynamodb(), self.aws["secrets"], SUPPRESSIONS_TABLE, CONSENT_KEY_SECRET
+            ),
             settings=settings,
             logger=Quiet(),
             metrics=Quiet(),
@@ -712,7 +869,59 @@ class Schedule:
 
     def watched_dynamodb(self) -> Any:
         """The DynamoDB client every delivery uses, under the gate: every write watched."""
-        return Watched(self.aws["dynamodb"], self.history)
+        return Watched(self.watch, self.history)
+
+    def list_dynamodb(self) -> Any:
+        """The DynamoDB client the suppression list is used through: gated, every effect logged."""
+        points = {"get_item": "list read", "update_item": "list write"}
+        watched = ListWatch(self.aws["dynamodb"], self.turnstile)
+        return GatedAws(watched, self.turnstile, points, "ProvisionedThroughputExceededException")
+
+    # -- the person's opt-out (issue 12) ---------------------------------------------------------------
+    @property
+    def person(self) -> str:
+        return self.messages[0].recipient_address
+
+    def suppressions(self, client: Any = None) -> SuppressionList:
+        hasher = load_hasher(self.aws["secrets"], CONSENT_KEY_SECRET)
+        return SuppressionList(client or self.aws["dynamodb"], SUPPRESSIONS_TABLE, hasher)
+
+    def opt_out_between_calls(self, before: tuple[str, int], reason: SuppressionReason) -> None:
+        """The person's opt-out is written (the real ``SuppressionList``, as the events processor,
+        the unsubscribe link or an operator write it) while every delivery is parked between two
+        calls: right before the ``n``th next call at ``point`` (``ANY_CALL``: at any point), or by
+        ``opt_out_if_pending`` at the end."""
+        self._opt_out = reason
+        self.turnstile.between_calls = self.before_call(*before, self.opt_out_if_pending)
+
+    def before_call(self, point: str, n: int, act: Any) -> Any:
+        """A ``between_calls`` hook that acts once, right before the ``n``th next call at ``point``."""
+        seen = itertools.count()
+
+        def maybe(released: int, at: str) -> None:
+            if point in (ANY_CALL, at) and next(seen) >= n:
+                act()
+
+        return maybe
+
+    def opt_out_if_pending(self) -> None:
+        if self._opt_out is None:
+            return
+        self.turnstile.between_calls = None
+        company = self.aws["company"]
+        self.suppressions(ListWatch(self.aws["dynamodb"], self.turnstile)).suppress(
+            company.company_id,
+            self.channel,
+            self.person,
+            reason=self._opt_out,
+            source=_SOURCES[self._opt_out],
+            project_id=company.project_id,
+        )
+        self._opt_out = None
+
+    def suppression_entry(self) -> SuppressionEntry | None:
+        """The person's entry on the schedule's channel, read directly (not logged)."""
+        return self.suppressions().entry(self.aws["company"].company_id, self.channel, self.person)
 
     def _pipeline(self, ai: Any = None) -> Pipeline:
         # One warm container serves the schedule's deliveries; its credentials cache (300 s, on the
@@ -742,8 +951,8 @@ class Schedule:
                 clock=lambda: self.clock().timestamp(),
             ),
             ai=ai or FakeAi(self.turnstile),
-            # The list's reads pass the gate like the record's; the key is read once per container.
-            consent=RecipientConsent(dynamodb, SUPPRESSIONS_TABLE, self.aws["secrets"], CONSENT_KEY_SECRET),
+            # The list's calls pass the gate and are logged; the key is read once per container.
+            consent=RecipientConsent(self.list_dynamodb(), SUPPRESSIONS_TABLE, self.aws["secrets"], CONSENT_KEY_SECRET),
             # The schedules drawn here send at once, so nothing is ever armed (moto in process).
             wakeups=Wakeups(
                 sqs=boto3.client("sqs", region_name=REGION),
@@ -759,3 +968,80 @@ class Schedule:
     def faults_of(self, conversation: int) -> list[str]:
         deliveries = self.turnstile.deliveries_seen.values()
         return [fault for d in deliveries if d.message.conversation == conversation for _, fault in d.faults]
+
+
+# -- the opt-out's order (issue 12) -----------------------------------------------------------------------
+# What a delivery may do between its last read of the list and the call the read cleared: claim the
+# send (the ``sending`` / ``reply_sending`` write) before a provider call; read the AI's and the
+# provider's secrets (and retry an invalid answer) before the AI's. Anything more between would let
+# an opt-out written meanwhile through unchecked.
+CLEARED_BY_THE_CHECK: dict[str, frozenset[str]] = {
+    "send": frozenset({"record update"}),
+    "ai": frozenset({"credentials", "ai"}),
+}
+
+
+def first_opt_out(log: list[Step]) -> int | None:
+    """Where the person's entry became active: the list's first write that took effect (the
+    schedules never lift one, so it stays active from there on)."""
+    return next((i for i, step in enumerate(log) if (step.point, step.what) == (LIST, WRITTEN)), None)
+
+
+def assert_nothing_reached_the_person_unchecked(log: list[Step]) -> int | None:
+    """THE CHECK RULE, as the log shows it: every provider call (and AI call) that started after the
+    opt-out was written follows a read of the list made before the write, with nothing between the
+    read and the call but what ``CLEARED_BY_THE_CHECK`` allows; and every read after the write saw
+    the entry. Returns where the opt-out was written (None: never)."""
+    written = first_opt_out(log)
+    if written is None:
+        return None
+    for index, step in enumerate(log[written + 1 :], written + 1):
+        if step.point == LIST:
+            assert step.what != READ_NONE, f"step {index}: a read of the list missed the opt-out of step {written}"
+        if step.point not in CLEARED_BY_THE_CHECK or step.what == CRASH:  # a crash before the call: none
+            continue
+        own = [(i, s) for i, s in enumerate(log[:index]) if s.delivery == step.delivery]
+        reads = [i for i, s in own if s.point == LIST and s.what != WRITTEN]
+        call = f"delivery {step.delivery}'s {step.point} call (step {index}, after the opt-out of step {written})"
+        assert reads, f"{call} never read the list"
+        assert reads[-1] < written, f"{call} came after a read that saw the opt-out (step {reads[-1]})"
+        between = [s.point for i, s in own if i > reads[-1] and s.point not in (LIST, RECORD)]  # calls only
+        assert set(between) <= CLEARED_BY_THE_CHECK[step.point], (
+            f"{call}: its last read of the list (step {reads[-1]}) came before {between}"
+        )
+    return written
+
+
+def assert_a_check_that_saw_the_opt_out_ended_the_record(log: list[Step]) -> None:
+    """A delivery whose read of the list saw the opt-out moves its record to ``suppressed`` and to
+    nothing else: no failed_* status, no step further (it may find the record moved on by another
+    delivery, whose own check came before the opt-out, and leave it there)."""
+    status: dict[str | None, str] = {}  # each record's status, as the log goes
+    saw: set[int | None] = set()  # deliveries that read the opt-out
+    for index, step in enumerate(log):
+        if step.point == LIST and step.what == READ_ACTIVE:
+            saw.add(step.delivery)
+        if step.point != RECORD:
+            continue
+        before = status.get(step.conversation_id)
+        status[step.conversation_id] = step.what
+        if step.delivery in saw and step.what not in (before, _S.SUPPRESSED.value):
+            raise AssertionError(
+                f"step {index}: delivery {step.delivery} read the opt-out, then moved its record {before} → {step.what}"
+            )
+
+
+def where_the_opt_out_fell(log: list[Step], written: int) -> list[str]:
+    """What the opt-out raced, for hypothesis's statistics (``--hypothesis-show-statistics``): the
+    schedules must keep reaching each case, or the property is checked on easy ones only."""
+    after = log[written + 1 :]
+    cases = []
+    if any(s.point == "send" and s.what != CRASH for s in after):
+        cases.append("a send cleared before the opt-out went out after it")
+    if any(s.point == LIST and s.what == READ_ACTIVE for s in after):
+        cases.append("a check saw the opt-out")
+    if any(s.point == "lookup" for s in after) and [s.point for s in after].count("send") > 0:
+        cases.append("a lookup and a send after the opt-out (a resend's own check)")
+    if not any(s.point == LIST and s.what != WRITTEN for s in log[:written]):
+        cases.append("the opt-out came before any check")
+    return cases or ["the opt-out came after every check"]

@@ -33,10 +33,11 @@ late. Checked:
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from shared.channels import Channel
@@ -44,7 +45,7 @@ from shared.events.delivery_state import DeliveryState
 from shared.events.delivery_status import rank_of
 from shared.events.envelope import Provider as ProviderName
 from shared.events.provider_messages import message_key
-from shared.models.conversation import ConversationStatus
+from shared.models.conversation import ConversationStatus, may_move
 from shared.processing.conversation_repository import ConversationKey, ConversationRepository
 from tests.property.fault_harness import (
     CRASH,
@@ -52,11 +53,18 @@ from tests.property.fault_harness import (
     FAULTS,
     LOST,
     OK,
+    OPT_OUTS,
     PERMANENT_FAULTS,
+    RACING_SENDS,
     TRANSIENT,
     Delivery,
     Schedule,
+    assert_a_check_that_saw_the_opt_out_ended_the_record,
+    assert_nothing_reached_the_person_unchecked,
+    first_opt_out,
     key_text,
+    opt_out_point,
+    where_the_opt_out_fell,
 )
 
 _S = ConversationStatus
@@ -121,8 +129,45 @@ def test_two_conversations_to_one_person_never_take_each_others_message(aws_in_p
     _assert_the_promises_held(schedule, aws_in_process)
 
 
+# The person opts out (issue 12) between any two calls of the schedule: before the AI, between the
+# AI and the send, between the check right before the send and the provider call, after the send,
+# during a crash's redelivery or the DLQ's redrive, or after everything. Written by the real
+# SuppressionList, as STOP, the unsubscribe link, a bounce or an operator writes it.
+@settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(data=st.data())
+def test_an_opt_out_between_any_two_calls_stops_every_send_after_it(aws_in_process, data):
+    schedule = Schedule(aws_in_process, data.draw, faults=FAULTS | RACING_SENDS)
+    reason = data.draw(st.sampled_from(OPT_OUTS), label="the person opts out by")
+    schedule.opt_out_between_calls(opt_out_point(data.draw, calls=30), reason)
+    schedule.run_sqs()
+    schedule.opt_out_if_pending()  # not reached: after everything (a redrive below still checks)
+
+    _assert_the_promises_held(schedule, aws_in_process)
+    _assert_the_opt_out_held(schedule)
+
+
+def _assert_the_opt_out_held(schedule: Schedule) -> None:
+    """The opt-out was written, and what it raced is counted; ``_assert_the_promises_held`` checks
+    the rest: no provider call after it but one its own check cleared before it, a delivery whose
+    check saw it ends its record ``suppressed`` with nothing sent, listed for the entry's reason."""
+    log = schedule.turnstile.log
+    written = first_opt_out(log)
+    assert written is not None, "the person's opt-out was never written"
+    for case in where_the_opt_out_fell(log, written):
+        event(case)
+
+
 def _assert_the_promises_held(schedule: Schedule, aws_in_process: dict[str, Any]) -> None:
     repository = ConversationRepository(aws_in_process["dynamodb"], aws_in_process["table"])
+    # A bounce, a spam report or Twilio refusing the number suppresses the person (issue 12): their
+    # other conversation may then end suppressed instead of sent.
+    entry = schedule.suppression_entry()
     for delivery in schedule.turnstile.deliveries_seen.values():
         _assert_permanent_faults_are_not_retried(delivery)
     for conversation, message in enumerate(schedule.messages):
@@ -141,16 +186,32 @@ def _assert_the_promises_held(schedule: Schedule, aws_in_process: dict[str, Any]
             assert [m.provider_message_id for m in sent] == [record.provider_message_id], (
                 f"conversation {conversation} is recorded sent with a message it did not send"
             )
-        if status in (_S.FAILED_TO_PROCESS_AI, _S.FAILED_TO_SEND_MESSAGE, _S.FAILED_CONTENT_CHECK):
+        if status in (_S.FAILED_TO_PROCESS_AI, _S.FAILED_TO_SEND_MESSAGE, _S.FAILED_CONTENT_CHECK, _S.SUPPRESSED):
             assert not sent, f"conversation {conversation} is {status} but its message went out"
+        if status is _S.SUPPRESSED:
+            assert entry is not None and entry.is_active, f"conversation {conversation} is suppressed; the list is not"
+            assert record.suppression_reason == entry.reason, (
+                f"conversation {conversation} suppressed for {record.suppression_reason}, listed for {entry.reason}"
+            )
         if any("evil.example" in m.body for m in sent):
             raise AssertionError(f"conversation {conversation}: a link the project never supplied reached the person")
         if not PERMANENT_FAULTS & set(schedule.faults_of(conversation)):
-            assert status in (_S.INITIAL_MESSAGE_SENT, _S.SEND_UNCONFIRMED), (
-                f"conversation {conversation} met only transient faults and ended {status}"
-            )
+            expected = {_S.INITIAL_MESSAGE_SENT, _S.SEND_UNCONFIRMED} | ({_S.SUPPRESSED} if entry else set())
+            assert status in expected, f"conversation {conversation} met only transient faults and ended {status}"
+        _assert_every_write_moved_along_the_state_machine(schedule, message.conversation_id)
     schedule.finish_events()
     _assert_delivery_only_moved_forward_on_its_own_conversation(schedule, aws_in_process)
+    # Whoever wrote the list (the person, a bounce, Twilio refusing the number): nothing after it
+    # reached them unchecked, and a check that saw it ended the record suppressed.
+    assert_nothing_reached_the_person_unchecked(schedule.turnstile.log)
+    assert_a_check_that_saw_the_opt_out_ended_the_record(schedule.turnstile.log)
+
+
+def _assert_every_write_moved_along_the_state_machine(schedule: Schedule, conversation_id: str) -> None:
+    states = [s for s in schedule.watch.states if s.get("conversation_id") == conversation_id]
+    for before, after in itertools.pairwise(states):
+        old, new = _S(before["conversation_status"]), _S(after["conversation_status"])
+        assert old == new or may_move(old, new), f"the record moved {old} → {new}, outside TRANSITIONS"
 
 
 def _assert_delivery_only_moved_forward_on_its_own_conversation(schedule: Schedule, aws: dict[str, Any]) -> None:

@@ -40,12 +40,12 @@ import boto3
 import httpx2
 import openai
 import pytest
-from boto3.dynamodb.types import TypeDeserializer
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
 from shared import json_codec
 from shared.channels import Channel
+from shared.consent.suppressions import SuppressionReason
 from shared.events.applier import EventApplier
 from shared.events.envelope import EventKind, ProviderEvent
 from shared.events.envelope import Provider as ProviderName
@@ -64,6 +64,7 @@ from shared.replies.reply_address import reply_address
 from shared.replies.reply_queue import ReplyJobQueues
 from shared.routing.company_directory import CompanyDirectory
 from tests.property.fault_harness import (
+    ANY_CALL,
     CRASH,
     CRASH_AFTER,
     EXAMPLES,
@@ -72,7 +73,9 @@ from tests.property.fault_harness import (
     INJECTED,
     LOST,
     OK,
+    OPT_OUTS,
     PERMANENT,
+    RACING_SENDS,
     REGION,
     TRANSIENT,
     Accepted,
@@ -82,8 +85,11 @@ from tests.property.fault_harness import (
     QueueMessage,
     Quiet,
     Schedule,
-    Watched,
+    assert_a_check_that_saw_the_opt_out_ended_the_record,
+    assert_nothing_reached_the_person_unchecked,
     client_error,
+    opt_out_point,
+    where_the_opt_out_fell,
 )
 
 _S = ConversationStatus
@@ -105,7 +111,6 @@ QUEUE_URLS = {
     Channel.SMS: "https://sqs.eu-west-2.amazonaws.com/000000000000/prop-sms",
     Channel.EMAIL: "https://sqs.eu-west-2.amazonaws.com/000000000000/prop-email",
 }
-_DESERIALIZE = TypeDeserializer().deserialize
 
 
 # -- the project answers replies --------------------------------------------------------------------
@@ -208,47 +213,6 @@ class AiAtTheFake(AiWriter):
         return self._fake
 
 
-class RecordHistory:
-    """The DynamoDB client with the conversation record's state after every write that took effect:
-    ``states`` lists them in the order they happened (one delivery runs at a time, so this is the
-    order the table saw). The write's own answer (``ALL_NEW``) tells the state, so watching costs no
-    call unless the caller asked for another answer."""
-
-    def __init__(self, client: Any, table: str):
-        self._client, self._table = client, table
-        self.states: list[dict[str, Any]] = []
-
-    def __getattr__(self, operation: str) -> Any:
-        call = getattr(self._client, operation)
-        if operation not in ("update_item", "put_item"):
-            return call
-
-        def watched(**kwargs: Any) -> Any:
-            if kwargs.get("TableName") != self._table:
-                return call(**kwargs)
-            if operation == "put_item":
-                result = call(**kwargs)
-                self.states.append(_plain(kwargs["Item"]))
-                return result
-            asked = kwargs.get("ReturnValues", "NONE")
-            if asked in ("NONE", "ALL_NEW"):
-                result = call(**{**kwargs, "ReturnValues": "ALL_NEW"})
-                self.states.append(_plain(result["Attributes"]))
-                if asked == "NONE":
-                    result = {k: v for k, v in result.items() if k != "Attributes"}
-                return result
-            result = call(**kwargs)
-            item = self._client.get_item(TableName=self._table, Key=kwargs["Key"], ConsistentRead=True)["Item"]
-            self.states.append(_plain(item))
-            return result
-
-        return watched
-
-
-def _plain(item: dict[str, Any]) -> dict[str, Any]:
-    return {name: _DESERIALIZE(value) for name, value in item.items()}
-
-
 # -- one schedule ------------------------------------------------------------------------------------------
 @dataclass
 class Inbound:
@@ -257,13 +221,13 @@ class Inbound:
     number: int
     provider_id: str
     copies: int
-    arrives: int
+    arrives: int  # -1: queued by the schedule between two calls (the person's STOP)
+    text: str | None = None  # None: an ordinary answer
 
 
 class ReplySchedule(Schedule):
-    def __init__(self, aws: dict[str, Any], draw: Any):
-        self.watch = RecordHistory(aws["dynamodb"], aws["table"])
-        super().__init__(aws, draw, conversations=(1, 1), faults=REPLY_FAULTS)
+    def __init__(self, aws: dict[str, Any], draw: Any, faults: dict[str, tuple[str, ...]] = REPLY_FAULTS):
+        super().__init__(aws, draw, conversations=(1, 1), faults=faults)
         self.reports = [[]]  # no delivery events here: the first test covers them
         self.sqs = FakeSqs(self)
         self.openai = FakeOpenAi(self)
@@ -289,6 +253,7 @@ class ReplySchedule(Schedule):
             )
             for n in range(count)
         ]
+        self.stop: Inbound | None = None  # the person's STOP, when the schedule draws one
         # The second round may come days later: a WhatsApp reply is then outside the 24-hour window.
         self.pause_hours = draw(st.sampled_from((0, 0, 0, 0, 25)), label="hours before the second round")
 
@@ -302,9 +267,6 @@ class ReplySchedule(Schedule):
         message = self.messages[0]
         return ConversationKey(message.recipient_address, message.conversation_id)
 
-    def watched_dynamodb(self) -> Any:
-        return Watched(self.watch, self.history)
-
     def _inbound_applier(self) -> EventApplier:
         """The events processor as its entrypoint wires it, on the gated DynamoDB and the SQS model."""
         points = {"update_item": "event write", "put_item": "event write", "get_item": "event read"}
@@ -313,8 +275,8 @@ class ReplySchedule(Schedule):
         settings = self._applier().settings
         messages = ProviderMessages(dynamodb, self.aws["messages_table"])
         conversations = ConversationRepository(dynamodb, self.aws["table"])
-        suppressions = EventSuppressions(
-            dynamodb, self.aws["secrets"], settings.suppressions_table_name, settings.consent_key_secret_id
+        suppressions = EventSuppressions(  # STOP, START and the providers' signals write the list
+            self.list_dynamodb(), self.aws["secrets"], settings.suppressions_table_name, settings.consent_key_secret_id
         )
         inbound = InboundApplier(
             matcher=ReplyMatcher(dynamodb, self.aws["table"]),
@@ -357,7 +319,7 @@ class ReplySchedule(Schedule):
     def inbound_event(self, inbound: Inbound) -> ProviderEvent:
         company = self.aws["company"]
         person = self.messages[0].recipient_address
-        text = f"Answer {inbound.number} from the person"
+        text = inbound.text or f"Answer {inbound.number} from the person"
         config = company.channel_config
         if self.channel is Channel.EMAIL:
             token = self.record.gsi_reply_token
@@ -402,6 +364,32 @@ class ReplySchedule(Schedule):
             callback_base_url="https://api.example.test/dev",
             payload=payload,
         )
+
+    def stop_between_calls(self, before: tuple[str, int], copies: int) -> None:
+        """The person writes STOP: the provider posts it right before the ``n``th next call at
+        ``point`` (the events processor's real STOP path then writes the list and closes the
+        thread), or at the end."""
+        self.stop = Inbound(len(self.inbound), self._provider_id(len(self.inbound)), copies, -1, text="STOP")
+        self.inbound.append(self.stop)
+
+        def post() -> None:
+            self.turnstile.between_calls = None
+            self._post(self.stop, deliver_now=True)
+
+        self.turnstile.between_calls = self.before_call(*before, post)
+
+    def stop_if_pending(self) -> None:
+        if self.stop is not None and self.turnstile.between_calls is not None:
+            self.turnstile.between_calls = None
+            self._post(self.stop, deliver_now=False)
+
+    def _post(self, inbound: Inbound, *, deliver_now: bool) -> None:
+        body = self.inbound_event(inbound).to_body()
+        for _ in range(inbound.copies):
+            message = QueueMessage(0, body, event=True)
+            self.queue.append(message)
+            if deliver_now:  # between two calls of a round: delivered at once, like a provider's event
+                self.turnstile.arrivals.append(message)
 
     def queue_job(self, body: str, attributes: dict[str, Any]) -> None:
         message = QueueMessage(0, body, attributes=attributes)
@@ -488,10 +476,83 @@ def test_random_fault_schedules_answer_each_reply_at_most_once_and_lose_none(aws
     _assert_jobs_went_to_the_channel_queue(schedule)
 
 
+# Where the opt-out falls among the turn's calls (the first message went out before): mostly right
+# before its send, AI call, lookup or a record write; "any call" reaches the events processor's.
+TURN_POINTS = ("send", "send", "ai", "lookup", "lookup", "record update", ANY_CALL)
+
+
+# The person opts out (issue 12) while their messages are recorded and answered: by writing STOP
+# (posted 1-2 times between any two calls; the real events processor writes the list and closes the
+# thread, a turn in flight is left to its own check), or by an entry another path writes (the
+# unsubscribe link, a bounce, an operator) between any two calls. Before the turn's AI call, between
+# the AI and the send, between the check right before the send and the provider call, after it,
+# during a crash's redelivery or the DLQ's redrive.
+@settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(data=st.data())
+def test_an_opt_out_racing_the_reply_turns_stops_every_reply_after_it(aws, data):
+    schedule = ReplySchedule(aws, data.draw, faults=REPLY_FAULTS | RACING_SENDS)
+    how = data.draw(st.sampled_from(("STOP", "STOP", *OPT_OUTS)), label="the person opts out by")
+    before = opt_out_point(data.draw, calls=60, points=TURN_POINTS)
+    if how == "STOP":
+        schedule.stop_between_calls(before, data.draw(st.integers(1, 2), label="posts of the STOP"))
+    else:
+        schedule.opt_out_between_calls(before, how)
+    schedule.run()
+    schedule.stop_if_pending()  # not reached: after everything
+    schedule.opt_out_if_pending()
+    schedule.run_sqs()
+    schedule.redrive_everything()
+
+    note(schedule.story())
+    assert not [m for m in schedule.queue if m.dead], "a message is still in the DLQ after a fault-free redrive"
+    record = schedule.repository.get(schedule.key)
+    assert record is not None
+    _assert_each_message_recorded_once(schedule, record)
+    unconfirmed = _assert_every_write_moved_along_the_state_machine(schedule)
+    _assert_at_most_one_reply_per_message(schedule, record, unconfirmed)
+    _assert_nothing_lost(schedule, record)
+    _assert_jobs_went_to_the_channel_queue(schedule)
+    _assert_the_opt_out_held(schedule, record)
+
+
+def _assert_the_opt_out_held(schedule: ReplySchedule, record: ConversationRecord) -> None:
+    """No reply after the opt-out but one its own check cleared before it; a STOP closes the thread
+    ``suppressed``; a turn whose check saw the opt-out ends it ``suppressed`` (or finds it moved
+    on by another delivery)."""
+    log = schedule.turnstile.log
+    written = assert_nothing_reached_the_person_unchecked(log)
+    assert written is not None, "the person's opt-out was never written"
+    for case in where_the_opt_out_fell(log, written):
+        event(case)
+    status = record.conversation_status
+    entry = schedule.suppression_entry()
+    assert entry is not None and entry.is_active
+    if schedule.stop is not None:
+        assert status is _S.SUPPRESSED, f"the person wrote STOP and the thread ends {status}"
+    assert_a_check_that_saw_the_opt_out_ended_the_record(log)
+    if status is _S.SUPPRESSED:
+        assert record.suppression_reason in (entry.reason, SuppressionReason.STOP_KEYWORD), (
+            f"suppressed for {record.suppression_reason}, listed for {entry.reason}"
+        )
+
+
 def _assert_each_message_recorded_once(schedule: ReplySchedule, record: ConversationRecord) -> None:
+    """Every message recorded once, in order; once the thread is closed (``suppressed``), what the
+    person writes after is kept as unmatched instead."""
     users = [entry for entry in record.messages if entry.role == "user"]
     ids = [entry.message_id for entry in users]
     written = [inbound.provider_id for inbound in schedule.inbound]
+    if record.conversation_status is _S.SUPPRESSED:
+        assert len(set(ids)) == len(ids) and set(ids) <= set(written), f"the thread holds {ids} of {written}"
+        for missing in set(written) - set(ids):
+            assert _kept_unmatched(schedule, missing), f"{missing} is neither on the thread nor kept unmatched"
+        written = ids
     assert sorted(ids) == sorted(written), f"the thread holds {ids}, the person wrote {written}"
     assert [entry.inbound_seq for entry in users] == list(range(1, len(written) + 1)), (
         f"inbound seqs {[entry.inbound_seq for entry in users]}"
@@ -499,6 +560,12 @@ def _assert_each_message_recorded_once(schedule: ReplySchedule, record: Conversa
     assert record.inbound_message_ids == ids, f"inbound_message_ids {record.inbound_message_ids} vs entries {ids}"
     assert record.inbound_count == len(written)
     _assert_history_in_order(record)
+
+
+def _kept_unmatched(schedule: ReplySchedule, inbound_id: str) -> bool:
+    provider = "sendgrid" if schedule.channel is Channel.EMAIL else "twilio"
+    key = {"provider_message_key": {"S": f"unmatched#{provider}#inbound#{inbound_id}"}}
+    return "Item" in schedule.aws["dynamodb"].get_item(TableName=schedule.aws["messages_table"], Key=key)
 
 
 def _assert_every_write_moved_along_the_state_machine(schedule: ReplySchedule) -> int:
@@ -587,6 +654,10 @@ def _assert_history_in_order(record: ConversationRecord) -> None:
 def _assert_nothing_lost(schedule: ReplySchedule, record: ConversationRecord) -> None:
     status = record.conversation_status
     assert not status.turn_in_progress, f"the record is stuck in {status} with nothing left to deliver"
+    if status is _S.SUPPRESSED:  # the person opted out: nothing is answered any more
+        entry = schedule.suppression_entry()
+        assert (entry is not None and entry.is_active) or schedule.stop is not None, "suppressed, yet not listed"
+        return
     if not schedule.replies_on:
         assert (status, record.answered_through) == (_S.REPLY_RECEIVED, 0), f"replies off, the record ends {status}"
         return
