@@ -48,13 +48,13 @@ class RateLimitExceeded(ApiError):
 
 
 class Conflict(ApiError):
-    """REQUEST_ID_REUSED, REQUEST_IN_PROGRESS."""
+    """REQUEST_ID_REUSED, REQUEST_IN_PROGRESS, RECIPIENT_OPTED_OUT."""
 
     status_code = 409
 
 
 class ServerFault(ApiError):
-    """CONFIGURATION_ERROR, DATABASE_ERROR, QUEUE_ERROR, INTERNAL_ERROR."""
+    """CONFIGURATION_ERROR, DATABASE_ERROR, QUEUE_ERROR, INTERNAL_ERROR, CONSENT_CHECK_UNAVAILABLE."""
 
     status_code = 500
 
@@ -104,3 +104,16 @@ class RequestInProgress(Conflict):
     def __init__(self, message: str, *, retry_after_seconds: int):
         super().__init__(message, headers={"Retry-After": str(retry_after_seconds)})
         self.retry_after_seconds = retry_after_seconds
+
+
+class RecipientOptedOut(Conflict):
+    """The recipient is on the company's suppression list for this channel (issue 12)."""
+
+    error_code = "RECIPIENT_OPTED_OUT"
+
+
+class ConsentCheckUnavailable(ServerFault):
+    """The suppression list or its key could not be read: the router fails closed (issue 12)."""
+
+    status_code = 503
+    error_code = "CONSENT_CHECK_UNAVAILABLE"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
 
 from shared.api_errors import RequestInvalid
-from shared.models.request import InitiateRequest
+from shared.models.request import NOW, InitiateRequest
 
 SECTIONS = ("company_data", "recipient_data", "project_data", "request_data")
 
@@ -24,14 +25,16 @@ _FIELD_CODES: dict[tuple[str, str], tuple[str, str]] = {
         "MISSING_INITIAL_REQUEST_TIMESTAMP",
         "INVALID_TIMESTAMP",
     ),
+    ("request_data", "send_at"): ("MISSING_SEND_AT", "INVALID_SEND_AT"),
 }
 
 
-def parse_initiate_request(body: Any) -> InitiateRequest:
+def parse_initiate_request(body: Any, *, now: datetime | None = None) -> InitiateRequest:
+    """``now``: when the request arrived (the router's clock), the instant ``send_at`` is judged from."""
     if not isinstance(body, dict):
         raise RequestInvalid("The request body must be a JSON object")
     try:
-        return InitiateRequest.model_validate(body)
+        return InitiateRequest.model_validate(body, context={NOW: now or datetime.now(UTC)})
     except ValidationError as error:
         raise _to_request_invalid(error.errors()[0]) from None
 

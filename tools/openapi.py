@@ -69,6 +69,8 @@ ERROR_CODES: dict[tuple[int | None, str], str] = {
     (400, "UNSUPPORTED_CHANNEL"): "channel_method is not whatsapp, sms or email.",
     (400, "MISSING_INITIAL_REQUEST_TIMESTAMP"): "request_data.initial_request_timestamp is missing.",
     (400, "INVALID_TIMESTAMP"): "initial_request_timestamp is not ISO 8601 text with a time zone.",
+    (400, "INVALID_RECIPIENT_TIMEZONE_FORMAT"): "recipient_timezone is not an IANA time zone name like Europe/London.",
+    (400, "INVALID_SEND_AT"): "send_at is not ISO 8601 text with a time zone, or is more than 30 days ahead.",
     (400, "INVALID_PROJECT_DATA"): "A project_data value DynamoDB cannot store (digits, magnitude, nesting, size); "
     "the message names its path.",
     (403, "INVALID_API_KEY"): "No x-api-key header, or a key API Gateway does not know (API Gateway answers).",
@@ -80,12 +82,15 @@ ERROR_CODES: dict[tuple[int | None, str], str] = {
     (405, "METHOD_NOT_ALLOWED"): f"Only POST (and the OPTIONS preflight) on {RESOURCE_PATH}.",
     (409, "REQUEST_ID_REUSED"): "This request_id was used with a different body: send a new request_id.",
     (409, "REQUEST_IN_PROGRESS"): "An identical request is being queued right now: retry after Retry-After s.",
+    (409, "RECIPIENT_OPTED_OUT"): "The recipient opted out of this channel for this company (STOP, unsubscribe, "
+    "a bounce, an operator): nothing was queued; do not retry.",
     (413, "PAYLOAD_TOO_LARGE"): "The body exceeds 64 KiB, or with the project's configuration exceeds 128 KiB.",
     (429, "RATE_LIMIT_EXCEEDED"): "A project limit or the key's usage plan refused the request: wait Retry-After s.",
     (500, "CONFIGURATION_ERROR"): "The project's record cannot serve the request; the operator must fix it.",
     (500, "DATABASE_ERROR"): "The configuration could not be read; retry later.",
     (500, "QUEUE_ERROR"): "The request could not be queued; nothing was sent; retry later.",
     (500, "INTERNAL_ERROR"): "An unexpected failure; nothing was queued; retry later.",
+    (503, "CONSENT_CHECK_UNAVAILABLE"): "The suppression list could not be read, so nothing was queued; retry later.",
     (None, "REQUEST_REJECTED"): "Any other refusal by API Gateway (its own 4xx).",
     (None, "INTERNAL_ERROR"): "API Gateway's own 5xx (the router timed out or crashed: 502/504); retry later.",
 }
@@ -104,6 +109,12 @@ def build_document() -> dict[str, Any]:
             "conversation_id": {"type": "string", "description": "{company_id}#{project_id}#{request_id}#{sender}"},
             "message": {"type": "string"},
             "queue_timestamp": {"type": "string", "format": "date-time"},
+            "scheduled_for": {
+                "type": "string",
+                "format": "date-time",
+                "description": "Present only when the first message waits (send_at, or the project's send "
+                "windows in the recipient's time zone): when it goes, in UTC. A replay answers the same.",
+            },
         },
     }
     schemas["Error"] = {

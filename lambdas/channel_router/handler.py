@@ -29,6 +29,8 @@ def router_for(settings: RouterSettings) -> Router:
     return build_router(
         company_table=settings.company_table_name,
         rate_limit_table=settings.rate_limit_table_name,
+        suppressions_table=settings.suppressions_table_name,
+        consent_key_secret_id=settings.consent_key_secret_id,
         queue_urls=settings.queue_urls,
         router_version=settings.router_version,
         environment=settings.environment,

@@ -23,7 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict
 
 from shared.channels import Channel
-from shared.consent.address_hash import AddressHasher
+from shared.consent.address_hash import AddressHasher, normalise_address
 from shared.log_masking import mask_address
 from shared.processing.dynamodb_items import CONDITION_FAILED, error_code, store_error
 from shared.processing.errors import RecordStoreUnavailable
@@ -100,9 +100,7 @@ class SuppressionList:
         except ClientError as error:
             raise store_error(error, "reading the suppression list") from None
         except BotoCoreError as error:
-            raise RecordStoreUnavailable(
-                f"DynamoDB failed reading the suppression list: {type(error).__name__}"
-            ) from None
+            raise _unavailable("reading", error) from None
         item = answer.get("Item")
         return None if item is None else SuppressionEntry.model_validate(_plain(item))
 
@@ -128,7 +126,8 @@ class SuppressionList:
             ":reason": {"S": SuppressionReason(reason).value},
             ":source": {"S": source},
             ":at": {"S": at or _now()},
-            ":hint": {"S": mask_address(address) or ""},
+            # Masked after normalising: ``whatsapp:+44…`` would otherwise lose its country code.
+            ":hint": {"S": mask_address(normalise_address(address)) or ""},
         }
         sets = [
             "channel = :channel",
@@ -155,9 +154,7 @@ class SuppressionList:
                 return False
             raise store_error(error, "writing the suppression list") from None
         except BotoCoreError as error:
-            raise RecordStoreUnavailable(
-                f"DynamoDB failed writing the suppression list: {type(error).__name__}"
-            ) from None
+            raise _unavailable("writing", error) from None
         return True
 
     def lift(
@@ -200,9 +197,7 @@ class SuppressionList:
                 return False
             raise store_error(error, "writing the suppression list") from None
         except BotoCoreError as error:
-            raise RecordStoreUnavailable(
-                f"DynamoDB failed writing the suppression list: {type(error).__name__}"
-            ) from None
+            raise _unavailable("writing", error) from None
         return True
 
     def entries(self, company_id: str) -> list[SuppressionEntry]:
@@ -214,8 +209,13 @@ class SuppressionList:
             KeyConditionExpression="company_id = :company",
             ExpressionAttributeValues={":company": {"S": company_id}},
         )
-        for page in pages:
-            found.extend(SuppressionEntry.model_validate(_plain(item)) for item in page.get("Items", []))
+        try:
+            for page in pages:
+                found.extend(SuppressionEntry.model_validate(_plain(item)) for item in page.get("Items", []))
+        except ClientError as error:
+            raise store_error(error, "reading the suppression list") from None
+        except BotoCoreError as error:
+            raise _unavailable("reading", error) from None
         return found
 
 

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveInt
 
 from shared.channels import ALL_CHANNELS, Channel
 from shared.models.output_fields import EMAIL_BODY_MAX, EMAIL_SUBJECT_MAX, WHATSAPP_VARIABLE_MAX, TextField
-from shared.models.request import EmailAddress, Identifier, PhoneNumber
+from shared.models.request import EmailAddress, IanaZone, Identifier, PhoneNumber
 from shared.secret_names import credentials_secret_name, credentials_secret_problem, openai_secret_problem
 
 SecretId = str
@@ -227,23 +227,12 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # ``datetime.weekd
 _CLOCK = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$")
 
 
-def _iana_zone(value: str) -> str:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{value!r} is not an IANA time zone name like 'Europe/London'") from None
-    return value
-
-
 def _clock(value: str) -> str:
     if not _CLOCK.fullmatch(value):
         raise ValueError(f"{value!r} is not a local time 'HH:MM' (00:00-23:59)")
     return value
 
 
-IanaZone = Annotated[str, AfterValidator(_iana_zone)]
 ClockTime = Annotated[str, AfterValidator(_clock)]
 
 

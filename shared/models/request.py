@@ -7,8 +7,9 @@ Field rules live here so that the router, the API Gateway model and the operator
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import (
@@ -18,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    ValidationInfo,
     WithJsonSchema,
     model_validator,
 )
@@ -56,6 +58,36 @@ def _aware_timestamp(value: datetime) -> datetime:
     return value
 
 
+# ``send_at`` may hold the first message this long (issue 12); a later instant is refused.
+MAX_SEND_AHEAD = timedelta(days=30)
+# The validation context key holding the instant a request is judged at (``parse_initiate_request``).
+NOW = "now"
+
+
+def _send_at_within_reach(value: datetime, info: ValidationInfo) -> datetime:
+    value = value.astimezone(UTC)
+    # Only a request is judged against its arrival; a queued context message re-validated later is not.
+    now = (info.context or {}).get(NOW)
+    if now is not None and value > now + MAX_SEND_AHEAD:
+        raise PydanticCustomError("send_at_too_far", "at most {days} days ahead", {"days": MAX_SEND_AHEAD.days})
+    return value
+
+
+# IANA names start with a capital ("Europe/London", "UTC", "EST5EDT"); this also keeps out what a
+# system zone directory holds besides zones ("localtime", "posixrules", "posix/...", "right/...").
+_IANA_NAME = re.compile(r"[A-Z][A-Za-z0-9_+\-]*(?:/[A-Za-z0-9_+\-]+)*")
+
+
+def _iana_zone(value: str) -> str:
+    try:
+        if not _IANA_NAME.fullmatch(value):
+            raise ValueError(value)
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not an IANA time zone name like 'Europe/London'") from None
+    return value
+
+
 INVALID_PROJECT_DATA = "INVALID_PROJECT_DATA"
 
 
@@ -78,6 +110,12 @@ EmailAddress = Annotated[
 # The recipient's whole address is lower-cased, local part included: it keys the conversation
 # record and the reply index, so one person must have one spelling (docs/decisions.md, issue 9).
 RecipientEmail = Annotated[EmailAddress, AfterValidator(str.lower)]
+IanaZone = Annotated[
+    str,
+    Field(max_length=64),
+    AfterValidator(_iana_zone),
+    WithJsonSchema({"type": "string", "description": "IANA time zone name, e.g. Europe/London"}),
+]
 ProjectData = Annotated[dict[str, Any], AfterValidator(_storable_project_data)]
 ChannelMethod = Annotated[
     Channel,
@@ -102,6 +140,9 @@ class RecipientData(BaseModel):
     recipient_tel: PhoneNumber | None = None
     recipient_email: RecipientEmail | None = None
     comms_consent: StrictBool
+    # The zone the project's send windows are read in (issue 12); None: the phone number's country
+    # where it has one zone, else the project's default (``shared.consent.recipient_zone``).
+    recipient_timezone: IanaZone | None = None
 
 
 class RequestData(BaseModel):
@@ -115,6 +156,24 @@ class RequestData(BaseModel):
         AfterValidator(_aware_timestamp),
         WithJsonSchema({"type": "string", "description": "ISO 8601 with a time zone"}),
     ]
+    # Hold the first message until then (issue 12), stored in UTC; in the past: send now.
+    send_at: (
+        Annotated[
+            datetime,
+            BeforeValidator(_iso_text_only),
+            AfterValidator(_aware_timestamp),
+            AfterValidator(_send_at_within_reach),
+            WithJsonSchema(
+                {
+                    "type": "string",
+                    "format": "date-time",
+                    "description": "ISO 8601 with a time zone, at most 30 days ahead; the first message waits "
+                    "until then (and then for the project's send window)",
+                }
+            ),
+        ]
+        | None
+    ) = None
 
 
 class InitiateRequest(BaseModel):

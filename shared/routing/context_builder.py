@@ -13,7 +13,7 @@ from shared.api_errors import ConfigurationError, PayloadTooLarge
 from shared.channels import Channel
 from shared.identifiers import conversation_id
 from shared.models.company import ChannelConfig, ChannelConfigBase, CompanyRecord, OpenAiChannelConfig
-from shared.models.context import ContextMessage, ContextMetadata, ProjectSlice
+from shared.models.context import ContextMessage, ContextMetadata, ProjectSlice, Schedule
 from shared.models.request import InitiateRequest
 
 # SQS takes up to 256 KiB per message in every region and SDK; half of it keeps a wide margin for
@@ -29,6 +29,7 @@ def build_context(
     queued_at: datetime,
     correlation_id: str | None,
     callback_base_url: str | None,
+    schedule: Schedule | None = None,
 ) -> ContextMessage:
     channel = request.channel
     channel_config = _channel_config(record, channel)
@@ -52,6 +53,7 @@ def build_context(
             correlation_id=correlation_id,
             callback_base_url=callback_base_url,
         ),
+        schedule=schedule,
     )
 
 

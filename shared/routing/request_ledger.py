@@ -1,8 +1,9 @@
 """One reservation per ``company#project#request_id``: a client's retry is answered, not queued again.
 
 The reservation is an item of the rate-limits table (key ``request#<company>#<project>#<request_id>``,
-TTL ``expires_at``) holding a fingerprint of the validated request, the conversation id and queue
-timestamp the first request was answered with, and a state:
+TTL ``expires_at``) holding a fingerprint of the validated request, the conversation id, queue
+timestamp and (when its first message waits) ``scheduled_for`` the first request was answered
+with, and a state:
 
 - ``reserved``: a router is counting and queueing it (``owner`` names that router's attempt);
 - ``queued``: the message is on the queue; an identical replay gets the first answer again;
@@ -56,6 +57,7 @@ _NAMES = {
     "#owner": "owner",
     "#reserved_at": "reserved_at",
     "#expires": "expires_at",
+    "#scheduled_for": "scheduled_for",
 }
 
 
@@ -73,6 +75,8 @@ class AlreadyQueued:
 
     conversation_id: str
     queue_timestamp: str
+    # The first answer's, not recomputed: a replay an hour later must name the same instant.
+    scheduled_for: str | None = None
 
 
 def request_fingerprint(request: InitiateRequest) -> str:
@@ -93,7 +97,12 @@ class RequestLedger:
         self._clock = clock
 
     def reserve(
-        self, request: InitiateRequest, *, conversation_id: str, queue_timestamp: str
+        self,
+        request: InitiateRequest,
+        *,
+        conversation_id: str,
+        queue_timestamp: str,
+        scheduled_for: str | None = None,
     ) -> Reservation | AlreadyQueued:
         """Reserve the request's id, or say how an earlier request with that id was answered.
 
@@ -105,14 +114,23 @@ class RequestLedger:
         fingerprint = request_fingerprint(request)
         owner = str(uuid.uuid4())
         now = int(self._clock())
+        assignments = (
+            "SET #state = :reserved, #fingerprint = :fingerprint, #conversation = :conversation, "
+            "#queued_at = :queued_at, #owner = :owner, #reserved_at = :now, #expires = :expires"
+        )
+        # A taken-over or released reservation must not keep an earlier attempt's schedule.
+        if scheduled_for is None:
+            update, schedule_value = f"{assignments} REMOVE #scheduled_for", {}
+        else:
+            update, schedule_value = (
+                f"{assignments}, #scheduled_for = :scheduled_for",
+                {":scheduled_for": {"S": scheduled_for}},
+            )
         try:
             self._dynamodb.update_item(
                 TableName=self._table_name,
                 Key={"limit_key": {"S": key}},
-                UpdateExpression=(
-                    "SET #state = :reserved, #fingerprint = :fingerprint, #conversation = :conversation, "
-                    "#queued_at = :queued_at, #owner = :owner, #reserved_at = :now, #expires = :expires"
-                ),
+                UpdateExpression=update,
                 # Free, expired (TTL deletes lazily), released, or an identical request's abandoned
                 # reservation: take it. Anything else is explained by the item returned.
                 ConditionExpression=(
@@ -130,6 +148,7 @@ class RequestLedger:
                     ":now": {"N": str(now)},
                     ":stale": {"N": str(now - TAKEOVER_AFTER_SECONDS)},
                     ":expires": {"N": str(now + KEEP_SECONDS)},
+                    **schedule_value,
                 },
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
@@ -183,7 +202,11 @@ def _earlier(item: dict[str, Any], fingerprint: str) -> AlreadyQueued:
             "This request_id was already used for a different request of this project; send a new request_id"
         )
     if item.get("request_state", {}).get("S") == QUEUED:
-        return AlreadyQueued(conversation_id=item["conversation_id"]["S"], queue_timestamp=item["queue_timestamp"]["S"])
+        return AlreadyQueued(
+            conversation_id=item["conversation_id"]["S"],
+            queue_timestamp=item["queue_timestamp"]["S"],
+            scheduled_for=item.get("scheduled_for", {}).get("S"),
+        )
     raise RequestInProgress(
         "An identical request is being queued; retry shortly", retry_after_seconds=RETRY_AFTER_SECONDS
     )

@@ -11,17 +11,20 @@ from shared.routing import cors
 SUCCESS_MESSAGE = "Request accepted and queued for processing"
 
 
-def success_response(*, request_id: str, conversation_id: str, queue_timestamp: str) -> dict[str, Any]:
-    return _response(
-        200,
-        {
-            "status": "success",
-            "request_id": request_id,
-            "conversation_id": conversation_id,
-            "message": SUCCESS_MESSAGE,
-            "queue_timestamp": queue_timestamp,
-        },
-    )
+def success_response(
+    *, request_id: str, conversation_id: str, queue_timestamp: str, scheduled_for: str | None = None
+) -> dict[str, Any]:
+    """``scheduled_for``: when the first message waits (``send_at`` or quiet hours); only then present."""
+    body = {
+        "status": "success",
+        "request_id": request_id,
+        "conversation_id": conversation_id,
+        "message": SUCCESS_MESSAGE,
+        "queue_timestamp": queue_timestamp,
+    }
+    if scheduled_for is not None:
+        body["scheduled_for"] = scheduled_for
+    return _response(200, body)
 
 
 def error_response(error: ApiError, *, request_id: str | None) -> dict[str, Any]:

@@ -2,8 +2,11 @@
 
 1. read the event (size limit, base64, JSON) and validate the request (``shared.request_errors``);
 2. load the company/project record and check that the calling API key is bound to it;
-3. check the project is active, allows the channel and names only its own secrets for it;
-4. build the context message (and check it fits a queue message);
+3. check the project is active, allows the channel and names only its own secrets for it, and that
+   the recipient has not opted out of the channel for this company (the suppression list);
+4. decide when the first message may go (``send_at``, the project's send windows in the
+   recipient's zone: ``shared.consent.schedule``) and build the context message (and check it
+   fits a queue message);
 5. reserve the request id: a replay of a queued request gets the first answer, nothing more;
 6. count the request against the project's limits;
 7. queue it and mark the reservation queued; if anything fails first, give back what was taken.
@@ -20,11 +23,15 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from shared.api_errors import ApiError, ServerFault
+from shared.consent.schedule import schedule_request
 from shared.log_masking import describe_error, mask_address
+from shared.models.context import Schedule
 from shared.models.request import InitiateRequest
+from shared.processing.times import iso
 from shared.request_errors import parse_initiate_request
 from shared.routing.access import require_bound_api_key, require_open_for, require_own_secrets
 from shared.routing.company_directory import CompanyDirectory, company_record
+from shared.routing.consent_check import ConsentCheck
 from shared.routing.context_builder import build_context, queue_body
 from shared.routing.proxy_request import client_request_id, read_proxy_request
 from shared.routing.queue_sender import ChannelQueues
@@ -45,6 +52,7 @@ class Router:
     ledger: RequestLedger
     limiter: ProjectRateLimiter
     queues: ChannelQueues
+    consent: ConsentCheck
     router_version: str
     environment: str  # the deployment environment, whose secrets a project's record may name
     callback_base_url: str  # the public base URL providers' callbacks reach this API at
@@ -55,38 +63,51 @@ class Router:
         try:
             proxy = read_proxy_request(event)
             request_id = client_request_id(proxy.body)
-            request = parse_initiate_request(proxy.body)
+            now = self.clock()
+            request = parse_initiate_request(proxy.body, now=now)
             _describe_in_logs(request)
-            return self._accept(request, api_key_id=proxy.api_key_id, correlation_id=proxy.gateway_request_id)
+            return self._accept(request, now=now, api_key_id=proxy.api_key_id, correlation_id=proxy.gateway_request_id)
         except ApiError as error:
             _log_refusal(error)
             return error_response(error, request_id=request_id)
 
-    def _accept(self, request: InitiateRequest, *, api_key_id: str | None, correlation_id: str | None) -> dict:
+    def _accept(
+        self, request: InitiateRequest, *, now: datetime, api_key_id: str | None, correlation_id: str | None
+    ) -> dict:
         company = request.company_data
         item = self.directory.load(company.company_id, company.project_id)
         require_bound_api_key(item, api_key_id)
         record = company_record(item)
         require_open_for(record, request.channel)
         require_own_secrets(record, request.channel, self.environment)
-        queued_at = self.clock()
+        # Before anything is reserved, counted or queued: a refused request leaves no trace.
+        self.consent.require_not_suppressed(company.company_id, request.channel, request.recipient_address)
+        schedule = schedule_request(request, record.consent.send_windows, now=now)
         message = build_context(
             request,
             record,
             router_version=self.router_version,
-            queued_at=queued_at,
+            queued_at=now,
             correlation_id=correlation_id,
             callback_base_url=self.callback_base_url,
+            schedule=schedule,
         )
         body = queue_body(message)
-        queue_timestamp = queued_at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        claim = self.ledger.reserve(request, conversation_id=message.conversation_id, queue_timestamp=queue_timestamp)
+        queue_timestamp = iso(now)
+        scheduled_for = _scheduled_for(schedule)
+        claim = self.ledger.reserve(
+            request,
+            conversation_id=message.conversation_id,
+            queue_timestamp=queue_timestamp,
+            scheduled_for=scheduled_for,
+        )
         if isinstance(claim, AlreadyQueued):
             logger.info("Replay of a queued request answered", extra={"conversation_id": claim.conversation_id})
             return success_response(
                 request_id=request.request_data.request_id,
                 conversation_id=claim.conversation_id,
                 queue_timestamp=claim.queue_timestamp,
+                scheduled_for=claim.scheduled_for,
             )
         try:
             counted = self.limiter.reserve(company.company_id, company.project_id, record.rate_limits)
@@ -101,13 +122,23 @@ class Router:
         self.ledger.mark_queued(claim)
         logger.info(
             "Request queued",
-            extra={"conversation_id": message.conversation_id, "sqs_message_id": message_id},
+            extra={
+                "conversation_id": message.conversation_id,
+                "sqs_message_id": message_id,
+                "scheduled_for": scheduled_for,
+                "schedule_reason": schedule.reason if schedule is not None else None,
+            },
         )
         return success_response(
             request_id=request.request_data.request_id,
             conversation_id=message.conversation_id,
             queue_timestamp=queue_timestamp,
+            scheduled_for=scheduled_for,
         )
+
+
+def _scheduled_for(schedule: Schedule | None) -> str | None:
+    return iso(schedule.scheduled_for) if schedule is not None else None
 
 
 def _describe_in_logs(request: InitiateRequest) -> None:

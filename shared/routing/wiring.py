@@ -9,6 +9,7 @@ from botocore.config import Config
 
 from shared.channels import Channel
 from shared.routing.company_directory import CompanyDirectory
+from shared.routing.consent_check import ConsentCheck
 from shared.routing.queue_sender import ChannelQueues
 from shared.routing.rate_limiter import ProjectRateLimiter
 from shared.routing.request_ledger import RequestLedger
@@ -30,6 +31,8 @@ def build_router(
     *,
     company_table: str,
     rate_limit_table: str,
+    suppressions_table: str,
+    consent_key_secret_id: str,
     queue_urls: Mapping[Channel, str],
     router_version: str,
     environment: str,
@@ -39,12 +42,14 @@ def build_router(
     session = boto3.session.Session(region_name=region)
     dynamodb = session.client("dynamodb", config=AWS_CLIENT_CONFIG)
     sqs = session.client("sqs", config=AWS_CLIENT_CONFIG)
+    secrets = session.client("secretsmanager", config=AWS_CLIENT_CONFIG)
     return Router(
         directory=CompanyDirectory(dynamodb, company_table),
         # Request-id reservations share the rate-limits table (same TTL attribute, no new table).
         ledger=RequestLedger(dynamodb, rate_limit_table),
         limiter=ProjectRateLimiter(dynamodb, rate_limit_table),
         queues=ChannelQueues(sqs, queue_urls),
+        consent=ConsentCheck(dynamodb, suppressions_table, secrets, consent_key_secret_id),
         router_version=router_version,
         environment=environment,
         callback_base_url=callback_base_url,

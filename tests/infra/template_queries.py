@@ -93,3 +93,27 @@ def granted(template: Template, function_properties: dict[str, Any]) -> dict[str
         for action in listed(statement["Action"]):
             by_action.setdefault(action, set()).update(resource_name(r) for r in listed(statement["Resource"]))
     return by_action
+
+
+def grants_by_resource(template: Template, function_properties: dict[str, Any]) -> dict[str, set[str]]:
+    """Resource (``resource_name`` without CDK's hashes: ``SuppressionsTable``, ``ConsentKey``,
+    ``<token>/index/…``) -> the actions a function's role is allowed on it."""
+    by_resource: dict[str, set[str]] = {}
+    for action, names in granted(template, function_properties).items():
+        for name in names:
+            by_resource.setdefault(without_hash(name), set()).add(action)
+    return by_resource
+
+
+# What each role may do on the consent data (issue 12): the suppression table's items by key (never
+# a Query, a Scan or an index) and a read of the consent key, nothing more on either.
+CONSENT_KEY_READ = {"ConsentKey": {"secretsmanager:GetSecretValue"}}
+
+
+def consent_grants(template: Template, function_properties: dict[str, Any]) -> dict[str, set[str]]:
+    """The role's grants on the suppression table and the consent key only."""
+    return {
+        name: actions
+        for name, actions in grants_by_resource(template, function_properties).items()
+        if name in ("SuppressionsTable", "ConsentKey")
+    }

@@ -10,7 +10,7 @@ from aws_cdk.assertions import Match
 
 from shared.routing import cors
 from shared.routing.gateway_contract import GATEWAY_ERRORS, METHOD_NOT_ALLOWED, RESOURCE_PATH, request_body_schema
-from tests.infra.template_queries import granted, methods_by_path, one, resources
+from tests.infra.template_queries import CONSENT_KEY_READ, consent_grants, granted, methods_by_path, one, resources
 
 
 def _method(template, http_method: str, path: str = f"/{RESOURCE_PATH.strip('/')}") -> dict[str, Any]:
@@ -184,10 +184,14 @@ def test_router_role_can_only_read_one_company_item_count_requests_send_to_queue
         "dynamodb:GetItem",
         "dynamodb:UpdateItem",
         "sqs:SendMessage",
+        "secretsmanager:GetSecretValue",
     }
     assert by_action["logs:CreateLogStream"] == by_action["logs:PutLogEvents"] == {log_group_id}
-    (company_table,) = by_action["dynamodb:GetItem"]
+    company_table, suppressions_table = sorted(by_action["dynamodb:GetItem"])
     assert company_table.startswith("CompanyDataTable")
+    # The 409 RECIPIENT_OPTED_OUT check: one entry by key, never a write, never the company's list.
+    assert suppressions_table.startswith("SuppressionsTable")
+    assert consent_grants(template, function) == {"SuppressionsTable": {"dynamodb:GetItem"}, **CONSENT_KEY_READ}
     (rate_limit_table,) = by_action["dynamodb:UpdateItem"]
     assert rate_limit_table.startswith("RateLimitsTable")
     assert sorted(queue.split("Queue")[0] for queue in by_action["sqs:SendMessage"]) == ["Email", "Sms", "Whatsapp"]

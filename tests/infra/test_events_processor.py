@@ -14,6 +14,7 @@ from stacks.constructs.events_processor import REPLY_INDEXES
 from tests.infra.template_queries import (
     function,
     granted,
+    grants_by_resource,
     listed,
     resource_name,
     resources,
@@ -98,11 +99,7 @@ def test_the_events_processor_role_writes_only_what_applying_an_event_needs(synt
     by_action = granted(template, processor)
     log_group = next(iter(by_action["logs:PutLogEvents"]))
 
-    by_resource: dict[str, set[str]] = {}
-    for action, names in by_action.items():
-        for name in names:
-            by_resource.setdefault(without_hash(name), set()).add(action)
-    assert by_resource == {
+    assert grants_by_resource(template, processor) == {
         without_hash(log_group): {"logs:CreateLogStream", "logs:PutLogEvents"},
         "EventsQueue": {
             "sqs:ReceiveMessage",
@@ -122,9 +119,13 @@ def test_the_events_processor_role_writes_only_what_applying_an_event_needs(synt
         "CompanyDataTable": {"dynamodb:GetItem"},
         # The reply job, on the conversation's channel queue.
         **{f"{channel.value.capitalize()}Queue": {"sqs:SendMessage"} for channel in Channel},
+        # Consent (issue 12): STOP/START and the providers' opt-out, bounce and spam events write
+        # the person's entry by key; the key of its address hash is the only secret it reads.
+        "SuppressionsTable": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+        "ConsentKey": {"secretsmanager:GetSecretValue"},
     }
     assert "EventsProcessorLogs" in log_group
-    assert not any(action.startswith(("secretsmanager:", "kms:")) for action in by_action)
+    assert not any(action.startswith("kms:") for action in by_action)
     assert "dynamodb:Scan" not in by_action
 
 

@@ -11,7 +11,7 @@ from aws_cdk.assertions import Match
 
 from shared.channels import Channel
 from shared.processing import metric_names
-from tests.infra.template_queries import granted, resource_name, without_hash
+from tests.infra.template_queries import CONSENT_KEY_READ, consent_grants, granted, resource_name, without_hash
 
 CHANNELS = list(Channel)
 
@@ -109,8 +109,8 @@ def test_a_processor_reads_only_its_own_channels_secrets(synthesised, channel):
     env = synthesised.settings.name
     statements = _statements(synthesised.template("processors"), channel, env)
     secret_statements = [s for s in statements if any(a.startswith("secretsmanager:") for a in _actions(s))]
-
-    [statement] = secret_statements
+    # Its channel's secrets in one statement; the consent key in its own (test_a_processor_checks_…).
+    [statement] = [s for s in secret_statements if s.get("Sid") != "ConsentKey"]
     assert _actions(statement) == ["secretsmanager:GetSecretValue"]
     resources = [json.dumps(r) for r in _listed(statement["Resource"])]
     assert len(resources) == 2
@@ -151,7 +151,25 @@ def test_a_processor_consumes_only_its_own_queue_and_uses_only_its_two_tables(sy
         "ConversationsTable": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"},
         # Each send's message item: put once, read back once; never changed by the processor.
         "ProviderMessagesTable": {"dynamodb:GetItem", "dynamodb:PutItem"},
+        # The check before the AI call and right before each send; the suppression a provider's
+        # refusal writes (Twilio 21610 …). An entry by key: no Query, no index.
+        "SuppressionsTable": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
     }
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_a_processor_checks_and_writes_suppressions_by_key_and_reads_only_the_consent_key(synthesised, channel):
+    template = synthesised.template("processors")
+    _, function = _function(template, channel, synthesised.settings.name)
+    assert consent_grants(template, function) == {
+        "SuppressionsTable": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+        **CONSENT_KEY_READ,
+    }
+    [key_statement] = [
+        s for s in _statements(template, channel, synthesised.settings.name) if s.get("Sid") == "ConsentKey"
+    ]
+    assert _actions(key_statement) == ["secretsmanager:GetSecretValue"]
+    assert without_hash(resource_name(key_statement["Resource"])) == "ConsentKey"
 
 
 def _table_grants(template, channel: Channel, env: str) -> dict[str, set[str]]:

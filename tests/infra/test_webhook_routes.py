@@ -16,7 +16,17 @@ from shared.webhooks.routes import ROUTES, SENDGRID_EVENTS, SENDGRID_INBOUND, TW
 from shared.webhooks.settings import WebhookSettings
 from stacks.settings import load_settings, settings_from_block
 from tests.infra.conftest import app_context
-from tests.infra.template_queries import function, granted, methods_by_path, resource_name, resources, role_statements
+from tests.infra.template_queries import (
+    CONSENT_KEY_READ,
+    consent_grants,
+    function,
+    granted,
+    methods_by_path,
+    resource_name,
+    resources,
+    role_statements,
+    without_hash,
+)
 
 WEBHOOK_PATHS = {route.path for route in ROUTES}
 
@@ -103,14 +113,17 @@ def test_the_ingress_role_reads_a_project_queues_an_event_and_reads_only_credent
         "logs:CreateLogStream",
         "logs:PutLogEvents",
         "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
         "sqs:SendMessage",
         "secretsmanager:GetSecretValue",
     }
     (company_table,) = by_action["dynamodb:GetItem"]
     assert company_table.startswith("CompanyDataTable") and "/index/" not in company_table
+    # The one-click unsubscribe writes the entry (issue 12); it never reads the list.
+    assert consent_grants(template, ingress) == {"SuppressionsTable": {"dynamodb:UpdateItem"}, **CONSENT_KEY_READ}
     (queue,) = by_action["sqs:SendMessage"]
     assert queue.startswith("EventsQueue") and "DeadLetter" not in queue
-    secrets = by_action["secretsmanager:GetSecretValue"]
+    secrets = {name for name in by_action["secretsmanager:GetSecretValue"] if without_hash(name) != "ConsentKey"}
     assert secrets == {
         f"arn:aws:secretsmanager:{synthesised.settings.region}:<token>:secret:"
         f"ai-multi-comms/{channel.value}-credentials/*-{env}-??????"

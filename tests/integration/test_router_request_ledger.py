@@ -89,3 +89,30 @@ def test_an_expired_reservation_is_free_even_before_ttl_deletes_it(ledger, clock
         _reserve(ledger, parse_initiate_request(changed))
     clock.now += KEEP_SECONDS + 1
     assert isinstance(_reserve(ledger, parse_initiate_request(changed)), Reservation)
+
+
+def test_a_replay_gets_the_scheduled_for_the_first_request_was_answered_with(ledger, request_):
+    first = ledger.reserve(
+        request_,
+        conversation_id="c-1",
+        queue_timestamp="2026-11-24T23:00:00.000Z",
+        scheduled_for="2026-11-25T09:00:00.000Z",
+    )
+    ledger.mark_queued(first)
+    assert _reserve(ledger, request_) == AlreadyQueued(
+        conversation_id="c-1", queue_timestamp="2026-11-24T23:00:00.000Z", scheduled_for="2026-11-25T09:00:00.000Z"
+    )
+
+
+def test_a_taken_over_reservation_drops_the_dead_attempts_scheduled_for(ledger, clock, request_):
+    ledger.reserve(
+        request_,
+        conversation_id="c-1",
+        queue_timestamp="2026-11-24T23:00:00.000Z",
+        scheduled_for="2026-11-25T09:00:00.000Z",
+    )  # its router dies here; the window has opened by the retry
+    clock.now += TAKEOVER_AFTER_SECONDS + 1
+    ledger.mark_queued(_reserve(ledger, request_))
+    assert _reserve(ledger, request_) == AlreadyQueued(
+        conversation_id="c-1", queue_timestamp="2026-11-24T09:30:15.000Z", scheduled_for=None
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from pydantic import ValidationError
 
@@ -68,6 +70,15 @@ INVALID_CASES = [
     ("consent as text", _set("recipient_data.comms_consent", "true"), "INVALID_COMMS_CONSENT_TYPE"),
     ("consent as 1", _set("recipient_data.comms_consent", 1), "INVALID_COMMS_CONSENT_TYPE"),
     ("consent refused", _set("recipient_data.comms_consent", False), "COMMS_CONSENT_REQUIRED"),
+    ("zone unknown", _set("recipient_data.recipient_timezone", "Mars/Olympus"), "INVALID_RECIPIENT_TIMEZONE_FORMAT"),
+    ("zone as offset", _set("recipient_data.recipient_timezone", "+01:00"), "INVALID_RECIPIENT_TIMEZONE_FORMAT"),
+    ("zone a path", _set("recipient_data.recipient_timezone", "../../etc/passwd"), "INVALID_RECIPIENT_TIMEZONE_FORMAT"),
+    ("zone 'localtime'", _set("recipient_data.recipient_timezone", "localtime"), "INVALID_RECIPIENT_TIMEZONE_FORMAT"),
+    ("zone a number", _set("recipient_data.recipient_timezone", 1), "INVALID_RECIPIENT_TIMEZONE_FORMAT"),
+    ("send_at without zone", _set("request_data.send_at", "2026-11-24T09:30:00"), "INVALID_SEND_AT"),
+    ("send_at not a date", _set("request_data.send_at", "tomorrow"), "INVALID_SEND_AT"),
+    ("send_at as epoch", _set("request_data.send_at", 1795512615), "INVALID_SEND_AT"),
+    ("send_at years ahead", _set("request_data.send_at", "2999-01-01T00:00:00Z"), "INVALID_SEND_AT"),
 ]
 
 
@@ -85,6 +96,43 @@ def test_each_invalid_request_gets_the_seeds_error_code(initiate_request_example
         parse_initiate_request(initiate_request_example)
     assert raised.value.error_code == code
     assert raised.value.status_code == 400
+
+
+ARRIVED = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("send_at", "accepted"),
+    [
+        ("2026-12-24T09:30:00Z", True),  # exactly 30 days ahead
+        ("2026-12-24T09:30:00.001Z", False),
+        ("2026-12-24T10:29:59+01:00", True),  # the same instant, another offset
+        ("2026-12-24T10:30:01+01:00", False),
+        ("2020-01-01T00:00:00Z", True),  # in the past: sent now
+    ],
+)
+def test_send_at_may_be_at_most_30_days_after_the_request_arrived(initiate_request_example, send_at, accepted):
+    initiate_request_example["request_data"]["send_at"] = send_at
+    if accepted:
+        request = parse_initiate_request(initiate_request_example, now=ARRIVED)
+        assert request.request_data.send_at == datetime.fromisoformat(send_at)
+        assert request.request_data.send_at.utcoffset() == timedelta(0)  # kept in UTC
+        return
+    with pytest.raises(RequestInvalid) as raised:
+        parse_initiate_request(initiate_request_example, now=ARRIVED)
+    assert (raised.value.error_code, raised.value.message) == (
+        "INVALID_SEND_AT",
+        "request_data.send_at: at most 30 days ahead",
+    )
+
+
+def test_the_schedule_fields_are_optional_and_kept(initiate_request_example):
+    request = parse_initiate_request(initiate_request_example)
+    assert (request.recipient_data.recipient_timezone, request.request_data.send_at) == (None, None)
+    initiate_request_example["recipient_data"]["recipient_timezone"] = "America/Argentina/Buenos_Aires"
+    initiate_request_example["request_data"]["send_at"] = None
+    request = parse_initiate_request(initiate_request_example)
+    assert request.recipient_data.recipient_timezone == "America/Argentina/Buenos_Aires"
 
 
 def test_a_body_that_is_not_an_object_is_an_invalid_request():

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -75,3 +77,31 @@ def test_a_mutated_example_is_either_valid_or_refused_with_a_code(body):
 @given(json_values)
 def test_any_json_value_is_either_valid_or_refused_with_a_code(body):
     _check(body)
+
+
+ARRIVED = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+send_at_texts = st.builds(
+    lambda moment, offset, naive: moment.isoformat() if naive else moment.replace(tzinfo=offset).isoformat(),
+    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)),
+    st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=45)), timezone(timedelta(hours=-3, minutes=-30))]),
+    st.booleans(),
+)
+zone_texts = st.sampled_from(["Europe/London", "Asia/Kathmandu", "UTC", "localtime", "europe/london", "GMT+1"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(send_at=json_values | send_at_texts, zone=json_values | zone_texts)
+def test_send_at_and_recipient_timezone_are_either_valid_or_refused_with_their_codes(send_at, zone):
+    body = copy.deepcopy(EXAMPLE)
+    body["request_data"]["send_at"] = send_at
+    body["recipient_data"]["recipient_timezone"] = zone
+    try:
+        request = parse_initiate_request(body, now=ARRIVED)
+    except RequestInvalid as error:
+        assert error.error_code in {"INVALID_SEND_AT", "INVALID_RECIPIENT_TIMEZONE_FORMAT"}, error.message
+        return
+    if request.request_data.send_at is not None:
+        assert request.request_data.send_at.utcoffset() == timedelta(0)
+        assert request.request_data.send_at <= ARRIVED + timedelta(days=30)
+    if request.recipient_data.recipient_timezone is not None:
+        ZoneInfo(request.recipient_data.recipient_timezone)
