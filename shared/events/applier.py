@@ -2,11 +2,14 @@
 
 1. Parse the queue body and the provider's payload into a ``StatusUpdate`` (malformed: the DLQ, at once).
    The person's own messages (inbound kinds) go to ``shared.replies.inbound_applier`` instead.
-2. Apply it to the message's item in one conditional write (``ProviderMessages.apply``): only a
+2. An event that says the address must not be contacted again (a Twilio opt-out or invalid-number
+   error, a SendGrid bounce, drop, unsubscribe or spam report: ``address_signal``) suppresses it for
+   the URL's company first, whether or not the event matches a message (issue 12).
+3. Apply it to the message's item in one conditional write (``ProviderMessages.apply``): only a
    message of the event's tenant, only once, only forward.
-3. A message not known yet may be one whose send is being recorded right now: retry later, and on
+4. A message not known yet may be one whose send is being recorded right now: retry later, and on
    the last receive keep the event as unmatched. Another tenant's message: unmatched at once.
-4. Mirror the item's state on the record, also when the event was a duplicate, so a crash between
+5. Mirror the item's state on the record, also when the event was a duplicate, so a crash between
    the two writes heals on redelivery. A record that does not name the message yet (its send is
    being recorded) is retried; the send copies the item's state when it records itself anyway.
 """
@@ -19,12 +22,14 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from shared.events.address_signals import AddressSignal, address_signal
 from shared.events.delivery_state import DeliveryState
 from shared.events.envelope import ProviderEvent
 from shared.events.outcome import DONE, EventOutcome, iso
 from shared.events.provider_messages import Match, ProviderMessages
 from shared.events.settings import EventsSettings
 from shared.events.status_updates import MalformedEvent, StatusUpdate, UpdateKind, parse_update
+from shared.events.suppression_writes import EventSuppressions
 from shared.log_masking import mask_address
 from shared.processing import metric_names
 from shared.processing.conversation_repository import ConversationKey, ConversationRepository, DeliveryWrite
@@ -38,6 +43,7 @@ class EventApplier:
         *,
         messages: ProviderMessages,
         conversations: ConversationRepository,
+        suppressions: EventSuppressions,
         settings: EventsSettings,
         logger: Any,
         metrics: Any,
@@ -46,6 +52,7 @@ class EventApplier:
     ):
         self.messages = messages
         self.conversations = conversations
+        self.suppressions = suppressions
         self.settings = settings
         self.logger = logger
         self.metrics = metrics
@@ -80,6 +87,9 @@ class EventApplier:
             return EventOutcome(retry=True, reason=failure.reason)
 
     def _apply(self, event: ProviderEvent, update: StatusUpdate, *, last_receive: bool) -> EventOutcome:
+        signal = address_signal(event, update)
+        if signal is not None:
+            self._suppress(event, signal)
         if update.provider_message_id is None:
             return self._unmatched(event, update, "no_message_id")
         at = update.occurred_at or iso(event.received_at)
@@ -118,6 +128,28 @@ class EventApplier:
             # Its send copies the item's state when it records itself; nothing is lost.
             self.logger.warning("the record never named the message; the message's item holds its status")
         return DONE
+
+    def _suppress(self, event: ProviderEvent, signal: AddressSignal) -> None:
+        """Written on every receive of the event (a repeat is a no-op): the list never depends on
+        the rest of the event applying."""
+        extra = {"suppression_reason": signal.reason.value, "suppression_source": signal.source}
+        if signal.address is None:
+            self.logger.warning("the event names no address to suppress", extra=extra)
+            return
+        made = self.suppressions.suppress(
+            event.company_id,
+            signal.channel,
+            signal.address,
+            reason=signal.reason,
+            source=signal.source,
+            project_id=event.project_id,
+        )
+        if made:
+            self._count(metric_names.PROVIDER_SUPPRESSIONS_RECORDED)
+        self.logger.info(
+            "address suppressed" if made else "address already suppressed",
+            extra=extra | {"suppressed_channel": signal.channel.value, "recipient": mask_address(signal.address)},
+        )
 
     def _unmatched(self, event: ProviderEvent, update: StatusUpdate, reason: str) -> EventOutcome:
         key = self.messages.keep_unmatched(update, event, reason=reason, now=self.clock())

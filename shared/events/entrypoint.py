@@ -1,5 +1,5 @@
 """Builds the events processor's Lambda handler: settings, clients and the appliers (status events,
-the person's messages), once per container."""
+the person's messages, the suppression list they write), once per container."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ from shared.events.applier import EventApplier
 from shared.events.batch import EventsBatch
 from shared.events.provider_messages import ProviderMessages
 from shared.events.settings import EventsSettings
+from shared.events.suppression_writes import EventSuppressions
 from shared.processing import metric_names
 from shared.processing.conversation_repository import ConversationRepository
 from shared.replies.inbound_applier import InboundApplier
+from shared.replies.inbound_consent import InboundConsent
 from shared.replies.inbound_records import InboundRecords
 from shared.replies.matching import ReplyMatcher
 from shared.replies.reply_queue import ReplyJobQueues
@@ -36,9 +38,16 @@ def lambda_handler(environ: Mapping[str, str]) -> Callable[[dict[str, Any], Any]
     sqs = session.client("sqs", config=_AWS)
     messages = ProviderMessages(dynamodb, settings.provider_messages_table_name)
     conversations = ConversationRepository(dynamodb, settings.conversations_table_name)
+    suppressions = EventSuppressions(
+        dynamodb,
+        session.client("secretsmanager", config=_AWS),
+        settings.suppressions_table_name,
+        settings.consent_key_secret_id,
+    )
     inbound = InboundApplier(
         matcher=ReplyMatcher(dynamodb, settings.conversations_table_name),
         records=InboundRecords(dynamodb, settings.conversations_table_name, conversations),
+        consent=InboundConsent(suppressions=suppressions, repository=conversations, logger=logger, metrics=metrics),
         messages=messages,
         companies=CompanyDirectory(dynamodb, settings.company_table_name),
         queues=ReplyJobQueues(
@@ -56,6 +65,7 @@ def lambda_handler(environ: Mapping[str, str]) -> Callable[[dict[str, Any], Any]
     applier = EventApplier(
         messages=messages,
         conversations=conversations,
+        suppressions=suppressions,
         settings=settings,
         logger=logger,
         metrics=metrics,

@@ -42,3 +42,11 @@ REPLIES_SENT = "RepliesSent"
 REPLIES_NOT_SENT = "RepliesNotSent"
 REPLY_HANDOFFS = "ReplyHandoffs"
 REPLY_UNCONFIRMED = "ReplyUnconfirmed"
+
+# Consent (issue 12), the events processor: a person's opt-out keyword (or Twilio's OptOutType) that
+# made their entry active, a START that lifted one, a HELP received; and addresses a provider event
+# suppressed (a Twilio opt-out or invalid-number error, a SendGrid bounce, drop, unsubscribe, spam report).
+OPT_OUTS_RECORDED = "OptOutsRecorded"
+OPT_INS_RECORDED = "OptInsRecorded"
+HELP_REQUESTS = "HelpRequests"
+PROVIDER_SUPPRESSIONS_RECORDED = "ProviderSuppressionsRecorded"

@@ -8,6 +8,9 @@ what the matcher needs (the email's recipients and threading headers). A payload
 
 Email text is the new part only: lines quoted with ``>`` and everything from an ``On … wrote:``
 line (or Outlook's ``-----Original Message-----``) on are the history the thread already holds.
+
+A message that is a consent keyword (STOP, START, HELP…: ``shared.consent.keywords``) says so in
+``consent_keyword``; Twilio's ``OptOutType`` wins over the text.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from html.parser import HTMLParser
 
 from shared.channels import Channel
+from shared.consent.keywords import ConsentKeyword, classify, classify_email
 from shared.events.envelope import EventKind, ProviderEvent
 from shared.events.status_updates import MalformedEvent
 from shared.identifiers import is_e164
@@ -58,6 +62,17 @@ class InboundMessage:
     references: str | None = None
     # Email: every address it was sent to (To, Cc, the envelope's to), once each, as written.
     recipients: tuple[str, ...] = ()
+    consent_keyword: ConsentKeyword | None = None
+    # Only Twilio's OptOutType said it (the tenant's own keyword): the text alone is no keyword.
+    keyword_from_provider: bool = False
+
+    @property
+    def reference(self) -> str:
+        """What logs and the suppression list's ``source`` name the message by: Twilio's sid as is;
+        an email's Message-ID (which can carry the sender's address) only as a digest."""
+        return (
+            self.inbound_id if self.provider == "twilio" else hashlib.sha256(self.inbound_id.encode()).hexdigest()[:16]
+        )
 
 
 def parse_inbound(event: ProviderEvent) -> InboundMessage:
@@ -81,15 +96,19 @@ def _twilio(payload: dict) -> InboundMessage:
         raise MalformedEvent("From and To of an inbound message must be E.164 numbers")
     count = _count(payload.get("NumMedia"))
     types = tuple(t for n in range(count) if (t := _text(payload, f"MediaContentType{n}")))
+    body = _text(payload, "Body")
+    keyword = classify(body, _text(payload, "OptOutType"))
     return InboundMessage(
         channel=Channel.WHATSAPP if whatsapp else Channel.SMS,
         provider="twilio",
         inbound_id=sid,
         sender=person,
         company_address=company,
-        text=(_text(payload, "Body") or "")[:MAX_TEXT_CHARS],
+        text=(body or "")[:MAX_TEXT_CHARS],
         media_count=count,
         media_types=types,
+        consent_keyword=keyword,
+        keyword_from_provider=keyword is not None and classify(body) is not keyword,
     )
 
 
@@ -121,6 +140,7 @@ def _sendgrid(payload: dict) -> InboundMessage:
         in_reply_to=_header(headers, "In-Reply-To"),
         references=_header(headers, "References"),
         recipients=_recipients(payload, headers),
+        consent_keyword=classify_email(content, subject),
     )
 
 

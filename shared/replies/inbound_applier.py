@@ -1,15 +1,21 @@
 """Applies the person's message (a verified inbound webhook) in the events processor.
 
 1. Parse it (``parse_inbound``; malformed: the DLQ, at once).
-2. Match it to an open conversation of the webhook URL's tenant (``ReplyMatcher``); nothing: keep it
+2. A consent keyword acts on the suppression list first, whatever the thread (``InboundConsent``):
+   STOP suppresses the sender for the URL's company on the message's channel, START lifts it.
+3. Match it to an open conversation of the webhook URL's tenant (``ReplyMatcher``); nothing: keep it
    as unmatched for inspection and count it, never answered.
-3. Record it once (``InboundRecords``).
-4. Unless the message is answered already: mark an idle thread ``reply_received`` and queue a
-   reply job on the conversation's channel queue — also for a duplicate, so a crash after
-   recording heals on redelivery (a turn answers each message once however many jobs name it).
+4. Record it once (``InboundRecords``), with its ``consent_keyword``.
+5. An opt-out closes the conversation (``suppressed``) and is never answered; an opt-in is recorded
+   and not answered (Twilio answers START itself when its opt-out handling is on). Anything else
+   (HELP included: the turn answers it with the project's help text), unless answered already:
+   mark an idle thread ``reply_received`` and queue a reply job on the conversation's channel
+   queue — also for a duplicate, so a crash after recording heals on redelivery (a turn answers
+   each message once however many jobs name it).
 
-DynamoDB or SQS down: the event comes back (SQS) and every step above is safe to repeat. A project
-record that is gone or cannot serve the channel leaves the message recorded and unanswered.
+DynamoDB, Secrets Manager or SQS down: the event comes back (SQS) and every step above is safe to
+repeat. A project record that is gone or cannot serve the channel leaves the message recorded and
+unanswered.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from shared.api_errors import CompanyNotFound, ConfigurationError, DatabaseError
 from shared.channels import Channel
+from shared.consent.keywords import ConsentKeyword
 from shared.events.envelope import ProviderEvent
 from shared.events.outcome import DONE, EventOutcome, iso
 from shared.events.provider_messages import ProviderMessages
@@ -33,6 +40,7 @@ from shared.models.conversation import ConversationRecord
 from shared.processing import metric_names
 from shared.processing.errors import ProcessingFailure
 from shared.replies.inbound import InboundMessage, parse_inbound
+from shared.replies.inbound_consent import InboundConsent
 from shared.replies.inbound_records import InboundRecords, Recording
 from shared.replies.matching import ReplyMatcher
 from shared.replies.reply_job import ReplyJob, ReplyJobMetadata
@@ -47,6 +55,7 @@ class InboundApplier:
         *,
         matcher: ReplyMatcher,
         records: InboundRecords,
+        consent: InboundConsent,
         messages: ProviderMessages,
         companies: CompanyDirectory,
         queues: ReplyJobQueues,
@@ -57,6 +66,7 @@ class InboundApplier:
     ):
         self.matcher = matcher
         self.records = records
+        self.consent = consent
         self.messages = messages
         self.companies = companies
         self.queues = queues
@@ -75,18 +85,22 @@ class InboundApplier:
         self.logger.thread_safe_append_keys(
             provider=message.provider,
             channel=message.channel.value,
-            inbound_ref=_reference(message),
+            inbound_ref=message.reference,
             company_id=event.company_id,
             project_id=event.project_id,
             correlation_id=event.correlation_id,
         )
         try:
-            return self._apply(event, message)
+            return self._apply(event, message, last_receive=receive_count >= self.settings.max_receive_count)
         except ProcessingFailure as failure:  # DynamoDB or SQS throttled or unreachable: SQS brings it back
             self.logger.warning("inbound message not applied; retrying", extra={"why": failure.reason})
             return EventOutcome(retry=True, reason=failure.reason)
 
-    def _apply(self, event: ProviderEvent, message: InboundMessage) -> EventOutcome:
+    def _apply(self, event: ProviderEvent, message: InboundMessage, *, last_receive: bool) -> EventOutcome:
+        keyword = message.consent_keyword
+        if keyword is not None:
+            self.logger.thread_safe_append_keys(consent_keyword=keyword.value)
+        self.consent.apply_to_list(event, message)
         matched = self.matcher.match(message, company_id=event.company_id, project_id=event.project_id)
         if matched.record is None:
             return self._unmatched(event, message, matched.reason or "no_open_conversation")
@@ -98,15 +112,25 @@ class InboundApplier:
         record = recorded.record
         if recorded.outcome is Recording.RECORDED:
             self._count(metric_names.INBOUND_RECORDED)
+            if keyword is ConsentKeyword.HELP:
+                self._count(metric_names.HELP_REQUESTS)
             self.logger.info("inbound message recorded", extra={"inbound_seq": recorded.seq})
         else:
             self._count(metric_names.INBOUND_DUPLICATES)
             self.logger.info("inbound message already recorded", extra={"inbound_seq": recorded.seq})
+        if keyword is ConsentKeyword.OPT_OUT:
+            return self.consent.close(record, message, now=iso(self.clock()), last_receive=last_receive)
+        if keyword is ConsentKeyword.OPT_IN:
+            self.logger.info("opt-in recorded: not answered")
+            return DONE
+        if not record.conversation_status.is_open:
+            self.logger.info("the conversation closed since the message was recorded: no reply job")
+            return DONE
         if recorded.seq is None or record.answered_through >= recorded.seq:
             self.logger.info("inbound message answered already: no reply job")
             return DONE
         # Also after a duplicate: a crash right after recording must not leave the thread idle.
-        record = self.records.mark_received(record, token=f"inbound:{_reference(message)}", now=iso(self.clock()))
+        record = self.records.mark_received(record, token=f"inbound:{message.reference}", now=iso(self.clock()))
         job = self._job(event, message, record, recorded.seq)
         if job is None:
             return DONE
@@ -150,6 +174,8 @@ class InboundApplier:
     def _unmatched(self, event: ProviderEvent, message: InboundMessage, reason: str) -> EventOutcome:
         key = self.messages.keep_unmatched_inbound(event, message.inbound_id, reason=reason, now=self.clock())
         self._count(metric_names.INBOUND_UNMATCHED)
+        if message.consent_keyword is ConsentKeyword.HELP:
+            self._count(metric_names.HELP_REQUESTS)
         self.logger.warning(
             "inbound message matched no open conversation of its tenant; kept for inspection",
             extra={
@@ -177,12 +203,6 @@ def _company_address(record: ConversationRecord, message: InboundMessage, compan
         return record.gsi_company_email
     config = company.channel_config.for_channel(Channel.EMAIL)
     return config.sender_address if config is not None else ""
-
-
-def _reference(message: InboundMessage) -> str:
-    """What a log line names the message by: Twilio's sid as is; an email's Message-ID (which can
-    carry the sender's address) only as a digest."""
-    return message.inbound_id if message.provider == "twilio" else _digest(message.inbound_id)
 
 
 def _digest(value: str) -> str:

@@ -91,6 +91,7 @@ class InboundRecords:
             media_types=list(message.media_types) or None,
             subject=message.subject,
             email_message_id=message.email_message_id,
+            consent_keyword=message.consent_keyword.value if message.consent_keyword else None,
         )
         names = {
             "#messages": "messages",

@@ -51,11 +51,13 @@ class ReplyMatcher:
         tenant = _Tenant(company_id, project_id)
         if message.channel.uses_phone_number:
             assert message.company_address is not None  # parse_inbound requires To on phones
-            found = self._newest_open(self._by_pair(message.channel, message.company_address, message.sender), tenant)
+            found = self._newest_open(
+                self._by_pair(message.channel, message.company_address, message.sender), tenant, message.inbound_id
+            )
             return Matched(found, how="phone_index") if found else Matched(None, reason="no_open_conversation")
         token = token_in_addresses(*message.recipients) or token_in_message_ids(message.in_reply_to, message.references)
         if token is not None:
-            found = self._newest_open(self._by_token(token), tenant)
+            found = self._newest_open(self._by_token(token), tenant, message.inbound_id)
             if found is not None:
                 return Matched(found, how="reply_token")
         if not message.recipients:
@@ -63,7 +65,7 @@ class ReplyMatcher:
         keys: list[ConversationKey] = []
         for address in _spellings(message.recipients):
             keys += self._by_pair(Channel.EMAIL, address, message.sender)
-        found = self._newest_open(keys, tenant)
+        found = self._newest_open(keys, tenant, message.inbound_id)
         return Matched(found, how="email_index") if found else Matched(None, reason="no_open_conversation")
 
     def _by_pair(self, channel: Channel, company: str, person: str) -> list[ConversationKey]:
@@ -97,11 +99,19 @@ class ReplyMatcher:
                 return
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def _newest_open(self, keys: Iterable[ConversationKey], tenant: _Tenant) -> ConversationRecord | None:
+    def _newest_open(
+        self, keys: Iterable[ConversationKey], tenant: _Tenant, inbound_id: str
+    ) -> ConversationRecord | None:
+        """The newest open conversation; but a redelivered message goes back to the one that recorded
+        it, even if that one has closed since (a STOP closes its thread: the redelivery is a duplicate)."""
         newest: ConversationRecord | None = None
         for key in dict.fromkeys(k for k in keys if k.conversation_id.startswith(tenant.prefix)):
             record = self._get(key)
-            if record is None or not tenant.owns(record) or not record.conversation_status.is_open:
+            if record is None or not tenant.owns(record):
+                continue
+            if inbound_id in record.inbound_message_ids:
+                return record
+            if not record.conversation_status.is_open:
                 continue
             if newest is None or record.created_at > newest.created_at:
                 newest = record

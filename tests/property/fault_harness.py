@@ -36,6 +36,7 @@ from shared.events.envelope import EventKind, ProviderEvent
 from shared.events.envelope import Provider as ProviderName
 from shared.events.provider_messages import ProviderMessages
 from shared.events.settings import EventsSettings
+from shared.events.suppression_writes import EventSuppressions
 from shared.models.company import CompanyRecord
 from shared.models.conversation import ConversationStatus, TokenUsage
 from shared.models.request import InitiateRequest
@@ -684,6 +685,8 @@ class Schedule:
         return EventApplier(
             messages=ProviderMessages(dynamodb, self.aws["messages_table"]),
             conversations=ConversationRepository(dynamodb, self.aws["table"]),
+            # Written only for an opt-out keyword or a provider signal about the address.
+            suppressions=EventSuppressions(dynamodb, self.aws["secrets"], SUPPRESSIONS_TABLE, CONSENT_KEY_SECRET),
             settings=settings,
             logger=Quiet(),
             metrics=Quiet(),

@@ -50,12 +50,14 @@ from shared.events.applier import EventApplier
 from shared.events.envelope import EventKind, ProviderEvent
 from shared.events.envelope import Provider as ProviderName
 from shared.events.provider_messages import ProviderMessages
+from shared.events.suppression_writes import EventSuppressions
 from shared.models.company import CompanyRecord
 from shared.models.conversation import ConversationRecord, ConversationStatus, may_move
 from shared.processing.ai_writer import AiWriter
 from shared.processing.conversation_repository import ConversationKey, ConversationRepository
 from shared.processing.replies.turns import ReplyTurns
 from shared.replies.inbound_applier import InboundApplier
+from shared.replies.inbound_consent import InboundConsent
 from shared.replies.inbound_records import InboundRecords
 from shared.replies.matching import ReplyMatcher
 from shared.replies.reply_address import reply_address
@@ -311,9 +313,15 @@ class ReplySchedule(Schedule):
         settings = self._applier().settings
         messages = ProviderMessages(dynamodb, self.aws["messages_table"])
         conversations = ConversationRepository(dynamodb, self.aws["table"])
+        suppressions = EventSuppressions(
+            dynamodb, self.aws["secrets"], settings.suppressions_table_name, settings.consent_key_secret_id
+        )
         inbound = InboundApplier(
             matcher=ReplyMatcher(dynamodb, self.aws["table"]),
             records=InboundRecords(dynamodb, self.aws["table"], conversations),
+            consent=InboundConsent(
+                suppressions=suppressions, repository=conversations, logger=Quiet(), metrics=Quiet()
+            ),
             messages=messages,
             companies=CompanyDirectory(dynamodb, self.aws["company_table"]),
             queues=ReplyJobQueues(self.sqs, QUEUE_URLS),
@@ -325,6 +333,7 @@ class ReplySchedule(Schedule):
         return EventApplier(
             messages=messages,
             conversations=conversations,
+            suppressions=suppressions,
             settings=settings,
             logger=Quiet(),
             metrics=Quiet(),

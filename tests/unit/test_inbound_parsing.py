@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared.channels import Channel
+from shared.consent.keywords import ConsentKeyword
 from shared.events.status_updates import MalformedEvent
 from shared.replies.inbound import MAX_TEXT_CHARS, html_to_text, parse_inbound, strip_quoted
 from tests.fixtures.inbound import (
@@ -130,3 +131,46 @@ def test_a_broken_envelope_or_attachment_info_is_ignored_not_fatal():
 
     assert message.recipients == (COMPANY_EMAIL,)
     assert (message.media_count, message.media_types) == (0, ())
+
+
+# -- consent keywords (issue 12) ------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("body", "opt_out_type", "keyword", "from_provider"),
+    [
+        ("STOP", None, ConsentKeyword.OPT_OUT, False),
+        ("Stop!", "STOP", ConsentKeyword.OPT_OUT, False),  # the text says it too: the person's keyword
+        ("Remove me", "STOP", ConsentKeyword.OPT_OUT, True),  # only Twilio's (the tenant's keyword list)
+        ("start", None, ConsentKeyword.OPT_IN, False),
+        ("Help", None, ConsentKeyword.HELP, False),
+        ("stop by tomorrow", None, None, False),
+    ],
+)
+def test_a_twilio_message_says_which_consent_keyword_it_is(body, opt_out_type, keyword, from_provider):
+    extra = {"OptOutType": opt_out_type} if opt_out_type else {}
+    message = parse_inbound(twilio_inbound(channel=Channel.SMS, body=body, **extra))
+
+    assert (message.consent_keyword, message.keyword_from_provider) == (keyword, from_provider)
+    assert message.text == body  # recorded as the person wrote it
+
+
+def test_a_media_only_twilio_message_is_no_keyword():
+    message = parse_inbound(_with(twilio_inbound(media=("image/jpeg",)), Body=""))
+
+    assert message.consent_keyword is None
+
+
+def test_an_email_opts_out_by_its_new_text_not_the_quoted_history():
+    quoted = "Unsubscribe\n\nOn Thu, 26 Nov 2026 at 03:00, Talent <talent@x.example> wrote:\n> Hello Alex"
+    history_only = "Thanks, that works.\n\nOn Thu, 26 Nov 2026, Talent wrote:\n> Reply STOP to opt out\n> STOP"
+
+    assert parse_inbound(sendgrid_inbound(text=quoted)).consent_keyword is ConsentKeyword.OPT_OUT
+    assert parse_inbound(sendgrid_inbound(text=history_only)).consent_keyword is None
+    assert parse_inbound(sendgrid_inbound(text="", subject="Re: STOP")).consent_keyword is ConsentKeyword.OPT_OUT
+
+
+def test_a_message_is_referred_to_without_personal_data():
+    sms = parse_inbound(twilio_inbound(sid="SM123"))
+    email = parse_inbound(sendgrid_inbound(message_id=f"<{PERSON_EMAIL}.1@mail.example.com>"))
+
+    assert sms.reference == "SM123"
+    assert len(email.reference) == 16 and PERSON_EMAIL not in email.reference
