@@ -92,7 +92,7 @@ def atomic_sqs_receives() -> None:
 
 
 def release_hidden_messages() -> int:
-    """Make every message of every queue visible now; how many were hidden.
+    """Make every message of every queue visible now; how many were hidden or delayed.
 
     Called once nothing consumes the queues (at the stop, before the state is saved): a message
     a processor failed and SQS hides for its visibility timeout (720 s) cannot be received back
@@ -105,6 +105,11 @@ def release_hidden_messages() -> int:
             for message in list(queue._messages):  # moto has no API for another consumer's message
                 if not message.visible:
                     message.change_visibility(0)
+                    released += 1
+                # A delayed message (a scheduled first message's wake-up) comes early after the
+                # restart: the processor finds the record not due yet and arms it again.
+                if message.delayed:
+                    message.delay(0)
                     released += 1
     return released
 

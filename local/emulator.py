@@ -15,9 +15,10 @@ from botocore.config import Config
 
 from shared.channels import ALL_CHANNELS, Channel
 from shared.consent.address_hash import CONSENT_KEY_FIELD
+from shared.consent.wakeup_names import schedule_group_name
 from shared.secret_names import consent_key_secret_name
 from shared.tables import ALL_TABLES, IndexSpec, TableSpec
-from stacks.names import EVENTS_QUEUE, dlq_name, physical_name, queue_name
+from stacks.names import EVENTS_QUEUE, dlq_name, physical_name, queue_name, scheduler_role_name
 from stacks.settings import EnvironmentSettings
 
 FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -38,6 +39,9 @@ class LocalResources:
     queues: dict[Channel, QueueUrls] = field(default_factory=dict)
     events_queue: QueueUrls = field(init=False)  # created by provision()
     consent_key_secret_id: str = field(init=False)  # created by provision()
+    # Wake-ups of scheduled first messages (created by provision(); local/scheduler.py fires them).
+    scheduler_group_name: str = field(init=False)
+    scheduler_role_arn: str = field(init=False)
 
     def work_queues(self) -> dict[str, QueueUrls]:
         """Every queue with its DLQ, by the name in ``ai-multi-comms-<name>-queue-<env>``: the
@@ -138,7 +142,25 @@ def provision(settings: EnvironmentSettings, *, endpoint_url: str, region: str) 
         sqs, EVENTS_QUEUE, visibility_timeout_seconds=settings.events.visibility_timeout_seconds, settings=settings
     )
     resources.consent_key_secret_id = create_consent_key(resources.client("secretsmanager"), settings.name)
+    resources.scheduler_group_name, resources.scheduler_role_arn = create_schedule_group(resources, settings.name)
     return resources
+
+
+def create_schedule_group(resources: LocalResources, env: str) -> tuple[str, str]:
+    """The environment's schedule group and the role its schedules deliver with (moto checks
+    neither; the role exists so its ARN is a real one)."""
+    group = schedule_group_name(env)
+    resources.client("scheduler").create_schedule_group(Name=group)
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "scheduler.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    role = resources.client("iam").create_role(
+        RoleName=scheduler_role_name(env), AssumeRolePolicyDocument=json.dumps(trust)
+    )
+    return group, role["Role"]["Arn"]
 
 
 def create_consent_key(manager: Any, env: str) -> str:

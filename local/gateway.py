@@ -11,7 +11,8 @@ Gateway applies a plan only through a key) but each route's own stage throttle (
 ``webhooks.throttle_*``, one bucket per route for every tenant). A body whose Content-Type is one
 of the API's binary media types (``multipart/form-data``: Inbound Parse) reaches the function
 base64-encoded with ``isBase64Encoded: true``, as API Gateway hands it; form posts and JSON go as
-text. The stage's default throttle (the account's) is not emulated.
+text. ``/unsubscribe/{token}`` (issue 12) goes to the ingress the same way, for GET and POST, with
+the same throttle per method. The stage's default throttle (the account's) is not emulated.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from local.rest_proxy_event import rest_proxy_event
 from local.throttle import Throttle
 from shared.routing import cors
 from shared.routing.gateway_contract import RESOURCE_PATH, GatewayError, gateway_error, request_body_schema
-from shared.webhooks.routes import BINARY_MEDIA_TYPES, ROUTES, WebhookRoute
+from shared.webhooks.routes import BINARY_MEDIA_TYPES, ROUTES, UNSUBSCRIBE_METHODS, UNSUBSCRIBE_PATH
 
 REQUEST_ID_HEADER = "x-amzn-RequestId"
 Invoker = Callable[[dict[str, Any]], dict[str, Any]]
@@ -123,18 +124,19 @@ class LocalApiGateway:
     def _webhook(
         self, method: str, match: _WebhookMatch, headers: dict[str, str], body: bytes, query: str, request_id: str
     ) -> Response:
-        # Only POST is defined on a webhook resource; API Gateway answers any other method as an
-        # unknown resource (no CORS preflight either: providers are not browsers).
-        if method != "POST":
+        # Only the resource's methods are defined (POST; the unsubscribe link GET too); API Gateway
+        # answers any other method as an unknown resource (no CORS preflight either).
+        if method not in match.methods:
             return _gateway_error("MISSING_AUTHENTICATION_TOKEN")
         limit = self.webhook_throttle
-        if not self.throttle.allow(f"route {match.route.path}", rate_per_second=limit.rate, burst=limit.burst):
+        bucket = f"route {method} {match.resource}"
+        if not self.throttle.allow(bucket, rate_per_second=limit.rate, burst=limit.burst):
             return _gateway_error("THROTTLED")
         event = rest_proxy_event(
-            body=body,
+            body=body or None,
             method=method,
             path=match.path,
-            resource=match.route.path,
+            resource=match.resource,
             path_parameters=match.parameters,
             headers=list(headers.items()),
             query=parse_qsl(query, keep_blank_values=True),
@@ -209,7 +211,8 @@ class RouteThrottle:
 
 @dataclass(frozen=True)
 class _WebhookMatch:
-    route: WebhookRoute
+    resource: str  # the route's template, as API Gateway's ``resource``
+    methods: tuple[str, ...]
     path: str  # without the stage, as API Gateway's ``path``
     parameters: dict[str, str]
 
@@ -221,7 +224,9 @@ def _template_pattern(template: str) -> re.Pattern[str]:
     return re.compile(pattern + "/?")
 
 
-_WEBHOOK_PATTERNS = [(route, _template_pattern(route.path)) for route in ROUTES]
+_WEBHOOK_PATTERNS = [(route.path, ("POST",), _template_pattern(route.path)) for route in ROUTES] + [
+    (UNSUBSCRIBE_PATH, UNSUBSCRIBE_METHODS, _template_pattern(UNSUBSCRIBE_PATH))
+]
 
 
 def _webhook_route(path: str, stage: str) -> _WebhookMatch | None:
@@ -229,11 +234,11 @@ def _webhook_route(path: str, stage: str) -> _WebhookMatch | None:
     if not path.startswith(prefix + "/"):
         return None
     path = path.removeprefix(prefix)
-    for route, pattern in _WEBHOOK_PATTERNS:
+    for resource, methods, pattern in _WEBHOOK_PATTERNS:
         found = pattern.fullmatch(path)
         if found:
             parameters = {name: unquote(value) for name, value in found.groupdict().items()}
-            return _WebhookMatch(route=route, path=path, parameters=parameters)
+            return _WebhookMatch(resource=resource, methods=methods, path=path, parameters=parameters)
     return None
 
 

@@ -20,6 +20,7 @@ from local.person_directory import EmulatorDirectory
 from local.pollers import QueuePoller
 from local.providers import ProviderChoice, choose_providers
 from local.sandboxes.person import EmailPerson, TwilioPerson
+from local.scheduler import LocalScheduler
 from local.seed import Tenant, connect_webhooks, create_api, seed_sample_tenant
 from local.state import StateSummary
 from local.state import remove as remove_state
@@ -82,6 +83,7 @@ class LocalStack:
     _sandboxes: Any = None
     _functions: dict[str, FunctionPool] = field(default_factory=dict)
     _pollers: list[QueuePoller] = field(default_factory=list)
+    _scheduler: LocalScheduler | None = None
     restored: StateSummary | None = None  # what start() restored (None: seeded afresh)
     saved: StateSummary | None = None  # what stop() saved
     _up = False  # save only a stack that came up whole: never overwrite good state with a torso
@@ -146,6 +148,8 @@ class LocalStack:
         """Stop every part that started, in reverse order; one part failing to stop does not
         leave the others (processes above all) running."""
         steps: list[Callable[[], None]] = [poller.signal_stop for poller in self._pollers]
+        if self._scheduler is not None:
+            steps.append(self._scheduler.stop)
         steps += [poller.join for poller in self._pollers]
         if hasattr(self, "gateway"):
             steps.append(self.gateway.stop)
@@ -166,6 +170,8 @@ class LocalStack:
                 log.exception("stopping the local stack: %s failed", getattr(step, "__qualname__", step))
 
     def _save_state(self) -> None:
+        if self._scheduler is not None:  # moto's schedules are not saved; their wake-ups are, as messages
+            self._scheduler.fire_due(early=True)
         released = release_hidden_messages()  # the emulator runs in this process
         if released:
             log.info("%d message(s) hidden for a retry will be delivered again after the restart", released)
@@ -247,6 +253,9 @@ class LocalStack:
             queue_url=self.resources.queues[channel].queue_url,
             dead_letter_queue_url=self.resources.queues[channel].dlq_url,
             **self._consent_settings(),
+            conversation_retention_days=self.settings.data.conversation_retention_days,
+            scheduler_group_name=self.resources.scheduler_group_name,
+            scheduler_role_arn=self.resources.scheduler_role_arn,
             heartbeat_interval_seconds=processor.heartbeat_interval_seconds,
             visibility_timeout_seconds=self.settings.queues.visibility_timeout_seconds,
             retry_backoff_seconds=self.options.retry_backoff_seconds,
@@ -296,6 +305,7 @@ class LocalStack:
             sms_queue_url=self.resources.queues[Channel.SMS].queue_url,
             email_queue_url=self.resources.queues[Channel.EMAIL].queue_url,
             **self._consent_settings(),
+            conversation_retention_days=self.settings.data.conversation_retention_days,
         )
         return {
             **self._aws_environment(EVENTS_PROCESSOR),
@@ -368,6 +378,10 @@ class LocalStack:
         events_queue = self.resources.events_queue.queue_url
         sources.append(("events_processor", events_queue, events.batch_size, events.max_concurrency))
         sqs = self.resources.client("sqs", max_connections=4 * sum(concurrency for *_, concurrency in sources))
+        # The wake-ups of scheduled first messages: moto keeps the schedules, this fires them.
+        self._scheduler = LocalScheduler(
+            scheduler=self.resources.client("scheduler"), sqs=sqs, group_name=self.resources.scheduler_group_name
+        ).start()
         for function_key, queue_url, batch_size, concurrency in sources:
             function = self._functions[function_key]
             for index in range(concurrency):

@@ -24,6 +24,11 @@ def dlq_name(channel: str, env: str) -> str:
     return physical_name(f"{channel}-dlq", env)
 
 
+def scheduler_role_name(env: str) -> str:
+    """The role EventBridge Scheduler assumes to deliver a wake-up to a channel queue (issue 12)."""
+    return physical_name("wakeup-scheduler", env)
+
+
 def stack_id(stack: str, env: str) -> str:
     """``AiMultiComms-Data-dev``: the environment is in the id so dev and prod share an account."""
     return f"AiMultiComms-{stack}-{env}"

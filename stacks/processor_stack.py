@@ -15,6 +15,7 @@ from stacks.constructs.channel_processor import ChannelProcessor
 from stacks.constructs.delivery_dashboard import DeliveryDashboard
 from stacks.constructs.events_processor import EventsProcessor
 from stacks.constructs.monitoring import Monitoring
+from stacks.constructs.wakeup_scheduler import WakeupScheduler
 from stacks.constructs.work_queue import WorkQueue
 from stacks.settings import EnvironmentSettings
 
@@ -24,6 +25,7 @@ class ProcessorStack(Stack):
     events_processor: EventsProcessor
     monitoring: Monitoring
     delivery_dashboard: DeliveryDashboard
+    wakeups: WakeupScheduler
 
     def __init__(
         self,
@@ -41,6 +43,13 @@ class ProcessorStack(Stack):
         **kwargs,
     ):
         super().__init__(scope, construct_id, **kwargs)
+        self.wakeups = WakeupScheduler(
+            self,
+            "Wakeups",
+            env=settings.name,
+            channel_queues=[q.queue for q in channel_queues.values()],
+            dead_letter_queues=[q.dead_letter_queue for q in channel_queues.values()],
+        )
         self.processors = {
             channel: ChannelProcessor(
                 self,
@@ -51,6 +60,7 @@ class ProcessorStack(Stack):
                 provider_messages=provider_messages,
                 suppressions=suppressions,
                 consent_key=consent_key,
+                wakeups=self.wakeups,
                 settings=settings,
             )
             for channel in ALL_CHANNELS

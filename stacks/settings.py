@@ -96,6 +96,15 @@ def _check_visibility(visibility_timeout_seconds: int, timeout_seconds: int, *, 
         raise ValueError(f"{queue}.visibility_timeout_seconds must be >= 6 x {function}.timeout_seconds")
 
 
+class DataSettings(_Settings):
+    """How long the engine keeps what it stores about people (issue 12)."""
+
+    # A conversation record is deleted by DynamoDB's TTL this many days after its last activity
+    # (created, or the person's latest message). At most ten years: a longer retention is a
+    # mistake in cdk.json, not a policy.
+    conversation_retention_days: int = Field(ge=1, le=3650)
+
+
 class ProtectionSettings(_Settings):
     point_in_time_recovery: bool
     deletion_protection: bool
@@ -115,6 +124,7 @@ class EnvironmentSettings(_Settings):
     processor: ProcessorSettings
     webhooks: WebhookIngressSettings
     events: EventsProcessorSettings
+    data: DataSettings
     protection: ProtectionSettings
 
     @model_validator(mode="after")

@@ -3,8 +3,8 @@
 The request schema is the router's own pydantic model; the error codes are listed once, below, with
 what a client should do about each. Tests check that every code the router, the validation and API
 Gateway can answer is listed here, and that the committed document is what this module builds.
-The providers' webhook routes (issue 10) and the inbound routes (issue 11) are documented from the
-ingress's own constants.
+The providers' webhook routes (issue 10), the inbound routes (issue 11) and the one-click
+unsubscribe link (issue 12) are documented from the ingress's own constants.
 
     .venv/bin/python -m tools.openapi            # rewrite docs/openapi.json
     .venv/bin/python -m tools.openapi --check    # exit 1 when the committed document is stale
@@ -25,7 +25,13 @@ from shared.models.request import InitiateRequest
 from shared.routing import cors
 from shared.routing.gateway_contract import RESOURCE_PATH
 from shared.webhooks import settings as webhook_settings
-from shared.webhooks.routes import SENDGRID_EVENTS, SENDGRID_INBOUND, TWILIO_INBOUND, TWILIO_STATUS
+from shared.webhooks.routes import (
+    SENDGRID_EVENTS,
+    SENDGRID_INBOUND,
+    TWILIO_INBOUND,
+    TWILIO_STATUS,
+    UNSUBSCRIBE_PATH,
+)
 from shared.webhooks.sendgrid_inbound import (
     FIELD_CAPS,
     MIN_TOKEN_LENGTH,
@@ -36,6 +42,7 @@ from shared.webhooks.sendgrid_inbound import (
 )
 from shared.webhooks.sendgrid_webhook import SendGridWebhook
 from shared.webhooks.twilio_webhook import EMPTY_TWIML, SIGNATURE_HEADER, TwilioWebhook
+from shared.webhooks.unsubscribe import PAGE_HEADERS
 
 DOCUMENT = Path(__file__).resolve().parent.parent / "docs" / "openapi.json"
 
@@ -163,6 +170,7 @@ def build_document() -> dict[str, Any]:
                 },
             },
             **_webhook_paths(),
+            UNSUBSCRIBE_PATH: _unsubscribe_path(),
         },
         "components": {
             "securitySchemes": {"ApiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"}},
@@ -254,6 +262,80 @@ def _webhook_paths() -> dict[str, Any]:
             max_bytes=webhook_settings.DEFAULT_SENDGRID_INBOUND_MAX_BODY_BYTES,
             accepted={"description": "Authenticated and queued (text fields only, attachments counted); empty body."},
         ),
+    }
+
+
+def _unsubscribe_path() -> dict[str, Any]:
+    token = {
+        "name": "token",
+        "in": "path",
+        "required": True,
+        "description": "The opaque token of the email's List-Unsubscribe URL: the company, the project and a keyed "
+        "hash of the recipient's address (never the address), signed with the environment's consent key.",
+        "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$", "maxLength": 512},
+    }
+    html = {"text/html": {"schema": {"type": "string"}}}
+    page_headers = {
+        name: {"schema": {"type": "string", "const": value}}
+        for name, value in PAGE_HEADERS.items()
+        if name != "Content-Type"
+    }
+    invalid = {"description": "The token is malformed, altered or another key's. Nothing is written.", "content": html}
+    unavailable = {
+        "description": "The consent key or the suppression list could not be read or written; nothing was "
+        "changed. Try again (Retry-After).",
+        "content": html,
+    }
+    common = {
+        "security": [],
+        "parameters": [token],
+    }
+    return {
+        "get": {
+            "operationId": "unsubscribePage",
+            "summary": "The page of an email's unsubscribe link: the company's name and an Unsubscribe button. "
+            "Changes nothing (mail scanners follow links).",
+            **common,
+            "responses": {
+                "200": {
+                    "description": "The page; its form POSTs to the same URL.",
+                    "headers": page_headers,
+                    "content": html,
+                },
+                "404": invalid,
+                "503": unavailable,
+            },
+        },
+        "post": {
+            "operationId": "unsubscribeOneClick",
+            "summary": "RFC 8058 one-click unsubscribe (what mailbox providers POST), or the page's button: the "
+            "token's recipient gets no more emails from the token's company.",
+            "description": "No API key: the signed token is the authority. Writes the suppression entry (company, "
+            "email, reason unsubscribe_link); a repeat answers the same and changes nothing. The body "
+            "(List-Unsubscribe=One-Click) is not required.",
+            **common,
+            "requestBody": {
+                "required": False,
+                "content": {
+                    "application/x-www-form-urlencoded": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {"List-Unsubscribe": {"type": "string", "const": "One-Click"}},
+                        }
+                    },
+                    "multipart/form-data": {"schema": {"type": "object"}},
+                },
+            },
+            "responses": {
+                "200": {
+                    "description": "'You are unsubscribed' (also for a repeat).",
+                    "headers": page_headers,
+                    "content": html,
+                },
+                "404": invalid,
+                "503": unavailable,
+            },
+        },
     }
 
 

@@ -1,4 +1,5 @@
-"""Webhook ingress: a provider's request → verified with the tenant's credentials → the events queue."""
+"""Webhook ingress: a provider's request → verified with the tenant's credentials → the events queue;
+and the one-click unsubscribe link of every email → the suppression list."""
 
 import os
 

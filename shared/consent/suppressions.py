@@ -14,6 +14,7 @@ Writes are single conditional requests:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -44,6 +45,7 @@ KEYWORD_REASONS: frozenset[SuppressionReason] = frozenset(
 )
 ACTIVE = "active"
 LIFTED = "lifted"
+_HEX_DIGEST = re.compile(r"[0-9a-f]{64}")  # AddressHasher.digest
 
 
 class SuppressionEntry(BaseModel):
@@ -120,14 +122,56 @@ class SuppressionList:
         at: str | None = None,
     ) -> bool:
         """Make the entry active; True when this call did (False: it was active already)."""
+        return self._suppress(
+            self.key(company_id, channel, address),
+            channel,
+            # Masked after normalising: ``whatsapp:+44…`` would otherwise lose its country code.
+            hint=mask_address(normalise_address(address)) or "",
+            reason=reason,
+            source=source,
+            project_id=project_id,
+            at=at,
+        )
+
+    def suppress_hashed(
+        self,
+        company_id: str,
+        channel: Channel,
+        address_hash: str,
+        *,
+        reason: SuppressionReason,
+        source: str,
+        project_id: str | None = None,
+        at: str | None = None,
+    ) -> bool:
+        """``suppress`` for a caller that holds only the address's keyed hash (the one-click
+        unsubscribe's token): the same entry, without an ``address_hint`` of its own (an earlier
+        entry's hint stays)."""
+        if not _HEX_DIGEST.fullmatch(address_hash):
+            raise ValueError("address_hash is not a hex HMAC-SHA256 digest")
+        key = {
+            "company_id": {"S": company_id},
+            "suppression_key": {"S": suppression_key(channel, address_hash)},
+        }
+        return self._suppress(key, channel, hint=None, reason=reason, source=source, project_id=project_id, at=at)
+
+    def _suppress(
+        self,
+        key: dict[str, Any],
+        channel: Channel,
+        *,
+        hint: str | None,
+        reason: SuppressionReason,
+        source: str,
+        project_id: str | None,
+        at: str | None,
+    ) -> bool:
         values: dict[str, Any] = {
             ":channel": {"S": Channel(channel).value},
             ":active": {"S": ACTIVE},
             ":reason": {"S": SuppressionReason(reason).value},
             ":source": {"S": source},
             ":at": {"S": at or _now()},
-            # Masked after normalising: ``whatsapp:+44…`` would otherwise lose its country code.
-            ":hint": {"S": mask_address(normalise_address(address)) or ""},
         }
         sets = [
             "channel = :channel",
@@ -135,15 +179,17 @@ class SuppressionList:
             "reason = :reason",
             "#source = :source",
             "suppressed_at = :at",
-            "address_hint = :hint",
         ]
+        if hint is not None:
+            values[":hint"] = {"S": hint}
+            sets.append("address_hint = :hint")
         if project_id is not None:
             values[":project"] = {"S": project_id}
             sets.append("project_id = :project")
         try:
             self.dynamodb.update_item(
                 TableName=self.table_name,
-                Key=self.key(company_id, channel, address),
+                Key=key,
                 UpdateExpression="SET " + ", ".join(sets) + " REMOVE lifted_at, lifted_reason, lifted_by",
                 ConditionExpression="attribute_not_exists(#state) OR #state <> :active",
                 ExpressionAttributeNames={"#state": "state", "#source": "source"},

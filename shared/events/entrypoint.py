@@ -46,7 +46,12 @@ def lambda_handler(environ: Mapping[str, str]) -> Callable[[dict[str, Any], Any]
     )
     inbound = InboundApplier(
         matcher=ReplyMatcher(dynamodb, settings.conversations_table_name),
-        records=InboundRecords(dynamodb, settings.conversations_table_name, conversations),
+        records=InboundRecords(
+            dynamodb,
+            settings.conversations_table_name,
+            conversations,
+            retention_days=settings.conversation_retention_days,
+        ),
         consent=InboundConsent(suppressions=suppressions, repository=conversations, logger=logger, metrics=metrics),
         messages=messages,
         companies=CompanyDirectory(dynamodb, settings.company_table_name),

@@ -52,6 +52,9 @@ class SentMessage:
     sent_at: str
     # The provider's answer to the send (Twilio ``queued``); None when it gave none (SendGrid's 202).
     delivery_status: str | None
+    # The conversation record's ``expires_at`` when it sent (retention, issue 12): the item names
+    # the person's address and goes with the record. None: a record from before retention.
+    expires_at: int | None
 
 
 class Match(StrEnum):
@@ -89,6 +92,8 @@ class ProviderMessages:
             "conversation_id": sent.conversation_id,
             "sent_at": sent.sent_at,
         }
+        if sent.expires_at is not None:
+            item["expires_at"] = sent.expires_at
         if rank is not None:
             item |= {
                 "delivery_status": sent.delivery_status,

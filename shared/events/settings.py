@@ -36,6 +36,9 @@ class EventsSettings(FunctionEnvironment):
     # unsubscribe tokens), shared/consent/.
     suppressions_table_name: str = Field(alias="SUPPRESSIONS_TABLE_NAME", min_length=3)
     consent_key_secret_id: str = Field(alias="CONSENT_KEY_SECRET_ID", min_length=1)
+    # Retention (issue 12): a conversation record's ``expires_at`` (DynamoDB TTL) is this many days
+    # after its last activity (cdk.json ``data.conversation_retention_days``).
+    conversation_retention_days: int = Field(alias="CONVERSATION_RETENTION_DAYS", ge=1, le=3650)
     aws_endpoint_url: str | None = Field(alias="AWS_ENDPOINT_URL", default=None)
 
     def retry_delay(self, receive_count: int) -> int:

@@ -9,6 +9,7 @@ import boto3
 from aws_lambda_powertools import Logger, Metrics
 from botocore.config import Config
 
+from shared.consent.address_hash import load_hasher
 from shared.events.provider_messages import ProviderMessages
 from shared.processing import metric_names
 from shared.processing.adapters import ChannelAdapter
@@ -19,6 +20,7 @@ from shared.processing.credentials import SecretReader
 from shared.processing.pipeline import Pipeline
 from shared.processing.replies.turns import ReplyTurns
 from shared.processing.settings import ProcessorSettings
+from shared.processing.wakeups import Wakeups
 from shared.secret_names import credentials_secret_prefix, openai_secret_prefix
 
 # A batch runs up to ten records and ten heartbeats at once; the default pool of 10 would queue them.
@@ -38,13 +40,17 @@ def lambda_handler(adapter: ChannelAdapter, environ: Mapping[str, str]) -> Calla
     session = boto3.session.Session()
     channel = adapter.channel.value
     dynamodb = session.client("dynamodb", config=_AWS)
+    secretsmanager = session.client("secretsmanager", config=_AWS)
+    # Email signs each recipient's unsubscribe link (issue 12); the key is read at the first send.
+    adapter.use_consent_key(lambda: load_hasher(secretsmanager, settings.consent_key_secret_id))
+    sqs = session.client("sqs", config=_AWS)
     pipeline = Pipeline(
         adapter=adapter,
         settings=settings,
         repository=ConversationRepository(dynamodb, settings.conversations_table_name),
         provider_messages=ProviderMessages(dynamodb, settings.provider_messages_table_name),
         secrets=SecretReader(
-            session.client("secretsmanager", config=_AWS),
+            secretsmanager,
             allowed_prefixes=(credentials_secret_prefix(channel), openai_secret_prefix(channel)),
         ),
         ai=AiWriter(
@@ -52,13 +58,14 @@ def lambda_handler(adapter: ChannelAdapter, environ: Mapping[str, str]) -> Calla
             timeout_seconds=settings.ai_timeout_seconds,
             max_retries=settings.ai_max_retries,
         ),
+        wakeups=Wakeups(sqs=sqs, scheduler=session.client("scheduler", config=_AWS), settings=settings, logger=logger),
         logger=logger,
         metrics=metrics,
     )
     batch = BatchProcessor(
         pipeline=pipeline,
         turns=ReplyTurns(pipeline),
-        sqs=session.client("sqs", config=_AWS),
+        sqs=sqs,
         settings=settings,
         logger=logger,
         metrics=metrics,

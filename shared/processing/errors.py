@@ -100,6 +100,11 @@ class SendOutcomeUnknown(ProcessingFailure):
     """The send may have reached the provider (no answer in time); reconcile on redelivery."""
 
 
+class WakeupUnavailable(ProcessingFailure):
+    """The wake-up of a scheduled first message could not be armed (SQS or EventBridge Scheduler
+    failed or refused): the record stays ``scheduled`` and the redelivery arms it again."""
+
+
 class SendUnconfirmed(ProcessingFailure):
     """The send may have reached the provider, and the provider cannot be asked: alarm, never resend."""
 
@@ -126,4 +131,7 @@ DISPOSITIONS: dict[type[ProcessingFailure], Disposition] = {
     WhatsAppWindowClosed: Disposition(status=_S.FAILED_TO_SEND_MESSAGE, retry=False),
     SendOutcomeUnknown: Disposition(status=None, retry=True),
     SendUnconfirmed: Disposition(status=_S.SEND_UNCONFIRMED, retry=False),
+    # Retried whatever the cause (a refusal too): ``scheduled`` has no failed status to end in,
+    # and a message that never arms reaches the DLQ, whose alarm calls an operator.
+    WakeupUnavailable: Disposition(status=None, retry=True),
 }

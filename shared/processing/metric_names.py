@@ -14,6 +14,9 @@ MALFORMED_MESSAGES = "MalformedMessages"
 UNEXPECTED_FAILURES = "UnexpectedFailures"
 # Generated messages refused because they named a link, number or address the project did not supply.
 CONTENT_CHECK_FAILURES = "ContentCheckFailures"
+# First messages whose conversation was created ``scheduled`` (send_at or quiet hours): counted
+# once, by the delivery that created the record.
+FIRST_MESSAGES_SCHEDULED = "FirstMessagesScheduled"
 
 # The webhook ingress (service ``webhook-ingress``, issue 10): every refusal is counted, and
 # refused signatures (missing, forged, another tenant's, a replayed SendGrid batch) once more on
@@ -21,6 +24,11 @@ CONTENT_CHECK_FAILURES = "ContentCheckFailures"
 WEBHOOK_ACCEPTED = "WebhookAccepted"
 WEBHOOK_REJECTED = "WebhookRejected"
 WEBHOOK_SIGNATURE_REJECTED = "WebhookSignatureRejected"
+# The one-click unsubscribe (issue 12, same service): a POST with a valid token (new or repeated),
+# and a link whose token is malformed, altered or another key's (GET or POST). Kept apart from the
+# webhook refusals: a mail scanner probing links is not a provider's signature failing.
+UNSUBSCRIBE_REQUESTS = "UnsubscribeRequests"
+UNSUBSCRIBE_REJECTED = "UnsubscribeRejected"
 
 # The events processor (service ``events-processor``).
 PROVIDER_EVENTS_APPLIED = "ProviderEventsApplied"

@@ -49,6 +49,8 @@ from shared.processing.sent_messages import SentMessages
 from shared.processing.settings import ProcessorSettings
 from shared.processing.settlement import RecordOutcome, record_unexpected, settle
 from shared.processing.times import iso, parse_time
+from shared.processing.wakeups import Wakeups, is_due, open_delivery, scheduled_for
+from shared.retention import expires_at
 
 _S = ConversationStatus
 T = TypeVar("T")
@@ -89,11 +91,13 @@ class Pipeline:
         provider_messages: ProviderMessages,
         secrets: SecretReader,
         ai: AiWriter,
+        wakeups: Wakeups,
         logger: Any,
         metrics: Any,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ):
         self.adapter = adapter
+        self.wakeups = wakeups
         self.settings = settings
         self.repository = repository
         self.sent_messages = SentMessages(provider_messages, repository, logger)
@@ -103,6 +107,7 @@ class Pipeline:
         self.metrics = metrics
         self.clock = clock
         self._steps: dict[ConversationStatus, Callable[[ContextMessage, Claim], ConversationRecord]] = {
+            _S.SCHEDULED: self._wake,
             _S.PROCESSING: self._write_message,
             _S.AI_GENERATED: self._send,
             _S.SENDING: self._reconcile,
@@ -110,8 +115,9 @@ class Pipeline:
 
     # -- one SQS record ---------------------------------------------------------------------------
     def handle(self, body: str, *, message_id: str, attributes: Mapping[str, Any]) -> RecordOutcome:
+        delivery = open_delivery(body)
         try:
-            message = parse_message(body, attributes, self.adapter)
+            message = parse_message(delivery.body, attributes, self.adapter)
         except MalformedMessage as failure:
             # Permanent: the same bytes will never parse, so no retry; the DLQ keeps them as evidence.
             self.logger.error(
@@ -127,10 +133,14 @@ class Pipeline:
         )
         claim = self._claim()
         try:
-            record = self.process(message, claim)
+            record = self.process(message, claim, wakeup=delivery.wakeup)
         except ProcessingFailure as failure:
             key = ConversationKey(message.recipient_address, message.conversation_id)
             return settle(claim, key, failure, now=iso(self.clock()), logger=self.logger, count=self.count)
+        if record is None:
+            # Only the router's message creates a record: a wake-up for an erased conversation ends here.
+            self.logger.info("wake-up for a conversation that no longer exists; nothing to do")
+            return RecordOutcome(retry=False, status=None)
         return RecordOutcome(retry=False, status=record.conversation_status)
 
     def handle_unexpected(self, body: str, error: BaseException) -> RecordOutcome:
@@ -142,7 +152,7 @@ class Pipeline:
         reason = mask_text(f"{type(error).__name__}: {error}")[:500]
         self.count(metric_names.UNEXPECTED_FAILURES)
         try:
-            message = parse_message(body, {}, self.adapter)
+            message = parse_message(open_delivery(body).body, {}, self.adapter)
             key = ConversationKey(message.recipient_address, message.conversation_id)
             status = record_unexpected(self._claim(), key, reason, now=iso(self.clock()))
         except (ProcessingFailure, ClientError, BotoCoreError) as failure:
@@ -154,14 +164,34 @@ class Pipeline:
         return RecordOutcome(retry=False, status=status, reason=reason)
 
     # -- the state machine ------------------------------------------------------------------------
-    def process(self, message: ContextMessage, claim: Claim) -> ConversationRecord:
-        record, created = self.repository.claim(self._new_record(message, claim.token))
+    def process(self, message: ContextMessage, claim: Claim, *, wakeup: bool = False) -> ConversationRecord | None:
+        """Run the record to a final status, or to ``scheduled`` with its wake-up armed; ``None``
+        for a wake-up whose record is gone."""
+        if wakeup:
+            found = self.repository.get(ConversationKey(message.recipient_address, message.conversation_id))
+            if found is None:
+                return None
+            record, created = found, False
+        else:
+            record, created = self.repository.claim(self._new_record(message, claim.token))
         claim.record = record
-        if not created:
+        if created and record.conversation_status is _S.SCHEDULED:
+            self.count(metric_names.FIRST_MESSAGES_SCHEDULED)
+        elif not created:
             self.logger.info("record exists; resuming", extra={"status": record.conversation_status.value})
         while not record.conversation_status.is_final:
+            if record.conversation_status is _S.SCHEDULED and not is_due(scheduled_for(record), self.clock()):
+                # Not yet (the first delivery, its redelivery, or an early wake-up): arm (again) and wait.
+                self.wakeups.arm(message, scheduled_for(record), now=self.clock())
+                return record
             record = self._steps[record.conversation_status](message, claim)
         return record
+
+    def _wake(self, message: ContextMessage, claim: Claim) -> ConversationRecord:
+        """The wait is over: of the wake-ups that hold ``scheduled``, one moves it on."""
+        assert claim.record is not None
+        self.logger.info("scheduled first message is due", extra={"scheduled_for": claim.record.scheduled_for})
+        return claim.move(_S.PROCESSING, now=iso(self.clock()))
 
     def _write_message(self, message: ContextMessage, claim: Claim) -> ConversationRecord:
         responses_config(message.project.ai_config, message.channel.value)  # legacy configs stop here
@@ -266,7 +296,10 @@ class Pipeline:
         now = self.clock()
         delivery = self.sent_messages.record(record, receipt, provider=provider, sent_at=iso(now))
         usage = record.ai_usage or TokenUsage()
-        created = parse_time(record.created_at) or now
+        started = parse_time(record.created_at) or now
+        waited_until = parse_time(record.scheduled_for)
+        if waited_until is not None:  # the work of a scheduled message starts when its wait ends
+            started = max(started, waited_until)
         entry = MessageEntry(
             message_id=receipt.provider_message_id,
             timestamp=iso(now),
@@ -279,7 +312,7 @@ class Pipeline:
         fields = {
             "provider_message_id": receipt.provider_message_id,
             "sent_at": iso(now),
-            "initial_processing_time_ms": int((now - created).total_seconds() * 1000),
+            "initial_processing_time_ms": int((now - started).total_seconds() * 1000),
             "last_error": None,
             **delivery.fields(),
         }
@@ -326,8 +359,13 @@ class Pipeline:
         return outgoing
 
     def _new_record(self, message: ContextMessage, token: str) -> ConversationRecord:
-        now = iso(self.clock())
+        moment = self.clock()
+        now = iso(moment)
         recipient = message.recipient_data
+        schedule = message.schedule
+        waits = schedule is not None and not is_due(schedule.scheduled_for, moment)
+        # A held first message is kept for the whole retention after it goes, not after it was queued.
+        last_activity = max(moment, schedule.scheduled_for) if schedule else moment
         return ConversationRecord(
             primary_channel=message.recipient_address,
             conversation_id=message.conversation_id,
@@ -335,11 +373,15 @@ class Pipeline:
             project_id=message.company_data.project_id,
             request_id=message.request_data.request_id,
             channel_method=message.channel,
-            conversation_status=_S.PROCESSING,
+            conversation_status=_S.SCHEDULED if waits else _S.PROCESSING,
+            scheduled_for=iso(schedule.scheduled_for) if schedule else None,
+            schedule_reason=schedule.reason if schedule else None,
+            recipient_timezone=schedule.recipient_timezone if schedule else None,
             version=1,
             written_by=token,
             created_at=now,
             updated_at=now,
+            expires_at=expires_at(last_activity, self.settings.conversation_retention_days),
             recipient_first_name=recipient.recipient_first_name,
             recipient_last_name=recipient.recipient_last_name,
             recipient_tel=recipient.recipient_tel,

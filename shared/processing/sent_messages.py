@@ -38,6 +38,7 @@ class SentMessages:
                 conversation_id=record.conversation_id,
                 sent_at=sent_at,
                 delivery_status=receipt.status,
+                expires_at=record.expires_at,
             )
         )
 

@@ -39,6 +39,13 @@ class ProcessorSettings(FunctionEnvironment):
     # unsubscribe tokens), shared/consent/.
     suppressions_table_name: str = Field(alias="SUPPRESSIONS_TABLE_NAME", min_length=3)
     consent_key_secret_id: str = Field(alias="CONSENT_KEY_SECRET_ID", min_length=1)
+    # Retention (issue 12): a conversation record's ``expires_at`` (DynamoDB TTL) is this many days
+    # after its last activity (cdk.json ``data.conversation_retention_days``).
+    conversation_retention_days: int = Field(alias="CONVERSATION_RETENTION_DAYS", ge=1, le=3650)
+    # Scheduled first messages (issue 12, shared/processing/wakeups.py): waits over SQS's 15 minutes
+    # become one-time EventBridge Scheduler schedules in this group, delivered by this role.
+    scheduler_group_name: str = Field(alias="SCHEDULER_GROUP_NAME", min_length=1)
+    scheduler_role_arn: str = Field(alias="SCHEDULER_ROLE_ARN", min_length=1)
     # Where a message that can never be processed goes at once (its queue's DLQ), kept as evidence.
     dead_letter_queue_url: str | None = Field(alias="DEAD_LETTER_QUEUE_URL", default=None)
     heartbeat_interval_seconds: float = Field(alias="HEARTBEAT_INTERVAL_SECONDS", gt=0)

@@ -13,6 +13,7 @@ Then an idle thread moves to ``reply_received`` with a normal versioned transiti
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -22,7 +23,9 @@ from shared.models.conversation import OPEN_STATUSES, ConversationRecord, Conver
 from shared.processing.conversation_repository import ConversationRepository, key_of
 from shared.processing.dynamodb_items import CONDITION_FAILED, error_code, from_item, old_item, store_error, to_item
 from shared.processing.errors import RecordConflict, RecordStoreUnavailable
+from shared.processing.times import parse_time
 from shared.replies.inbound import InboundMessage
+from shared.retention import expires_at
 
 # Where the events processor marks a pending message; a turn's own states are left to the turn.
 IDLE_STATUSES = frozenset(
@@ -48,10 +51,11 @@ class Recorded:
 
 
 class InboundRecords:
-    def __init__(self, client: Any, table_name: str, repository: ConversationRepository):
+    def __init__(self, client: Any, table_name: str, repository: ConversationRepository, *, retention_days: int):
         self._client = client
         self._table = table_name
         self._repository = repository
+        self._retention_days = retention_days
 
     def record(self, found: ConversationRecord, message: InboundMessage, *, at: str) -> Recorded:
         """Append ``message`` to ``found``'s thread (``at``: when it was received)."""
@@ -105,6 +109,8 @@ class InboundRecords:
             ":id": message.inbound_id,
             ":seq": seq,
             ":at": at,
+            # The person wrote: the record is kept the whole retention from now (never less than before).
+            ":expires": expires_at(_moment(at), self._retention_days, kept_until=current.expires_at),
             ":none": [],
             ":company": current.company_id,
             ":project": current.project_id,
@@ -118,6 +124,7 @@ class InboundRecords:
             "#ids = list_append(if_not_exists(#ids, :none), :ids)",
             "#count = :seq",
             "last_inbound_at = :at",
+            "expires_at = :expires",
         ]
         if message.email_message_id:
             # The reply pipeline threads its answer on the person's Message-ID (In-Reply-To/References).
@@ -162,6 +169,12 @@ class _Lost:
     """The condition failed: the record as it is now (None: gone)."""
 
     current: ConversationRecord | None
+
+
+def _moment(at: str) -> datetime:
+    moment = parse_time(at)
+    assert moment is not None, "an inbound message is recorded with the time it was received"
+    return moment
 
 
 def _seq_of(record: ConversationRecord, inbound_id: str) -> int | None:

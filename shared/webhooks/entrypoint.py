@@ -12,6 +12,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from botocore.config import Config
 
 from shared.channels import ALL_CHANNELS
+from shared.consent.address_hash import load_hasher
+from shared.consent.suppressions import SuppressionList
 from shared.log_masking import describe_error, masked_traceback
 from shared.processing import metric_names
 from shared.processing.credentials import SecretReader
@@ -22,6 +24,7 @@ from shared.webhooks.event_queue import EventQueue
 from shared.webhooks.ingress import Ingress
 from shared.webhooks.project_secrets import ProjectSecrets
 from shared.webhooks.settings import WebhookSettings
+from shared.webhooks.unsubscribe import OneClickUnsubscribe
 from shared.webhooks.verification_keys import VerificationKeys
 
 SERVICE = "webhook-ingress"
@@ -41,20 +44,28 @@ def lambda_handler(environ: Mapping[str, str]) -> Callable[[dict[str, Any], Any]
     logger = Logger(service=SERVICE)
     metrics = Metrics(namespace=environ.get("POWERTOOLS_METRICS_NAMESPACE") or metric_names.NAMESPACE, service=SERVICE)
     session = boto3.session.Session()
+    dynamodb = session.client("dynamodb", config=_AWS)
+    secretsmanager = session.client("secretsmanager", config=_AWS)
+    directory = CompanyDirectory(dynamodb, settings.company_table_name)
     ingress = Ingress(
         settings=settings,
-        projects=ProjectSecrets(
-            CompanyDirectory(session.client("dynamodb", config=_AWS), settings.company_table_name),
-            settings.environment,
-        ),
+        projects=ProjectSecrets(directory, settings.environment),
         keys=VerificationKeys(
             # Only the provider credentials of the channels: never the OpenAI keys (IAM says the same).
             SecretReader(
-                session.client("secretsmanager", config=_AWS),
+                secretsmanager,
                 allowed_prefixes=tuple(credentials_secret_prefix(channel.value) for channel in ALL_CHANNELS),
             )
         ),
         queue=EventQueue(session.client("sqs", config=_AWS), settings.events_queue_url),
+        unsubscribe=OneClickUnsubscribe(
+            # Read at the first unsubscribe request, then cached: the webhooks never need it.
+            hasher=lambda: load_hasher(secretsmanager, settings.consent_key_secret_id),
+            suppressions=lambda hasher: SuppressionList(dynamodb, settings.suppressions_table_name, hasher),
+            directory=directory,
+            logger=logger,
+            metrics=metrics,
+        ),
         logger=logger,
         metrics=metrics,
     )

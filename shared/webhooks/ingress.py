@@ -10,6 +10,9 @@
 6. One queue message per event (a SendGrid batch is split), then the provider's 2xx at once.
 
 Nothing is queued before step 5 passes; every refusal is a bare status, counted and logged once.
+
+``/unsubscribe/{token}`` (issue 12) is served here too but is not a provider's webhook: it goes to
+``shared.webhooks.unsubscribe`` before any of the steps above.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from shared.webhooks.routes import (
     SENDGRID_INBOUND,
     TWILIO_INBOUND,
     TWILIO_STATUS,
+    UNSUBSCRIBE_PATH,
     WebhookRoute,
     route_for,
 )
@@ -43,6 +47,7 @@ from shared.webhooks.sendgrid_inbound import SendGridInboundWebhook
 from shared.webhooks.sendgrid_webhook import SendGridWebhook
 from shared.webhooks.settings import WebhookSettings
 from shared.webhooks.twilio_webhook import TwilioWebhook
+from shared.webhooks.unsubscribe import OneClickUnsubscribe
 from shared.webhooks.verification_keys import VerificationKeys
 
 
@@ -80,6 +85,7 @@ class Ingress:
         projects: ProjectSecrets,
         keys: VerificationKeys,
         queue: EventQueue,
+        unsubscribe: OneClickUnsubscribe,
         logger: Logger,
         metrics: Metrics,
         wall_clock: Callable[[], float] = time.time,
@@ -88,6 +94,7 @@ class Ingress:
         self._projects = projects
         self._keys = keys
         self._queue = queue
+        self._unsubscribe = unsubscribe
         self._logger = logger
         self._metrics = metrics
         self._wall_clock = wall_clock
@@ -101,6 +108,8 @@ class Ingress:
 
     def handle(self, event: Mapping[str, Any]) -> dict[str, Any]:
         request = read_webhook_request(event)
+        if request.resource == UNSUBSCRIBE_PATH:
+            return self._unsubscribe.handle(request)
         route = route_for(request.resource)
         try:
             if route is None:

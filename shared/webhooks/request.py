@@ -18,6 +18,7 @@ _ID = re.compile(ID_PATTERN)
 @dataclass(frozen=True)
 class WebhookRequest:
     resource: str
+    method: str
     company_id: str | None
     project_id: str | None
     # Lower-case names. A name sent twice with different values is left out: which one a provider
@@ -28,6 +29,8 @@ class WebhookRequest:
     # Every value of each query parameter, as API Gateway parsed them.
     query: Mapping[str, tuple[str, ...]]
     gateway_request_id: str | None
+    # The one-click unsubscribe route's path parameter (``/unsubscribe/{token}``).
+    token: str | None = None
 
     @property
     def has_query(self) -> bool:
@@ -74,6 +77,7 @@ def read_webhook_request(event: Mapping[str, Any]) -> WebhookRequest:
     context = event.get("requestContext") or {}
     return WebhookRequest(
         resource=str(event.get("resource") or ""),
+        method=str(event.get("httpMethod") or "").upper(),
         company_id=path.get("company_id"),
         project_id=path.get("project_id"),
         headers=_headers(event),
@@ -81,6 +85,7 @@ def read_webhook_request(event: Mapping[str, Any]) -> WebhookRequest:
         base64_body=bool(event.get("isBase64Encoded")),
         query=_query(event),
         gateway_request_id=context.get("requestId"),
+        token=path.get("token") if isinstance(path.get("token"), str) else None,
     )
 
 

@@ -1,5 +1,5 @@
 """The webhook routes, shared by the API stack, the local gateway, the ingress and the senders that
-give providers these URLs (Twilio ``StatusCallback``).
+give providers these URLs (Twilio ``StatusCallback``), and the one-click unsubscribe route emails carry.
 
 A URL is always the environment's configured public base URL plus the route: signatures are over
 the exact URL the provider called, and a custom domain or a stage changes it, so the URL is never
@@ -43,6 +43,17 @@ SENDGRID_INBOUND = WebhookRoute(
 )
 
 ROUTES: tuple[WebhookRoute, ...] = (TWILIO_STATUS, SENDGRID_EVENTS, TWILIO_INBOUND, SENDGRID_INBOUND)
+
+# Issue 12: an email's one-click unsubscribe (RFC 8058), GET (a page) and POST (unsubscribes).
+# Not a provider's webhook: the person's mail client or mailbox provider calls it, and the signed
+# token (shared/consent/unsubscribe_token.py) is the whole authority; no tenant ids in the path.
+UNSUBSCRIBE_PATH = "/unsubscribe/{token}"
+UNSUBSCRIBE_METHODS: tuple[str, ...] = ("GET", "POST")
+
+
+def unsubscribe_url(base_url: str, token: str) -> str:
+    return base_url.rstrip("/") + UNSUBSCRIBE_PATH.format(token=quote(token, safe=""))
+
 
 # The REST API's binary media types: API Gateway hands such a body to the function base64-encoded
 # (``isBase64Encoded``), byte for byte. Inbound Parse's form holds attachments and fields in other

@@ -16,6 +16,7 @@ from stacks.bundling import asset_hash
 from stacks.constructs.consent_access import CONSENT_READ_WRITE, grant_consent_access
 from stacks.constructs.python_function import LAMBDAS, PythonFunction
 from stacks.constructs.secret_access import acknowledge_credentials_wildcard, grant_secret_reads
+from stacks.constructs.wakeup_scheduler import WakeupScheduler
 from stacks.constructs.work_queue import WorkQueue
 from stacks.nag import acknowledge
 from stacks.names import (
@@ -42,6 +43,7 @@ class ChannelProcessor(Construct):
         provider_messages: dynamodb.ITable,
         suppressions: dynamodb.ITable,
         consent_key: secretsmanager.ISecret,
+        wakeups: WakeupScheduler,
         settings: EnvironmentSettings,
     ):
         super().__init__(scope, construct_id)
@@ -64,6 +66,9 @@ class ChannelProcessor(Construct):
                 queue_url=queue.queue.queue_url,
                 suppressions_table_name=suppressions.table_name,
                 consent_key_secret_id=consent_key_secret_name(settings.name),
+                conversation_retention_days=settings.data.conversation_retention_days,
+                scheduler_group_name=wakeups.group_name,
+                scheduler_role_arn=wakeups.role.role_arn,
                 dead_letter_queue_url=queue.dead_letter_queue.queue_url,
                 heartbeat_interval_seconds=processor.heartbeat_interval_seconds,
                 visibility_timeout_seconds=settings.queues.visibility_timeout_seconds,
@@ -105,6 +110,8 @@ class ChannelProcessor(Construct):
             consent_key=consent_key,
             actions=CONSENT_READ_WRITE,
         )
+        # Scheduled first messages: a delayed copy on its own queue, or a schedule in the group.
+        wakeups.grant_arm(role, queue.queue)
         grant_secret_reads(
             self,
             role,

@@ -70,6 +70,7 @@ class EventsProcessor(Construct):
                 email_queue_url=channel_queues[Channel.EMAIL].queue.queue_url,
                 suppressions_table_name=suppressions.table_name,
                 consent_key_secret_id=consent_key_secret_name(settings.name),
+                conversation_retention_days=settings.data.conversation_retention_days,
             ).to_environment(),
         )
         role = self.function.role

@@ -1,7 +1,8 @@
 """The webhook ingress: the providers' routes on the REST API (no API key: providers cannot send
 one; the provider's signature, or Inbound Parse's URL token, is checked by the function), the
-function behind them, a role that can only read a project, read tenants' provider credentials and
-queue an event, and its alarms."""
+one-click unsubscribe route of every email (issue 12: GET + POST, the signed token checked by the
+function), the function behind them, a role that can only read a project, read tenants' provider
+credentials, queue an event and write a suppression, and its alarms."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from constructs import Construct
 from shared.channels import ALL_CHANNELS
 from shared.processing import metric_names
 from shared.secret_names import consent_key_secret_name
-from shared.webhooks.routes import ROUTES, WebhookRoute
+from shared.webhooks.routes import ROUTES, UNSUBSCRIBE_METHODS, UNSUBSCRIBE_PATH, WebhookRoute
 from shared.webhooks.settings import WebhookSettings
 from stacks.constructs.consent_access import grant_consent_access
 from stacks.constructs.monitoring import critical_alarm
@@ -41,21 +42,27 @@ def stage_method_options(settings: EnvironmentSettings) -> dict[str, apigw.Metho
     routes have none; this caps what anyone (a flood of forged requests) can send through them.
     Logging and metrics are repeated because a method's settings replace the stage's."""
     webhooks = settings.webhooks
+    # The unsubscribe route is as open as the webhooks (anyone holding an email can call it), and
+    # gets the same cap per method.
+    methods = [f"{route.path}/POST" for route in ROUTES] + [
+        f"{UNSUBSCRIBE_PATH}/{method}" for method in UNSUBSCRIBE_METHODS
+    ]
     return {
-        f"{route.path}/POST": apigw.MethodDeploymentOptions(
+        method: apigw.MethodDeploymentOptions(
             throttling_rate_limit=webhooks.throttle_rate_limit,
             throttling_burst_limit=webhooks.throttle_burst_limit,
             logging_level=apigw.MethodLoggingLevel.INFO,
             metrics_enabled=True,
             data_trace_enabled=False,
         )
-        for route in ROUTES
+        for method in methods
     }
 
 
 class WebhookIngress(Construct):
     function: PythonFunction
     routes: dict[WebhookRoute, apigw.Method]
+    unsubscribe_methods: dict[str, apigw.Method]  # by HTTP method
 
     def __init__(
         self,
@@ -82,7 +89,8 @@ class WebhookIngress(Construct):
             memory_mb=webhooks.memory_mb,
             timeout_seconds=webhooks.timeout_seconds,
             reserved_concurrency=webhooks.reserved_concurrency,
-            description="Verifies a Twilio/SendGrid webhook with the tenant's credentials, then queues its events",
+            description="Verifies a Twilio/SendGrid webhook with the tenant's credentials, then queues its events; "
+            "serves the emails' one-click unsubscribe link",
             environment=WebhookSettings(
                 environment=settings.name,
                 company_table_name=company_data.table_name,
@@ -97,7 +105,17 @@ class WebhookIngress(Construct):
         grant_consent_access(
             self.function.role, suppressions=suppressions, consent_key=consent_key, actions=["dynamodb:UpdateItem"]
         )
-        self.routes = self._add_routes(api)
+        validator = api.add_request_validator(
+            "WebhookValidator",
+            request_validator_name="webhook-request",
+            # The body is the provider's (form or JSON array), or a mail client's form, and is
+            # checked by the ingress.
+            validate_request_body=False,
+            validate_request_parameters=True,
+        )
+        integration = apigw.LambdaIntegration(self.function.function, proxy=True, allow_test_invoke=False)
+        self.routes = self._add_routes(api, validator, integration)
+        self.unsubscribe_methods = self._add_unsubscribe_route(api, validator, integration)
         self._alarms(settings, alerts)
 
     def _grant(self, settings: EnvironmentSettings, company_data: dynamodb.ITable, events_queue: sqs.IQueue) -> None:
@@ -124,15 +142,9 @@ class WebhookIngress(Construct):
                 "found from the company and project in the URL",
             )
 
-    def _add_routes(self, api: apigw.RestApi) -> dict[WebhookRoute, apigw.Method]:
-        validator = api.add_request_validator(
-            "WebhookValidator",
-            request_validator_name="webhook-request",
-            # The body is the provider's (form or JSON array) and is checked by the ingress.
-            validate_request_body=False,
-            validate_request_parameters=True,
-        )
-        integration = apigw.LambdaIntegration(self.function.function, proxy=True, allow_test_invoke=False)
+    def _add_routes(
+        self, api: apigw.RestApi, validator: apigw.RequestValidator, integration: apigw.LambdaIntegration
+    ) -> dict[WebhookRoute, apigw.Method]:
         methods = {}
         for route in ROUTES:
             resource = api.root.resource_for_path(route.path)
@@ -145,6 +157,38 @@ class WebhookIngress(Construct):
                 request_parameters={f"method.request.path.{name}": True for name in PATH_PARAMETERS},
             )
             self._acknowledge(resource, route)
+        return methods
+
+    def _add_unsubscribe_route(
+        self, api: apigw.RestApi, validator: apigw.RequestValidator, integration: apigw.LambdaIntegration
+    ) -> dict[str, apigw.Method]:
+        """``/unsubscribe/{token}``: GET (the confirmation page) and POST (RFC 8058 one-click), no
+        key; the function checks the token before anything is written."""
+        resource = api.root.resource_for_path(UNSUBSCRIBE_PATH)
+        methods = {
+            method: resource.add_method(
+                method,
+                integration,
+                api_key_required=False,
+                authorization_type=apigw.AuthorizationType.NONE,
+                request_validator=validator,
+                request_parameters={"method.request.path.token": True},
+            )
+            for method in UNSUBSCRIBE_METHODS
+        }
+        acknowledge(
+            resource,
+            "AwsSolutions-APIG4",
+            "The recipient of an email (or their mailbox provider, RFC 8058) calls this link and has no "
+            "API key or account; the path's token is signed with the environment's consent key and the "
+            "ingress verifies it before writing anything, and GET never writes.",
+        )
+        acknowledge(
+            resource,
+            "AwsSolutions-COG4",
+            "There is no user to sign in: whoever holds the email may unsubscribe its recipient, which is "
+            "what the signed, per-recipient token in the link allows and nothing more.",
+        )
         return methods
 
     def _acknowledge(self, resource: apigw.Resource, route: WebhookRoute) -> None:

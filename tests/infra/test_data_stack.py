@@ -102,7 +102,7 @@ def test_provider_messages_are_keyed_by_provider_and_message_id_expire_by_ttl_an
     properties = table["Properties"]
     assert properties["KeySchema"] == [{"AttributeName": "provider_message_key", "KeyType": "HASH"}]
     assert "GlobalSecondaryIndexes" not in properties and "LocalSecondaryIndexes" not in properties
-    # Unmatched events' items (``unmatched#…``) expire; message items carry no expires_at today.
+    # Unmatched events' items (``unmatched#…``) expire after 30 days; message items with their record.
     assert properties["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     # The only way from a provider's message id to its conversation: protected as the records are.
     assert properties["PointInTimeRecoverySpecification"] == {

@@ -70,6 +70,7 @@ def test_the_events_processor_is_an_arm64_function_with_its_settings_model_rende
     assert variables["ENVIRONMENT"] == settings.name
     assert variables["VISIBILITY_TIMEOUT_SECONDS"] == str(settings.events.visibility_timeout_seconds)
     assert variables["MAX_RECEIVE_COUNT"] == str(settings.queues.max_receive_count)
+    assert variables["CONVERSATION_RETENTION_DAYS"] == {"dev": "30", "prod": "400"}[settings.name]
     assert len(variables["PROCESSOR_VERSION"]) == 12
     assert without_hash(resource_name(variables["QUEUE_URL"])) == "EventsQueue"
     assert without_hash(resource_name(variables["DEAD_LETTER_QUEUE_URL"])) == "EventsDeadLetterQueue"

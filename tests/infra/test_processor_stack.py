@@ -64,6 +64,7 @@ def test_each_channel_has_an_arm64_processor_sized_by_the_environment_settings(s
     assert variables["CHANNEL"] == channel.value
     assert variables["HEARTBEAT_INTERVAL_SECONDS"] == str(settings.processor.heartbeat_interval_seconds)
     assert variables["VISIBILITY_TIMEOUT_SECONDS"] == str(settings.queues.visibility_timeout_seconds)
+    assert variables["CONVERSATION_RETENTION_DAYS"] == {"dev": "30", "prod": "400"}[settings.name]
     assert len(variables["PROCESSOR_VERSION"]) == 12
     assert "ConversationsTable" in json.dumps(variables["CONVERSATIONS_TABLE_NAME"])
     assert f"{channel.value.capitalize()}Queue" in json.dumps(variables["QUEUE_URL"])

@@ -12,7 +12,15 @@ import aws_cdk as cdk
 import app as cdk_app
 from shared.channels import ALL_CHANNELS
 from shared.processing import metric_names
-from shared.webhooks.routes import ROUTES, SENDGRID_EVENTS, SENDGRID_INBOUND, TWILIO_INBOUND, TWILIO_STATUS
+from shared.webhooks.routes import (
+    ROUTES,
+    SENDGRID_EVENTS,
+    SENDGRID_INBOUND,
+    TWILIO_INBOUND,
+    TWILIO_STATUS,
+    UNSUBSCRIBE_METHODS,
+    UNSUBSCRIBE_PATH,
+)
 from shared.webhooks.settings import WebhookSettings
 from stacks.settings import load_settings, settings_from_block
 from tests.infra.conftest import app_context
@@ -29,6 +37,7 @@ from tests.infra.template_queries import (
 )
 
 WEBHOOK_PATHS = {route.path for route in ROUTES}
+UNSUBSCRIBE_METHOD_KEYS = {(UNSUBSCRIBE_PATH, method) for method in UNSUBSCRIBE_METHODS}
 
 
 def _ingress(synthesised) -> tuple[str, dict[str, Any]]:
@@ -58,15 +67,32 @@ def test_each_webhook_route_is_post_only_without_key_or_authorizer_and_proxies_t
         }
 
 
+def test_the_unsubscribe_route_is_get_and_post_without_key_and_proxies_to_the_ingress(synthesised):
+    template = synthesised.template("api")
+    ingress_id, _ = _ingress(synthesised)
+    methods = methods_by_path(template)
+
+    assert {key for key in methods if key[0].startswith("/unsubscribe")} == UNSUBSCRIBE_METHOD_KEYS
+    assert set(UNSUBSCRIBE_METHODS) == {"GET", "POST"}
+    for key in UNSUBSCRIBE_METHOD_KEYS:
+        method = methods[key]
+        assert method["ApiKeyRequired"] is False
+        assert method["AuthorizationType"] == "NONE"
+        assert "AuthorizerId" not in method
+        assert method["Integration"]["Type"] == "AWS_PROXY"
+        assert _invokes(method, ingress_id)
+        assert method["RequestParameters"] == {"method.request.path.token": True}
+
+
 def test_the_ingress_is_reached_by_the_webhook_routes_only_and_they_reach_nothing_else(synthesised):
     template = synthesised.template("api")
     ingress_id, _ = _ingress(synthesised)
     methods = methods_by_path(template)
 
     reaching_ingress = {key for key, method in methods.items() if _invokes(method, ingress_id)}
-    assert reaching_ingress == {(path, "POST") for path in WEBHOOK_PATHS}
-    # Every method on a path under /webhooks is one of those two: no mock, no other function.
-    under_webhooks = {key for key in methods if key[0].startswith("/webhooks")}
+    assert reaching_ingress == {(path, "POST") for path in WEBHOOK_PATHS} | UNSUBSCRIBE_METHOD_KEYS
+    # Every method on a path under /webhooks or /unsubscribe is one of those: no mock, no other function.
+    under_webhooks = {key for key in methods if key[0].startswith(("/webhooks", "/unsubscribe"))}
     assert under_webhooks == reaching_ingress
     # And API Gateway may invoke the ingress for exactly those: this stage, POST, these paths.
     permissions = [
@@ -77,7 +103,8 @@ def test_the_ingress_is_reached_by_the_webhook_routes_only_and_they_reach_nothin
     sources = sorted(resource_name(p["SourceArn"]).split("/", 1)[1] for p in permissions)
     assert all(p["Principal"] == "apigateway.amazonaws.com" for p in permissions)
     assert sources == sorted(
-        f"<token>/POST{route.path.replace('{company_id}', '*').replace('{project_id}', '*')}" for route in ROUTES
+        [f"<token>/POST{route.path.replace('{company_id}', '*').replace('{project_id}', '*')}" for route in ROUTES]
+        + [f"<token>/{method}/unsubscribe/*" for method in UNSUBSCRIBE_METHODS]
     )
 
 
@@ -160,16 +187,18 @@ def test_the_webhook_routes_are_throttled_at_the_stage_as_the_environment_says(s
     template = synthesised.template("api")
     [stage] = resources(template, "AWS::ApiGateway::Stage").values()
     webhooks = synthesised.settings.webhooks
-    throttled = {
-        s["ResourcePath"]: (s["HttpMethod"], s["ThrottlingRateLimit"], s["ThrottlingBurstLimit"])
+    limits = (webhooks.throttle_rate_limit, webhooks.throttle_burst_limit)
+    throttled = sorted(
+        (s["ResourcePath"], s["HttpMethod"], s["ThrottlingRateLimit"], s["ThrottlingBurstLimit"])
         for s in stage["Properties"]["MethodSettings"]
         if "ThrottlingRateLimit" in s
-    }
-    # A method's ResourcePath is the route with each "/" escaped as "~1".
-    assert throttled == {
-        "/" + route.path.replace("/", "~1"): ("POST", webhooks.throttle_rate_limit, webhooks.throttle_burst_limit)
-        for route in ROUTES
-    }
+    )
+    # A method's ResourcePath is the route with each "/" escaped as "~1"; one bucket per method,
+    # the unsubscribe route's GET and POST included.
+    assert throttled == sorted(
+        [("/" + route.path.replace("/", "~1"), "POST", *limits) for route in ROUTES]
+        + [("/" + UNSUBSCRIBE_PATH.replace("/", "~1"), method, *limits) for method in UNSUBSCRIBE_METHODS]
+    )
 
 
 def test_refused_signatures_and_ingress_failures_alert_the_critical_topic(synthesised):
@@ -232,4 +261,4 @@ def test_keyless_access_is_acknowledged_to_cdk_nag_on_the_api_resources_only(dev
     stage_root = f"{api.node.path}/Default"
     for rule in ("AwsSolutions-APIG4", "AwsSolutions-COG4"):
         where = {path.removeprefix(stage_root) for path, rules in acknowledged.items() if rule in rules}
-        assert where == {"/initiate-conversation", *WEBHOOK_PATHS}, rule
+        assert where == {"/initiate-conversation", *WEBHOOK_PATHS, UNSUBSCRIBE_PATH}, rule

@@ -61,6 +61,7 @@ def test_twilio_send_records_its_message_and_asks_for_status_callbacks(send, eve
         "delivery_status": "queued",  # Twilio's answer to the send
         "delivery_rank": 1,
         "delivery_updated_at": item["sent_at"],
+        "expires_at": processor.record(message)["expires_at"],  # goes with its record (retention)
     }
     record = processor.record(message)
     assert (record["delivery_status"], record["delivery_rank"]) == ("queued", 1)

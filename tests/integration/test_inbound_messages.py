@@ -31,7 +31,7 @@ from tests.fixtures.inbound import (
     sendgrid_inbound,
     twilio_inbound,
 )
-from tests.fixtures.processors import metric_total
+from tests.fixtures.processors import RETENTION_DAYS, metric_total
 
 PHONES = [Channel.WHATSAPP, Channel.SMS]
 NUMBER = {Channel.WHATSAPP: WHATSAPP_NUMBER, Channel.SMS: SMS_NUMBER}
@@ -322,7 +322,7 @@ def test_messages_racing_for_one_thread_each_get_their_own_place(aws, conversati
     record = conversations.put(conversation_record(Channel.SMS))
     client = aws.client("dynamodb")
     table = aws.table_name(tables.CONVERSATIONS.logical_name)
-    records = InboundRecords(client, table, ConversationRepository(client, table))
+    records = InboundRecords(client, table, ConversationRepository(client, table), retention_days=RETENTION_DAYS)
     messages = [parse_inbound(twilio_inbound(channel=Channel.SMS, body=f"message {n}")) for n in range(6)]
 
     # Every writer starts from the same stale read: all but one lose the optimistic count and retry.
@@ -536,7 +536,7 @@ def test_a_crash_right_after_recording_leaves_the_thread_marked_on_redelivery(aw
     table = aws.table_name(tables.CONVERSATIONS.logical_name)
     event = twilio_inbound(channel=Channel.SMS)
     # The first delivery recorded the message and died before anything else.
-    InboundRecords(client, table, ConversationRepository(client, table)).record(
+    InboundRecords(client, table, ConversationRepository(client, table), retention_days=RETENTION_DAYS).record(
         record, parse_inbound(event), at="2026-11-26T03:00:00.000Z"
     )
     assert conversations.get(record).conversation_status == "initial_message_sent"

@@ -16,7 +16,14 @@ import requests
 from local.api_keys import ApiKeyStore
 from local.gateway import LocalApiGateway, RouteThrottle
 from local.seed import create_api, create_tenant_key
-from shared.webhooks.routes import SENDGRID_EVENTS, SENDGRID_INBOUND, TWILIO_INBOUND, TWILIO_STATUS
+from shared.webhooks.routes import (
+    SENDGRID_EVENTS,
+    SENDGRID_INBOUND,
+    TWILIO_INBOUND,
+    TWILIO_STATUS,
+    UNSUBSCRIBE_PATH,
+    unsubscribe_url,
+)
 from stacks.settings import load_settings
 from tests.fixtures.inbound_parse import CONTENT_TYPE, Upload, inbound_fields, multipart_body
 
@@ -280,6 +287,54 @@ def test_only_post_to_a_webhook_route_reaches_the_ingress(gateway, method, path)
     status, _, body = gateway.handle(method, path, {}, TWILIO_FORM)
     assert (status, json.loads(body)["error_code"]) == (404, "NOT_FOUND")
     assert gateway.ingress.events == [] and gateway.router.events == []
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_the_unsubscribe_link_reaches_the_ingress_by_get_and_post_without_a_key(gateway, method):
+    body = b"List-Unsubscribe=One-Click" if method == "POST" else b""
+    headers = {"Content-Type": "application/x-www-form-urlencoded"} if body else {}
+
+    status, _, _ = gateway.handle(method, "/dev/unsubscribe/AbC-_12", headers, body)
+
+    assert status == 200
+    (event,) = gateway.ingress.events
+    assert (event["httpMethod"], event["resource"], event["path"]) == (method, UNSUBSCRIBE_PATH, "/unsubscribe/AbC-_12")
+    assert event["pathParameters"] == {"token": "AbC-_12"}
+    assert event["body"] == (body.decode() if body else None) and event["isBase64Encoded"] is False
+    assert gateway.router.events == []
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("PUT", "/dev/unsubscribe/AbC"), ("OPTIONS", "/dev/unsubscribe/AbC"), ("POST", "/dev/unsubscribe"),
+     ("GET", "/dev/unsubscribe/AbC/more"), ("GET", "/prod/unsubscribe/AbC")],
+    ids=["PUT", "OPTIONS", "no token", "extra segment", "other stage"],
+)  # fmt: skip
+def test_only_get_and_post_of_one_token_reach_the_ingress(gateway, method, path):
+    status, _, body = gateway.handle(method, path, {}, b"")
+    assert (status, json.loads(body)["error_code"]) == (404, "NOT_FOUND")
+    assert gateway.ingress.events == []
+
+
+def test_the_unsubscribe_link_has_a_stage_throttle_per_method(gateway):
+    answers = [gateway.handle("POST", f"/dev/unsubscribe/token{n}", {}, b"")[0] for n in range(60)]
+    page = gateway.handle("GET", "/dev/unsubscribe/token0", {}, b"")[0]
+
+    assert answers[:30] == [200] * 30 and 429 in answers
+    assert page == 200  # GET is another method, another bucket
+
+
+def test_the_unsubscribe_link_over_http_is_what_the_email_header_names(gateway):
+    gateway.under_test.start()
+    try:
+        answer = requests.post(
+            unsubscribe_url(gateway.under_test.url, "AbC-_12"), data={"List-Unsubscribe": "One-Click"}, timeout=30
+        )
+    finally:
+        gateway.under_test.stop()
+    assert answer.status_code == 200
+    (event,) = gateway.ingress.events
+    assert event["pathParameters"] == {"token": "AbC-_12"} and event["body"] == "List-Unsubscribe=One-Click"
 
 
 def test_a_crashed_ingress_is_a_502_without_detail(gateway):

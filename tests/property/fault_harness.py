@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import boto3
 import requests
 from botocore.exceptions import ClientError
 from hypothesis import strategies as st
@@ -31,6 +32,7 @@ from python_http_client import exceptions as http_errors
 from twilio.base.exceptions import TwilioRestException
 
 from shared.channels import Channel
+from shared.consent.address_hash import AddressHasher
 from shared.events.applier import EventApplier
 from shared.events.envelope import EventKind, ProviderEvent
 from shared.events.envelope import Provider as ProviderName
@@ -49,6 +51,7 @@ from shared.processing.errors import AiRejected, AiUnavailable
 from shared.processing.pipeline import Pipeline
 from shared.processing.senders.twilio_messages import TwilioMessages
 from shared.processing.settings import ProcessorSettings
+from shared.processing.wakeups import Wakeups
 from shared.routing.context_builder import build_context, queue_body
 from shared.secret_names import credentials_secret_prefix, openai_secret_prefix
 
@@ -60,6 +63,10 @@ ENVIRONMENT = "dev"  # the secret names of the example record are dev's
 # Consent (issue 12): the pipeline's suppression list lives in these (created by the harness).
 SUPPRESSIONS_TABLE = "ai-multi-comms-suppressions-prop"
 CONSENT_KEY_SECRET = "ai-multi-comms/consent-key-prop"
+RETENTION_DAYS = 30
+HARNESS_CONSENT_KEY = AddressHasher(b"fault-harness-consent-key-fake-0000")
+SCHEDULER_GROUP = "ai-multi-comms-schedules-prop"
+SCHEDULER_ROLE_ARN = "arn:aws:iam::000000000000:role/ai-multi-comms-wakeup-scheduler-prop"
 _S = ConversationStatus
 
 OK, TRANSIENT, PERMANENT, CRASH, CRASH_AFTER, LOST, HEARTBEAT, INJECTED = (
@@ -445,7 +452,10 @@ def adapter_at(channel: Channel, provider: Provider) -> Any:
             sender._client = FakeTwilioClient(provider) if is_twilio else FakeSendGridClient(provider)
             return sender
 
-    return AtTheFakeProvider()
+    adapter = AtTheFakeProvider()
+    # Email signs each recipient's unsubscribe link (issue 12): a fixed key, read as the real one would be.
+    adapter.use_consent_key(lambda: HARNESS_CONSENT_KEY)
+    return adapter
 
 
 class InProcessAws(dict):
@@ -515,6 +525,9 @@ def processor_settings(channel: Channel, table: str, messages_table: str) -> Pro
         queue_url="https://sqs.eu-west-2.amazonaws.com/000000000000/prop",
         suppressions_table_name=SUPPRESSIONS_TABLE,
         consent_key_secret_id=CONSENT_KEY_SECRET,
+        conversation_retention_days=RETENTION_DAYS,
+        scheduler_group_name=SCHEDULER_GROUP,
+        scheduler_role_arn=SCHEDULER_ROLE_ARN,
         heartbeat_interval_seconds=60,
         visibility_timeout_seconds=VISIBILITY_SECONDS,
         processor_version="prop",
@@ -681,6 +694,7 @@ class Schedule:
             email_queue_url="https://sqs.eu-west-2.amazonaws.com/000000000000/prop-email",
             suppressions_table_name=SUPPRESSIONS_TABLE,
             consent_key_secret_id=CONSENT_KEY_SECRET,
+            conversation_retention_days=RETENTION_DAYS,
         )
         return EventApplier(
             messages=ProviderMessages(dynamodb, self.aws["messages_table"]),
@@ -725,6 +739,13 @@ class Schedule:
                 clock=lambda: self.clock().timestamp(),
             ),
             ai=ai or FakeAi(self.turnstile),
+            # The schedules drawn here send at once, so nothing is ever armed (moto in process).
+            wakeups=Wakeups(
+                sqs=boto3.client("sqs", region_name=REGION),
+                scheduler=boto3.client("scheduler", region_name=REGION),
+                settings=self.settings,
+                logger=Quiet(),
+            ),
             logger=Quiet(),
             metrics=Quiet(),
             clock=self.clock,

@@ -318,7 +318,9 @@ class ReplySchedule(Schedule):
         )
         inbound = InboundApplier(
             matcher=ReplyMatcher(dynamodb, self.aws["table"]),
-            records=InboundRecords(dynamodb, self.aws["table"], conversations),
+            records=InboundRecords(
+                dynamodb, self.aws["table"], conversations, retention_days=settings.conversation_retention_days
+            ),
             consent=InboundConsent(
                 suppressions=suppressions, repository=conversations, logger=Quiet(), metrics=Quiet()
             ),

@@ -10,7 +10,14 @@ from shared import api_errors
 from shared.models.request import InitiateRequest
 from shared.request_errors import _FIELD_CODES, SECTIONS
 from shared.routing.gateway_contract import GATEWAY_ERRORS, METHOD_NOT_ALLOWED
-from shared.webhooks.routes import ROUTES, SENDGRID_EVENTS, SENDGRID_INBOUND, TWILIO_INBOUND, TWILIO_STATUS
+from shared.webhooks.routes import (
+    ROUTES,
+    SENDGRID_EVENTS,
+    SENDGRID_INBOUND,
+    TWILIO_INBOUND,
+    TWILIO_STATUS,
+    UNSUBSCRIBE_PATH,
+)
 from shared.webhooks.sendgrid_inbound import QUEUED_FIELDS
 from shared.webhooks.sendgrid_webhook import SendGridWebhook
 from shared.webhooks.twilio_webhook import EMPTY_TWIML, TwilioWebhook
@@ -78,6 +85,19 @@ def test_every_webhook_route_is_documented_without_security_and_with_bare_refusa
         assert {"400", "403", "413", "503"} <= refusals
         assert all("content" not in operation["responses"][status] for status in refusals)
         assert set(document["paths"][route.path]) == {"post"}
+
+
+def test_the_unsubscribe_link_is_documented_get_and_post_without_security():
+    document = openapi.build_document()
+    path = document["paths"][UNSUBSCRIBE_PATH]
+
+    assert set(path) == {"get", "post"}
+    for operation in path.values():
+        assert operation["security"] == []
+        assert [(p["name"], p["in"]) for p in operation["parameters"]] == [("token", "path")]
+        assert set(operation["responses"]) == {"200", "404", "503"}
+        assert all("text/html" in answer["content"] for answer in operation["responses"].values())
+    assert "requestBody" not in path["get"] and path["post"]["requestBody"]["required"] is False
 
 
 def test_the_webhook_routes_document_the_ingress_content_types_headers_and_answers():

@@ -19,6 +19,9 @@ ENVIRON = {
     "PROCESSOR_VERSION": "abc123",
     "SUPPRESSIONS_TABLE_NAME": "ai-multi-comms-suppressions-dev",
     "CONSENT_KEY_SECRET_ID": "ai-multi-comms/consent-key-dev",
+    "CONVERSATION_RETENTION_DAYS": "30",
+    "SCHEDULER_GROUP_NAME": "ai-multi-comms-schedules-dev",
+    "SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/ai-multi-comms-wakeup-scheduler-dev",
 }
 
 

@@ -117,3 +117,21 @@ def test_a_public_base_url_must_be_https_without_query(tmp_path):
     path = _cdk_json_with(tmp_path, lambda envs: envs["dev"]["api"].update(public_base_url="http://comms.example.com"))
     with pytest.raises(SettingsError, match=r"api\.public_base_url"):
         load_settings("dev", cdk_json=path)
+
+
+def test_conversations_are_kept_thirty_days_in_dev_and_four_hundred_in_prod():
+    assert load_settings("dev").data.conversation_retention_days == 30
+    assert load_settings("prod").data.conversation_retention_days == 400
+
+
+@pytest.mark.parametrize("days", [0, 3651, None])
+def test_a_retention_outside_one_day_to_ten_years_is_refused(tmp_path, days):
+    path = _cdk_json_with(tmp_path, lambda envs: envs["prod"]["data"].update(conversation_retention_days=days))
+    with pytest.raises(SettingsError, match=r"data\.conversation_retention_days"):
+        load_settings("prod", cdk_json=path)
+
+
+def test_the_retention_cannot_be_left_out(tmp_path):
+    path = _cdk_json_with(tmp_path, lambda envs: envs["dev"].pop("data"))
+    with pytest.raises(SettingsError, match=r"data: missing"):
+        load_settings("dev", cdk_json=path)

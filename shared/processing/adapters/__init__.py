@@ -8,10 +8,12 @@ channel's module imports only its own provider SDK, so a function bundles only w
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, ClassVar
 
 from shared.channels import Channel
+from shared.consent.address_hash import AddressHasher
 from shared.models.company import ChannelConfigBase
 from shared.models.context import ContextMessage, ProjectSlice
 from shared.models.conversation import ConversationRecord
@@ -62,6 +64,10 @@ class ChannelAdapter(ABC):
         if problem is not None:
             raise CredentialsMissing(problem)
         return project.ai_config.api_key_reference
+
+    def use_consent_key(self, load: Callable[[], AddressHasher]) -> None:  # noqa: B027 - optional hook
+        """Channels whose messages carry a link signed with the consent key (email's one-click
+        unsubscribe, issue 12) keep ``load``: the environment's key, read at the first send."""
 
     @abstractmethod
     def reply_index_attributes(self, message: ContextMessage) -> dict[str, str]:
