@@ -38,6 +38,8 @@ from tests.e2e.test_replies_local import CHANNELS, put_second_project
 pytestmark = pytest.mark.e2e
 
 OPTED_OUT = "RECIPIENT_OPTED_OUT"
+# Generous: two cores run the whole engine (and, on a busy machine, more besides).
+WAIT = 60
 # Generous: a wake-up is due within about three minutes of the fixture; the local scheduler fires it.
 SCHEDULED_WAIT = 300
 HOURS_PROJECT = "pi-hours-001"  # the project whose send windows the quiet-hours test sets
@@ -94,7 +96,7 @@ def record_of(stack, person: Person, channel: str, conversation_id: str) -> dict
     return conversation(stack, person.address(channel), conversation_id)
 
 
-def record_when(stack, person: Person, channel: str, conversation_id: str, *statuses: str, timeout: float = 30):
+def record_when(stack, person: Person, channel: str, conversation_id: str, *statuses: str, timeout: float = WAIT):
     return wait_for(
         lambda: (
             (r := record_of(stack, person, channel, conversation_id)) and r["conversation_status"] in statuses and r
@@ -123,7 +125,7 @@ def entry(stack, person: Person, channel: str) -> SuppressionEntry | None:
 
 
 def suppressed(stack, person: Person, channel: str) -> SuppressionEntry:
-    return wait_for(lambda: (found := entry(stack, person, channel)) and found.is_active and found)
+    return wait_for(lambda: (found := entry(stack, person, channel)) and found.is_active and found, timeout=WAIT)
 
 
 def person_writes(stack, channel: str, conversation_id: str, text: str) -> dict[str, Any]:
@@ -158,7 +160,7 @@ def idle(stack) -> bool:
 
 def wait_settled(stack) -> None:
     # Twice in a row: a job queued by the events processor between two looks is not missed.
-    wait_for(lambda: idle(stack) and (time.sleep(0.5) or idle(stack)))
+    wait_for(lambda: idle(stack) and (time.sleep(0.5) or idle(stack)), timeout=WAIT)
 
 
 def _sandbox(stack, provider: str, method: str, path: str, **kwargs: Any) -> Any:
@@ -267,7 +269,7 @@ def test_stop_stops_every_project_of_the_company_on_that_channel_and_start_resto
 
     person_writes(local_stack, channel, conversation_id, "START")
 
-    wait_for(lambda: (found := entry(local_stack, person, channel)) and not found.is_active)
+    wait_for(lambda: (found := entry(local_stack, person, channel)) and not found.is_active, timeout=WAIT)
     again = sent_first_message(local_stack, person, channel)
     assert len(received(local_stack, person, channel)) == 2
     assert (
@@ -363,7 +365,10 @@ def test_a_sendgrid_hard_bounce_suppresses_the_address(local_stack):
     assert len(received(local_stack, person, "email")) == 1
     # The bounced message's own delivery status says so too.
     key = {"provider_message_key": f"sendgrid#{record['provider_message_id']}"}
-    wait_for(lambda: provider_messages(local_stack).get_item(Key=key)["Item"].get("delivery_status") == "bounce")
+    wait_for(
+        lambda: provider_messages(local_stack).get_item(Key=key)["Item"].get("delivery_status") == "bounce",
+        timeout=WAIT,
+    )
 
 
 # -- the waits end ----------------------------------------------------------------------------------------
