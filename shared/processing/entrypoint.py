@@ -18,6 +18,7 @@ from shared.processing.batch import BatchProcessor
 from shared.processing.conversation_repository import ConversationRepository
 from shared.processing.credentials import SecretReader
 from shared.processing.pipeline import Pipeline
+from shared.processing.recipient_consent import RecipientConsent
 from shared.processing.replies.turns import ReplyTurns
 from shared.processing.settings import ProcessorSettings
 from shared.processing.wakeups import Wakeups
@@ -57,6 +58,9 @@ def lambda_handler(adapter: ChannelAdapter, environ: Mapping[str, str]) -> Calla
             base_url=settings.openai_base_url,
             timeout_seconds=settings.ai_timeout_seconds,
             max_retries=settings.ai_max_retries,
+        ),
+        consent=RecipientConsent(
+            dynamodb, settings.suppressions_table_name, secretsmanager, settings.consent_key_secret_id
         ),
         wakeups=Wakeups(sqs=sqs, scheduler=session.client("scheduler", config=_AWS), settings=settings, logger=logger),
         logger=logger,

@@ -86,6 +86,12 @@ class ProviderUnavailable(ProcessingFailure):
 class ProviderRejected(ProcessingFailure):
     """The provider refused the message for good (invalid number, rejected template, bad sender)."""
 
+    def __init__(self, reason: str, *, provider_code: str | None = None):
+        super().__init__(reason)
+        # The provider's error code (Twilio's), which may say the address must not be contacted
+        # again (shared/consent/provider_signals.py).
+        self.provider_code = provider_code
+
 
 class WhatsAppWindowClosed(ProviderRejected):
     """A free-form WhatsApp reply outside the 24 hours after the person's last message (Twilio 63016):

@@ -14,6 +14,11 @@ MALFORMED_MESSAGES = "MalformedMessages"
 UNEXPECTED_FAILURES = "UnexpectedFailures"
 # Generated messages refused because they named a link, number or address the project did not supply.
 CONTENT_CHECK_FAILURES = "ContentCheckFailures"
+# Consent (issue 12): first messages and replies not sent because the recipient is on the
+# suppression list (checked before the AI call and right before each provider call).
+SENDS_SUPPRESSED = "SendsSuppressed"
+# Twilio refused a send for a reason about the person's address (21610, 21211…): suppressed too.
+RECIPIENTS_SUPPRESSED_BY_PROVIDER = "RecipientsSuppressedByProvider"
 # First messages whose conversation was created ``scheduled`` (send_at or quiet hours): counted
 # once, by the delivery that created the record.
 FIRST_MESSAGES_SCHEDULED = "FirstMessagesScheduled"

@@ -21,6 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from shared import json_codec
+from shared.consent.suppressions import SuppressionReason
 from shared.events.provider_messages import ProviderMessages
 from shared.log_masking import mask_address, mask_text
 from shared.models.context import ContextMessage
@@ -37,12 +38,14 @@ from shared.processing.errors import (
     MalformedMessage,
     ProcessingFailure,
     ProviderCredentialsRejected,
+    ProviderRejected,
     ProviderUnavailable,
     RecordConflict,
     SendOutcomeUnknown,
     SendUnconfirmed,
 )
 from shared.processing.output_contracts import contract_for
+from shared.processing.recipient_consent import RecipientConsent
 from shared.processing.reconciliation import find_our_send, unconfirmed_unless_retried
 from shared.processing.senders import Outgoing, Sender, SendReceipt
 from shared.processing.sent_messages import SentMessages
@@ -91,12 +94,14 @@ class Pipeline:
         provider_messages: ProviderMessages,
         secrets: SecretReader,
         ai: AiWriter,
+        consent: RecipientConsent,
         wakeups: Wakeups,
         logger: Any,
         metrics: Any,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ):
         self.adapter = adapter
+        self.consent = consent
         self.wakeups = wakeups
         self.settings = settings
         self.repository = repository
@@ -194,6 +199,8 @@ class Pipeline:
         return claim.move(_S.PROCESSING, now=iso(self.clock()))
 
     def _write_message(self, message: ContextMessage, claim: Claim) -> ConversationRecord:
+        if (suppressed := self.end_if_suppressed(claim)) is not None:  # no AI tokens for a suppressed person
+            return suppressed
         responses_config(message.project.ai_config, message.channel.value)  # legacy configs stop here
         contract = contract_for(message)
         ai_key = self.secrets.read(self.adapter.openai_secret_id(message, self.settings.environment), OpenAiCredentials)
@@ -223,6 +230,8 @@ class Pipeline:
         self._check_content(message, claim)
         provider = self._provider_credentials(message)
         outgoing = self._outgoing(message, claim, provider)
+        if (suppressed := self.end_if_suppressed(claim)) is not None:
+            return suppressed
         # The exclusive step: of two deliveries holding ai_generated, only one moves it to sending.
         claim.move(_S.SENDING, now=iso(self.clock()), fields={"send_started_at": iso(self.clock())})
         return self._deliver(claim, outgoing, provider)
@@ -247,6 +256,9 @@ class Pipeline:
                     failure.reason, retry_after_seconds=self.settings.send_settle_seconds
                 ) from None
             raise SendUnconfirmed(f"{failure.reason}; {sender.provider} cannot be asked whether it went out") from None
+        except ProviderRejected as refusal:
+            self.suppress_refused(claim, sender.provider, refusal)
+            raise
         self.logger.info("message sent", extra={"provider_message_id": receipt.provider_message_id})
         return self._record_sent(claim, receipt, outgoing, sender.provider)
 
@@ -285,6 +297,8 @@ class Pipeline:
         self.logger.info(
             "provider has no such message; sending again", extra={"send_started_at": record.send_started_at}
         )
+        if (suppressed := self.end_if_suppressed(claim)) is not None:
+            return suppressed
         claim.move(_S.SENDING, now=iso(now), fields={"send_started_at": iso(now)})
         return self._deliver(claim, outgoing, provider)
 
@@ -397,6 +411,44 @@ class Pipeline:
             context_schema_version=message.metadata.schema_version,
             **self.adapter.reply_index_attributes(message),
         )
+
+    # -- consent (issue 12) -----------------------------------------------------------------------
+    def end_if_suppressed(self, claim: Claim) -> ConversationRecord | None:
+        """Read the suppression list for the record's recipient on its channel; when they are
+        suppressed, end the record ``suppressed`` (from the step it is in) and return it.
+
+        The check right before a provider call is the linearisation point of an opt-out: a
+        suppression written before it stops the send. A list that cannot be read raises a
+        transient failure (the message is retried), so nothing is ever sent unchecked.
+        """
+        record = claim.record
+        assert record is not None
+        entry = self.consent.active_entry(record)
+        return None if entry is None else self.end_suppressed(claim, entry.reason)
+
+    def end_suppressed(self, claim: Claim, reason: SuppressionReason) -> ConversationRecord:
+        """``suppressed`` from the step the record is in: final, nothing sent, not a failure."""
+        record = claim.record
+        assert record is not None
+        self.logger.info(
+            "the recipient is suppressed; nothing is sent",
+            extra={"status": record.conversation_status.value, "suppression_reason": reason.value},
+        )
+        moved = claim.move(
+            _S.SUPPRESSED, now=iso(self.clock()), fields={"suppression_reason": reason.value, "last_error": None}
+        )
+        self.count(metric_names.SENDS_SUPPRESSED)
+        return moved
+
+    def suppress_refused(self, claim: Claim, provider: str, refusal: ProviderRejected) -> None:
+        """The provider refused the send for a reason about the person's address: suppress it, so
+        no later request, reply or project contacts them there again. A write that fails is a
+        transient failure: the redelivery finds nothing sent, sends again and meets the refusal again."""
+        record = claim.record
+        assert record is not None
+        if self.consent.suppress_refused(record, provider, refusal):
+            self.logger.info("the provider refused the address; recipient suppressed", extra={"reason": refusal.reason})
+            self.count(metric_names.RECIPIENTS_SUPPRESSED_BY_PROVIDER)
 
     def _provider_credentials(self, message: ContextMessage) -> Fetched[Any]:
         secret_id = self.adapter.credentials_secret_id(message, self.settings.environment)

@@ -49,6 +49,7 @@ from shared.processing.conversation_repository import ConversationRepository
 from shared.processing.credentials import SecretReader
 from shared.processing.errors import AiRejected, AiUnavailable
 from shared.processing.pipeline import Pipeline
+from shared.processing.recipient_consent import RecipientConsent
 from shared.processing.senders.twilio_messages import TwilioMessages
 from shared.processing.settings import ProcessorSettings
 from shared.processing.wakeups import Wakeups
@@ -351,7 +352,9 @@ class FakeTwilioClient:
         if fault == TRANSIENT:
             raise TwilioRestException(429, "/Messages.json", "Too Many Requests", code=20429, method="POST")
         if fault == PERMANENT:
-            raise TwilioRestException(400, "/Messages.json", "Invalid 'To' Phone Number", code=21211, method="POST")
+            # A refusal about the sender: one about the person's address (21211, 21610) would also
+            # suppress them (issue 12) and end the schedule's other conversations to them ``suppressed``.
+            raise TwilioRestException(400, "/Messages.json", "Invalid 'From' Phone Number", code=21212, method="POST")
         if fault == CRASH:
             raise Crash
         if body is None:  # a Content template: Twilio lists its text with the variables filled in
@@ -739,6 +742,8 @@ class Schedule:
                 clock=lambda: self.clock().timestamp(),
             ),
             ai=ai or FakeAi(self.turnstile),
+            # The list's reads pass the gate like the record's; the key is read once per container.
+            consent=RecipientConsent(dynamodb, SUPPRESSIONS_TABLE, self.aws["secrets"], CONSENT_KEY_SECRET),
             # The schedules drawn here send at once, so nothing is ever armed (moto in process).
             wakeups=Wakeups(
                 sqs=boto3.client("sqs", region_name=REGION),

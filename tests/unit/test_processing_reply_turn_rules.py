@@ -43,6 +43,7 @@ def _record(status: S, *, answered: int, count: int, through: int | None = None)
         (_record(S.REPLY_NOT_SENT, answered=0, count=1, through=1), 1, True),  # its turn ended without a reply
         (_record(S.REPLY_NOT_SENT, answered=0, count=2, through=1), 2, False),  # a newer message: a new turn
         (_record(S.REPLY_UNCONFIRMED, answered=1, count=1, through=1), 1, True),  # counted as answered
+        (_record(S.SUPPRESSED, answered=0, count=2, through=2), 2, True),  # the person opted out: final
     ],
 )
 def test_a_job_is_done_only_when_its_message_needs_nothing_more(record, seq, done):

@@ -85,11 +85,14 @@ def end_turn(claim: Claim, status: ConversationStatus, reason: str, *, now: str,
 
 
 def job_done(record: ConversationRecord, job: ReplyJob) -> bool:
-    """Nothing is left for this job: its message is answered (or given up), handed to a person, or
-    its turn already ended without a reply (a repeat of the job must not run the turn again)."""
+    """Nothing is left for this job: its message is answered (or given up), handed to a person, the
+    conversation ended ``suppressed``, or its turn already ended without a reply (a repeat of the
+    job must not run the turn again)."""
     status = record.conversation_status
     if status in TURN_STEPS:
         return False
+    if status is _S.SUPPRESSED:  # final: the person opted out, nothing is ever answered again
+        return True
     if job.inbound_seq <= record.answered_through or status is _S.NEEDS_HUMAN:
         return True
     return status is _S.REPLY_NOT_SENT and record.reply_through is not None and job.inbound_seq <= record.reply_through

@@ -18,6 +18,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from shared.consent.suppressions import SuppressionReason
 from shared.log_masking import mask_text
 from shared.models.conversation import (
     TURN_STARTS,
@@ -37,6 +38,7 @@ from shared.processing.errors import (
     MalformedMessage,
     ProcessingFailure,
     ProviderCredentialsRejected,
+    ProviderRejected,
     ProviderUnavailable,
     RecordConflict,
     SendOutcomeUnknown,
@@ -44,6 +46,7 @@ from shared.processing.errors import (
 )
 from shared.processing.pipeline import Pipeline
 from shared.processing.reconciliation import find_our_send, unconfirmed_unless_retried
+from shared.processing.replies.consent_keywords import HELP_TEXT, help_text_due, opt_out_pending
 from shared.processing.replies.email_thread import person_latest_email
 from shared.processing.replies.reply_writer import ReplyWriter, reply_sender_of
 from shared.processing.replies.turn_settlement import end_turn, job_done, next_turn_due, settle_turn
@@ -162,6 +165,8 @@ class ReplyTurns:
             if status in TURN_STEPS:
                 record = self._steps[status](job, claim)
                 continue
+            if status is _S.SUPPRESSED:
+                return record
             if record.answered_through >= record.inbound_count:
                 return record
             if status is _S.NEEDS_HUMAN:
@@ -213,8 +218,16 @@ class ReplyTurns:
     def _write_reply(self, job: ReplyJob, claim: Claim) -> ConversationRecord:
         record = claim.record
         assert record is not None
+        if (suppressed := self.pipeline.end_if_suppressed(claim)) is not None:  # before any AI token
+            return suppressed
+        if opt_out_pending(record):
+            # The events processor writes the entry and closes the thread; a STOP is never answered
+            # even when this turn claimed it first.
+            return self._end_opted_out(claim)
         adapter, settings = self.pipeline.adapter, self.pipeline.settings
         adapter.check_reply_window(record, self.pipeline.clock())  # before AI tokens are spent on it
+        if (help_text := help_text_due(record, job.project)) is not None:
+            return self._help_reply(claim, help_text)
         reply_sender_of(job.project, job.channel.value)  # a project that cannot answer stops before any secret
         ai_key = self.pipeline.secrets.read(
             adapter.project_openai_secret_id(job.project, settings.environment), OpenAiCredentials
@@ -252,6 +265,31 @@ class ReplyTurns:
             },
         )
 
+    def _help_reply(self, claim: Claim, help_text: str) -> ConversationRecord:
+        """HELP is answered with the project's help text: no AI call, ``ai_turns`` unchanged; sent
+        by the same steps as any reply (so exactly once)."""
+        self.pipeline.logger.info("HELP pending; the reply is the project's help text")
+        return claim.move(
+            _S.REPLY_GENERATED,
+            now=self._now(),
+            fields={
+                "reply_content": {
+                    "reply": help_text,
+                    "task_complete": False,
+                    "needs_human": False,
+                    "source": HELP_TEXT,
+                },
+                "reply_response_id": None,
+                "reply_prompt_version": None,
+                "reply_usage": None,
+                "last_error": None,
+            },
+        )
+
+    def _end_opted_out(self, claim: Claim) -> ConversationRecord:
+        self.pipeline.logger.info("an opt-out keyword is pending; the turn ends without an answer")
+        return self.pipeline.end_suppressed(claim, SuppressionReason.STOP_KEYWORD)
+
     def _send_reply(self, job: ReplyJob, claim: Claim) -> ConversationRecord:
         record = claim.record
         assert record is not None
@@ -268,16 +306,20 @@ class ReplyTurns:
             )
             self.pipeline.count(metric_names.REPLY_HANDOFFS)
             return moved
-        try:
-            check_content(
-                {"reply": reply}, project_contacts(job.project, tel=record.recipient_tel, email=record.recipient_email)
-            )
-        except ContentCheckFailed:
-            self.pipeline.count(metric_names.CONTENT_CHECK_FAILURES)
-            raise
+        if content.get("source") != HELP_TEXT:  # the tenant's own words are not the AI's to check
+            try:
+                check_content(
+                    {"reply": reply},
+                    project_contacts(job.project, tel=record.recipient_tel, email=record.recipient_email),
+                )
+            except ContentCheckFailed:
+                self.pipeline.count(metric_names.CONTENT_CHECK_FAILURES)
+                raise
         self.pipeline.adapter.check_reply_window(record, self.pipeline.clock())
         provider = self._provider_credentials(job)
         outgoing = self.pipeline.adapter.reply_outgoing(job, record, reply, provider.value)
+        if (suppressed := self.pipeline.end_if_suppressed(claim)) is not None:
+            return suppressed
         # The exclusive step: of two deliveries holding reply_generated, only one moves it to reply_sending.
         claim.move(_S.REPLY_SENDING, now=self._now(), fields={"reply_send_started_at": self._now()})
         return self._deliver(job, claim, outgoing, provider)
@@ -304,6 +346,9 @@ class ReplyTurns:
                     failure.reason, retry_after_seconds=self.pipeline.settings.send_settle_seconds
                 ) from None
             raise SendUnconfirmed(f"{failure.reason}; {sender.provider} cannot be asked whether it went out") from None
+        except ProviderRejected as refusal:
+            self.pipeline.suppress_refused(claim, sender.provider, refusal)
+            raise
         self.pipeline.logger.info("reply sent", extra={"provider_message_id": receipt.provider_message_id})
         return self._record_sent(claim, receipt, outgoing, sender.provider)
 
@@ -342,6 +387,8 @@ class ReplyTurns:
             return self._record_sent(claim, found, outgoing, sender.provider)
         self.pipeline.logger.info("provider has no such reply; sending again")
         self.pipeline.adapter.check_reply_window(record, now)
+        if (suppressed := self.pipeline.end_if_suppressed(claim)) is not None:
+            return suppressed
         claim.move(_S.REPLY_SENDING, now=iso(now), fields={"reply_send_started_at": iso(now)})
         return self._deliver(job, claim, outgoing, provider)
 

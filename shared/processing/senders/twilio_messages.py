@@ -133,7 +133,7 @@ def _refusal(error: TwilioRestException) -> ProcessingFailure:
         return WhatsAppWindowClosed(reason)
     if error.status == 429 or error.status >= 500 or error.code in _RETRYABLE_CODES:
         return ProviderUnavailable(reason)
-    return ProviderRejected(reason)
+    return ProviderRejected(reason, provider_code=None if error.code is None else str(error.code))
 
 
 def _page_refusal(error: TwilioException) -> ProcessingFailure:
