@@ -18,6 +18,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,6 +28,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
+from local.consent import write_consent
 from shared.channels import Channel
 from shared.consent.address_hash import load_hasher
 from shared.consent.suppressions import SuppressionEntry, SuppressionList
@@ -278,6 +281,23 @@ def test_stop_stops_every_project_of_the_company_on_that_channel_and_start_resto
     )
 
 
+def test_help_is_answered_with_the_projects_help_text_not_by_the_ai(local_stack):
+    person = Person.new()
+    put_second_project(local_stack, OTHER_PROJECT)
+    help_text = f"Cucumber Recruitment: jobs by text. Reply STOP to opt out. ({uuid.uuid4().hex[:6]})"
+    write_consent(local_stack.env, OTHER_PROJECT, help_text=help_text)
+    conversation_id = sent_first_message(local_stack, person, "sms", project_id=OTHER_PROJECT)
+
+    person_writes(local_stack, "sms", conversation_id, "help")
+
+    record = record_when(local_stack, person, "sms", conversation_id, "reply_sent")
+    assert record["messages"][1]["consent_keyword"] == "help"
+    assert record.get("ai_turns", 0) == 0
+    _first, answer = received(local_stack, person, "sms")
+    assert answer["body"] == help_text and answer["sid"] == record["provider_message_id"]
+    assert entry(local_stack, person, "sms") is None  # HELP changes no consent
+
+
 # -- erasure keeps the opt-out --------------------------------------------------------------------------
 
 
@@ -369,6 +389,45 @@ def test_a_sendgrid_hard_bounce_suppresses_the_address(local_stack):
         lambda: provider_messages(local_stack).get_item(Key=key)["Item"].get("delivery_status") == "bounce",
         timeout=WAIT,
     )
+
+
+# -- an opt-out between queueing and sending ----------------------------------------------------------
+
+
+@contextmanager
+def held(stack, provider: str) -> Iterator[None]:
+    """Every call to the provider waits at its sandbox until the block ends."""
+    _sandbox(stack, provider, "POST", "hold")
+    try:
+        yield
+    finally:
+        _sandbox(stack, provider, "POST", "release")
+
+
+def test_an_opt_out_arriving_while_the_message_is_written_ends_it_suppressed_with_nothing_sent(local_stack):
+    person = Person.new()
+    earlier = sent_first_message(local_stack, person, "sms")
+    marker = f"Night Porter {uuid.uuid4().hex[:8]}"  # the AI sandbox sees it in the request
+    body = request_to(person, "sms")
+    body["project_data"]["jobRole"] = marker
+
+    with held(local_stack, "openai"):
+        queued = accepted(local_stack, body)["conversation_id"]
+        # Past the router's check and the processor's first one: the AI is writing the message.
+        wait_for(
+            lambda: any(marker in str(r["body"]) for r in _sandbox(local_stack, "openai", "GET", "requests")),
+            timeout=WAIT,
+        )
+        assert record_of(local_stack, person, "sms", queued)["conversation_status"] == "processing"
+        person_writes(local_stack, "sms", earlier, "STOP")
+        suppressed(local_stack, person, "sms")
+
+    ended = record_when(local_stack, person, "sms", queued, "suppressed")
+    assert ended["suppression_reason"] == "stop_keyword"
+    assert not ended.get("provider_message_id")
+    wait_settled(local_stack)
+    [only] = received(local_stack, person, "sms")
+    assert marker not in only["body"]
 
 
 # -- the waits end ----------------------------------------------------------------------------------------
