@@ -1,5 +1,11 @@
 """What every provider sandbox shares: an HTTP server on loopback, request recording, scripted
-outcomes, latency and the ``/_sandbox/*`` control endpoints.
+outcomes, latency, a hold and the ``/_sandbox/*`` control endpoints.
+
+A hold (``hold()``, ``POST /_sandbox/hold``) keeps every provider request waiting, once recorded,
+until ``release()`` (``POST /_sandbox/release``), a reset, a stop, or ``HOLD_LIMIT`` seconds: a
+test makes something happen while the engine's call is on the wire (an opt-out arriving while the
+AI writes), then lets the call finish. ``GET /_sandbox/hold`` says whether it holds and how many
+requests wait.
 
 A provider module supplies its routes, its authentication and the shape of its error bodies.
 """
@@ -23,6 +29,8 @@ from local.sandboxes.outcomes import KINDS, MODEL_KINDS, InvalidOutcome, Outcome
 HOST = "127.0.0.1"
 CONTROL_PREFIX = "/_sandbox/"
 _SECRET_HEADERS = {"authorization", "proxy-authorization", "x-api-key", "api-key", "cookie"}
+# A forgotten hold must not wedge the local stack: a held request goes on after this long.
+HOLD_LIMIT = 300.0
 
 
 def fingerprint(header_value: str) -> str:
@@ -78,6 +86,9 @@ class Sandbox:
         self._latency = latency
         self._lock = threading.Lock()
         self._wake = threading.Event()
+        self._released = threading.Event()
+        self._released.set()
+        self._held = 0  # requests waiting on the hold now
         self._scripts: deque[Outcome] = deque()
         self._requests: list[RecordedRequest] = []
         self._outbox: list[dict[str, Any]] = []
@@ -125,6 +136,7 @@ class Sandbox:
         if server is None or thread is None:
             return
         self._wake.set()  # wakes handlers sleeping on latency or a scripted timeout
+        self._released.set()
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
@@ -179,6 +191,23 @@ class Sandbox:
             raise ValueError("latency must be non-negative")
         self._latency = seconds
 
+    def hold(self) -> None:
+        """Keep every provider request waiting, once recorded, until ``release``."""
+        self._released.clear()
+
+    def release(self) -> int:
+        """End the hold; how many requests were waiting on it."""
+        with self._lock:
+            waiting = self._held
+        self._released.set()
+        return waiting
+
+    @property
+    def holding(self) -> tuple[bool, int]:
+        """(whether it holds, how many requests wait on the hold)."""
+        with self._lock:
+            return not self._released.is_set(), self._held
+
     def reset(self) -> None:
         with self._lock:
             self._scripts.clear()
@@ -187,6 +216,7 @@ class Sandbox:
             self._latency = 0.0
             woken, self._wake = self._wake, threading.Event()
         woken.set()  # a handler still sleeping for an earlier test answers now
+        self._released.set()
 
     def saved_state(self) -> dict[str, Any]:
         """What a restart of the local stack keeps (``local.state``): the outbox, i.e. what
@@ -213,6 +243,7 @@ class Sandbox:
             return self._control(request)
         with self._lock:
             self._requests.append(request)
+        self._wait_while_held()
         self._pause(self._latency)
         for route in self._routes:
             match = route.pattern.fullmatch(request.path)
@@ -227,6 +258,17 @@ class Sandbox:
         if outcome is None:
             return route.handler(request, match, authorization)
         return self._apply(outcome, route, request, match, authorization)
+
+    def _wait_while_held(self) -> None:
+        if self._released.is_set():
+            return
+        with self._lock:
+            self._held += 1
+        try:
+            self._released.wait(HOLD_LIMIT)
+        finally:
+            with self._lock:
+                self._held -= 1
 
     def _next_outcome(self) -> Outcome | None:
         with self._lock:
@@ -277,6 +319,14 @@ class Sandbox:
                     raise InvalidOutcome('latency takes {"seconds": <non-negative number>}')
                 self.set_latency(float(seconds))
                 return Reply(200, {"latency": float(seconds)})
+            if action == ("POST", "hold"):
+                self.hold()
+                return Reply(200, {"holding": True})
+            if action == ("POST", "release"):
+                return Reply(200, {"released": self.release()})
+            if action == ("GET", "hold"):
+                holding, waiting = self.holding
+                return Reply(200, {"holding": holding, "waiting": waiting})
             if action == ("POST", "reset"):
                 self.reset()
                 return Reply(200, {"reset": self.name})

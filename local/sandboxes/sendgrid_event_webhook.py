@@ -158,25 +158,40 @@ def batch_callback(
     )
 
 
+def bounce_steps(fields: dict[str, Any]) -> tuple[dict[str, Any], ...]:
+    """What SendGrid reports for a mail to a mailbox that does not exist: accepted, then bounced."""
+    return ({"event": "processed"}, {"event": "bounce", **fields})
+
+
 def send_batches(
     mail: dict[str, Any],
     message_id: str,
     url: str,
     steps: tuple[dict[str, Any], ...],
     sign: Callable[[bytes, int], dict[str, str]],
+    *,
+    bounces: dict[str, dict[str, Any]] | None = None,
 ) -> list[Callback]:
-    """The batches of an accepted send, in step order: one per step, one event per recipient."""
-    people = [(email, args, _sg_message_id(message_id, i)) for i, (email, args) in enumerate(_recipients(mail))]
+    """The batches of an accepted send: batch ``n`` holds the ``n``-th event of each recipient.
+    A recipient in ``bounces`` (lower-cased address -> the bounce's own fields) gets
+    ``bounce_steps`` instead of ``steps``."""
+    bounces = bounces or {}
+    people = []
+    for i, (email, args) in enumerate(_recipients(mail)):
+        own = bounce_steps(bounces[email.lower()]) if email.lower() in bounces else steps
+        people.append((email, args, _sg_message_id(message_id, i), own))
     categories = mail.get("categories")
+    depth = max((len(own) for *_, own in people), default=0)
     return [
         batch_callback(
             message_id,
             url,
             [
-                _event(step, email=email, custom_args=args, message_id=message_id, sg_id=sg_id, categories=categories)
-                for email, args, sg_id in people
+                _event(own[n], email=email, custom_args=args, message_id=message_id, sg_id=sg_id, categories=categories)
+                for email, args, sg_id, own in people
+                if n < len(own)
             ],
             sign,
         )
-        for step in steps
+        for n in range(depth)
     ]

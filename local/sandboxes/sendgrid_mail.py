@@ -12,6 +12,13 @@ Python                                          HTTP (under ``control_url``)
 ``public_key``                                  ``GET  /_sandbox/event_webhook`` → ``{"public_key", "webhooks"}``
 ``configure_event_webhook(api_key, url|None)``  ``POST /_sandbox/event_webhook`` ``{"api_key", "url"}``
 ``post_event_batch(url, events, timestamp=)``   ``POST /_sandbox/event_webhook/post`` ``{"url", "events", "timestamp"}``
+``bounce(email, **fields)``                     ``POST /_sandbox/bounces`` ``{"email", "reason", "status", "type"}``
+``bouncing``                                    ``GET  /_sandbox/bounces``
+
+A bouncing address is a mailbox that does not exist: every mail to it is accepted (202, in the
+outbox) and its events are ``processed`` then ``bounce`` (by default SendGrid's hard bounce,
+``type: bounce``, 5.1.1), whatever a callback script says for the other recipients. ``reset`` forgets
+the bouncing addresses.
 
 ``post_event_batch`` signs any batch with a chosen unix timestamp (default now), posts it at once
 and answers the log entry (``http_status``). The key pair and the URLs (by key fingerprint) are
@@ -50,6 +57,7 @@ def _errors(status: int, *errors: tuple[str, str | None, str | None]) -> Reply:
 
 
 _HELP = "https://docs.sendgrid.com/api-reference/mail-send/errors"
+_BOUNCE_FIELDS = {"reason", "status", "type", "bounce_classification"}
 
 
 def _problems(body: Any) -> list[tuple[str, str | None, str | None]]:
@@ -104,6 +112,7 @@ class FakeSendGrid(CallbackSandbox):
         self.api_keys = set(api_keys) if api_keys is not None else None
         self._key = webhook.EventWebhookKey.generate()
         self._event_webhooks: dict[str, str] = {}  # fingerprint of the API key -> URL
+        self._bounces: dict[str, dict[str, Any]] = {}  # lower-cased address -> the bounce's own fields
 
     # -- the Event Webhook ------------------------------------------------------------------------
     @property
@@ -126,6 +135,25 @@ class FakeSendGrid(CallbackSandbox):
         configuration must not outlive the test: ``reset`` keeps webhooks, as it keeps keys)."""
         with self._lock:
             self._event_webhooks.clear()
+
+    def bounce(self, email: str, **fields: Any) -> None:
+        """Every later mail to ``email`` bounces; ``fields`` (reason, status, type, ...) override
+        SendGrid's hard-bounce defaults."""
+        if not (isinstance(email, str) and _EMAIL.fullmatch(email)):
+            raise InvalidOutcome(f"a bouncing address is an email address, got {email!r}")
+        webhook.check_step({"event": "bounce", **fields})
+        with self._lock:
+            self._bounces[email.lower()] = dict(fields)
+
+    @property
+    def bouncing(self) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            return {email: dict(fields) for email, fields in self._bounces.items()}
+
+    def reset(self) -> None:
+        super().reset()
+        with self._lock:
+            self._bounces.clear()
 
     def post_event_batch(
         self, url: str, events: list[dict[str, Any]], *, timestamp: int | None = None
@@ -165,6 +193,16 @@ class FakeSendGrid(CallbackSandbox):
                 raise InvalidOutcome('takes {"api_key": "<key>", "url": "<url>" or null}')
             self.configure_event_webhook(api_key, url)
             return Reply(200, {"api_key": _key_id(api_key), "url": url or None})
+        if action == ("POST", "bounces"):
+            email, fields = body.get("email"), {k: v for k, v in body.items() if k != "email"}
+            if set(fields) - _BOUNCE_FIELDS:
+                raise InvalidOutcome(
+                    f"takes {{'email': '<address>'}} and optionally {', '.join(sorted(_BOUNCE_FIELDS))}"
+                )
+            self.bounce(email, **fields)
+            return Reply(200, {"bouncing": email.lower()})
+        if action == ("GET", "bounces"):
+            return Reply(200, self.bouncing)
         if action == ("POST", "event_webhook/post"):
             url, events, timestamp = body.get("url"), body.get("events"), body.get("timestamp")
             batch = events if isinstance(events, list) and all(isinstance(e, dict) for e in events) else None
@@ -224,7 +262,7 @@ class FakeSendGrid(CallbackSandbox):
         """The next script's batches for an accepted send, in posting order, and whether they are held."""
         script = self._next_callback_script()
         steps = script.steps if script.steps is not None else webhook.DEFAULT_STEPS
-        batches = webhook.send_batches(mail, message_id, url, steps, self._key.sign)
+        batches = webhook.send_batches(mail, message_id, url, steps, self._key.sign, bounces=self.bouncing)
         return script.arrange(batches), script.hold
 
 

@@ -186,22 +186,13 @@ class SuppressionList:
         if project_id is not None:
             values[":project"] = {"S": project_id}
             sets.append("project_id = :project")
-        try:
-            self.dynamodb.update_item(
-                TableName=self.table_name,
-                Key=key,
-                UpdateExpression="SET " + ", ".join(sets) + " REMOVE lifted_at, lifted_reason, lifted_by",
-                ConditionExpression="attribute_not_exists(#state) OR #state <> :active",
-                ExpressionAttributeNames={"#state": "state", "#source": "source"},
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as error:
-            if error_code(error) == CONDITION_FAILED:
-                return False
-            raise store_error(error, "writing the suppression list") from None
-        except BotoCoreError as error:
-            raise _unavailable("writing", error) from None
-        return True
+        return self._update_if(
+            key,
+            update="SET " + ", ".join(sets) + " REMOVE lifted_at, lifted_reason, lifted_by",
+            condition="attribute_not_exists(#state) OR #state <> :active",
+            names={"#state": "state", "#source": "source"},
+            values=values,
+        )
 
     def lift(
         self,
@@ -229,13 +220,25 @@ class SuppressionList:
             placeholders = [f":r{index}" for index in range(len(names))]
             values |= {placeholder: {"S": name} for placeholder, name in zip(placeholders, names, strict=True)}
             condition += f" AND reason IN ({', '.join(placeholders)})"
+        return self._update_if(
+            self.key(company_id, channel, address),
+            update="SET #state = :lifted, lifted_at = :at, lifted_reason = :why, lifted_by = :by",
+            condition=condition,
+            names={"#state": "state"},
+            values=values,
+        )
+
+    def _update_if(
+        self, key: dict[str, Any], *, update: str, condition: str, names: dict[str, str], values: dict[str, Any]
+    ) -> bool:
+        """One conditional UpdateItem; False when the condition did not hold (nothing written)."""
         try:
             self.dynamodb.update_item(
                 TableName=self.table_name,
-                Key=self.key(company_id, channel, address),
-                UpdateExpression="SET #state = :lifted, lifted_at = :at, lifted_reason = :why, lifted_by = :by",
+                Key=key,
+                UpdateExpression=update,
                 ConditionExpression=condition,
-                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )
         except ClientError as error:

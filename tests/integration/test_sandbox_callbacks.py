@@ -543,3 +543,41 @@ def test_twilio_saved_state_keeps_the_status_callbacks_moved_the_message_to(
         client = twilio_client(sandbox)
         client.api.base_url = restarted.url
         assert client.messages(message.sid).fetch().status == "read"
+
+
+def test_sendgrid_a_bouncing_address_gets_processed_then_a_hard_bounce_whatever_the_script(
+    sandbox: Sandboxes, receiver: CallbackReceiver
+) -> None:
+    sandbox.sendgrid.configure_event_webhook(SENDGRID_KEY, receiver.url())
+    answer = requests.post(
+        f"{sandbox.sendgrid.control_url}/bounces", json={"email": "Nobody.Here@Example.com"}, timeout=5
+    )
+    assert answer.json() == {"bouncing": "nobody.here@example.com"}
+    sandbox.sendgrid.script_callbacks(CallbackScript(steps=({"event": "delivered"},)))
+
+    bounced = sendgrid_client(sandbox).send(email("nobody.here@example.com"))
+    delivered = sendgrid_client(sandbox).send(tracked_email())
+    sandbox.sendgrid.wait_for_callbacks()
+
+    by_message: dict[str, list[dict[str, Any]]] = {}
+    for event in events(receiver.received):
+        by_message.setdefault(event["sg_message_id"].split(".")[0], []).append(event)
+    processed, bounce = by_message[bounced.headers["X-Message-Id"]]
+    assert (processed["event"], bounce["event"]) == ("processed", "bounce")
+    assert (bounce["type"], bounce["status"], bounce["email"]) == ("bounce", "5.1.1", "nobody.here@example.com")
+    assert [e["event"] for e in by_message[delivered.headers["X-Message-Id"]]] == ["processed", "delivered"]
+    assert all(sendgrid_signature_valid(r, sandbox.sendgrid.public_key) for r in receiver.received)
+    assert [m["to"] for m in sandbox.sendgrid.outbox] == [["nobody.here@example.com"], ["alex.morgan@example.com"]]
+
+
+def test_sendgrid_bounce_fields_are_given_checked_and_forgotten_on_reset(sandbox: Sandboxes) -> None:
+    control = sandbox.sendgrid.control_url
+    sandbox.sendgrid.bounce("gone@example.com", type="blocked", reason="550 5.7.1 blocked")
+
+    assert requests.get(f"{control}/bounces", timeout=5).json() == {
+        "gone@example.com": {"type": "blocked", "reason": "550 5.7.1 blocked"}
+    }
+    for bad in ({"email": "not-an-address"}, {"email": "a@example.com", "colour": "red"}, {}):
+        assert requests.post(f"{control}/bounces", json=bad, timeout=5).status_code == 400, bad
+    sandbox.sendgrid.reset()
+    assert sandbox.sendgrid.bouncing == {}

@@ -664,3 +664,34 @@ def test_start_all_binds_loopback_on_the_given_ports() -> None:
         assert send_sms(client).sid == started.twilio.outbox[0]["sid"]
     finally:
         started.stop()
+
+
+def test_a_hold_keeps_provider_requests_waiting_until_released_and_not_the_control_endpoints(
+    sandbox: Sandboxes,
+) -> None:
+    control = sandbox.openai.control_url
+    assert requests.post(f"{control}/hold", timeout=5).json() == {"holding": True}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pending = [pool.submit(structured, openai_client(sandbox, timeout=30), SMS_SCHEMA) for _ in range(2)]
+        while requests.get(f"{control}/hold", timeout=5).json()["waiting"] < 2:
+            time.sleep(0.01)
+        assert not any(future.done() for future in pending)
+        assert len(requests.get(f"{control}/requests", timeout=5).json()) == 2  # recorded while held
+        assert sandbox.openai.outbox == []
+
+        assert requests.post(f"{control}/release", timeout=5).json() == {"released": 2}
+        answers = [future.result(timeout=10) for future in pending]
+
+    assert len({answer.id for answer in answers}) == 2
+    assert requests.get(f"{control}/hold", timeout=5).json() == {"holding": False, "waiting": 0}
+
+
+def test_a_reset_ends_a_hold(sandbox: Sandboxes) -> None:
+    sandbox.twilio.hold()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(send_sms, twilio_client(sandbox))
+        while sandbox.twilio.holding != (True, 1):
+            time.sleep(0.01)
+        sandbox.twilio.reset()
+        assert pending.result(timeout=10).status == "queued"
+    assert sandbox.twilio.holding == (False, 0)
