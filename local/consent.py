@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
-from local.show import ENV_FILE, _client, read_env
+from local.show import ENV_FILE, aws_client, read_env
 from shared.models.company import WEEKDAYS, CompanyRecord, ConsentConfig
 from stacks.names import physical_name
 
@@ -71,7 +71,7 @@ def parse_window(text: str) -> dict[str, Any]:
 
 
 def _project_table(env: dict[str, str]) -> Any:
-    return _client(env, "dynamodb", resource=True).Table(physical_name("company-data", env["ENVIRONMENT"]))
+    return aws_client(env, "dynamodb", resource=True).Table(physical_name("company-data", env["ENVIRONMENT"]))
 
 
 def read_consent(env: dict[str, str], project_id: str) -> dict[str, Any]:

@@ -38,7 +38,7 @@ def read_env(path: Path = ENV_FILE) -> dict[str, str]:
     return read_env_file(path)
 
 
-def _client(env: dict[str, str], service: str, *, resource: bool = False) -> Any:
+def aws_client(env: dict[str, str], service: str, *, resource: bool = False) -> Any:
     factory = boto3.resource if resource else boto3.client
     return factory(
         service,
@@ -50,7 +50,7 @@ def _client(env: dict[str, str], service: str, *, resource: bool = False) -> Any
 
 
 def _conversations_table(env: dict[str, str]) -> Any:
-    return _client(env, "dynamodb", resource=True).Table(physical_name("conversations", env["ENVIRONMENT"]))
+    return aws_client(env, "dynamodb", resource=True).Table(physical_name("conversations", env["ENVIRONMENT"]))
 
 
 def _scan_pages(table: Any, **request: Any) -> Iterator[dict[str, Any]]:
@@ -88,7 +88,7 @@ def find_conversation(table: Any, conversation_id: str) -> dict[str, Any] | None
 def unmatched_events(env: dict[str, str]) -> int:
     """How many provider events named a message their tenant does not have (kept for inspection
     as ``unmatched#…`` items of the provider-messages table until their TTL)."""
-    table = _client(env, "dynamodb", resource=True).Table(
+    table = aws_client(env, "dynamodb", resource=True).Table(
         physical_name(PROVIDER_MESSAGES.logical_name, env["ENVIRONMENT"])
     )
     pages = _scan_pages(table, FilterExpression=Attr("provider_message_key").begins_with("unmatched#"), Select="COUNT")
@@ -118,7 +118,7 @@ def dead_letters(env: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
     SQS has no peek: each message is received (hidden, so the next receive moves on to others),
     then all are made visible again at once. A look adds one to each message's receive count,
     which no redrive policy reads in a DLQ; ``make redrive`` sends bodies afresh."""
-    sqs = _client(env, "sqs")
+    sqs = aws_client(env, "sqs")
     letters: dict[str, list[dict[str, Any]]] = {}
     for stem in DLQ_STEMS:
         url = sqs.get_queue_url(QueueName=dlq_name(stem, env["ENVIRONMENT"]))["QueueUrl"]
