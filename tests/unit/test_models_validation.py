@@ -238,3 +238,28 @@ def test_the_recipient_email_is_lower_cased_whole_so_one_person_has_one_key(init
     initiate_request_example["request_data"]["channel_method"] = "email"
     request = parse_initiate_request(initiate_request_example)
     assert request.recipient_data.recipient_email == request.recipient_address == kept
+
+
+@pytest.mark.parametrize(
+    "window, problem",
+    [
+        ({"days": ["mon"], "from": "22:00", "until": "22:00"}, "must differ"),
+        ({"days": ["mon"], "from": "24:00", "until": "02:00"}, "HH:MM"),
+        ({"days": [], "from": "09:00", "until": "17:00"}, "at least 1"),
+        ({"days": ["monday"], "from": "09:00", "until": "17:00"}, "mon"),
+    ],
+)
+def test_a_send_window_that_cannot_be_read_one_way_is_refused(window, problem):
+    from shared.models.company import SendWindows
+
+    with pytest.raises(ValidationError, match=problem):
+        SendWindows.model_validate({"default_time_zone": "Europe/London", "windows": [window]})
+
+
+def test_a_send_windows_zone_must_be_an_iana_name():
+    from shared.models.company import SendWindows
+
+    with pytest.raises(ValidationError, match="IANA"):
+        SendWindows.model_validate(
+            {"default_time_zone": "Mars/Olympus", "windows": [{"days": ["mon"], "from": "09:00", "until": "17:00"}]}
+        )
