@@ -95,6 +95,8 @@ def create_table(dynamodb: Any, spec: TableSpec, env: str) -> str:
         request["GlobalSecondaryIndexes"] = [_index(i) for i in spec.global_indexes]
     if spec.local_indexes:
         request["LocalSecondaryIndexes"] = [_index(i) for i in spec.local_indexes]
+    if spec.stream_view:
+        request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": spec.stream_view}
     dynamodb.create_table(**request)
     if spec.time_to_live_attribute:
         dynamodb.update_time_to_live(

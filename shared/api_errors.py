@@ -117,3 +117,26 @@ class ConsentCheckUnavailable(ServerFault):
 
     status_code = 503
     error_code = "CONSENT_CHECK_UNAVAILABLE"
+
+
+# The tenant's read API (issue 13, shared/reading/).
+
+
+class ConversationNotFound(ApiError):
+    """No conversation with this id in a project the key may read (never says which)."""
+
+    status_code = 404
+    error_code = "CONVERSATION_NOT_FOUND"
+
+
+class InvalidConversationId(RequestInvalid):
+    """The id (URL-decoded) is not ``{company_id}#{project_id}#{request_id}#{sender}``."""
+
+    error_code = "INVALID_CONVERSATION_ID"
+
+
+class InvalidListQuery(RequestInvalid):
+    """A listing's query string: INVALID_STATUS_FILTER, INVALID_TIME_RANGE, INVALID_LIMIT,
+    INVALID_NEXT_TOKEN, UNKNOWN_QUERY_PARAMETER (each raised with its ``error_code``)."""
+
+    error_code = "INVALID_QUERY"

@@ -58,3 +58,25 @@ def consent_key_secret_name(env: str) -> str:
     """``ai-multi-comms/consent-key-<env>``: the HMAC key of the suppression list's address hashes and
     of the unsubscribe tokens (issue 12, shared/consent/address_hash.py). One per environment."""
     return f"{PREFIX}/consent-key-{env}"
+
+
+def webhook_secret_prefix() -> str:
+    """Tenant webhook signing secrets (issue 13): ``ai-multi-comms/webhook-secrets/<company_id>/<project_id>-<env>``."""
+    return f"{PREFIX}/webhook-secrets/"
+
+
+def webhook_secret_name(company_id: str, project_id: str, env: str) -> str:
+    """The Standard Webhooks signing secret (``whsec_<base64>``) of one project in one environment;
+    the tenant is in the name for the same reason as the provider credentials'."""
+    return f"{webhook_secret_prefix()}{company_id}/{project_id}-{env}"
+
+
+def webhook_secret_problem(secret_id: str, *, company_id: str, project_id: str, env: str) -> str | None:
+    """Why ``secret_id`` is not the webhook signing secret of ``company_id``/``project_id`` in ``env``."""
+    expected = webhook_secret_name(company_id, project_id, env)
+    if secret_id == expected:
+        return None
+    return (
+        f"{secret_id!r} is not the webhook signing secret of {company_id}/{project_id} in {env}; "
+        f"that is named {expected!r}"
+    )

@@ -38,6 +38,9 @@ class TableSpec:
     time_to_live_attribute: str | None = None
     # Point-in-time recovery / deletion protection follow the environment unless a table opts out.
     environment_protected: bool = True
+    # A DynamoDB stream of every change (issue 13: the tenant events are derived from the
+    # conversations table's changes): None, or "NEW_AND_OLD_IMAGES".
+    stream_view: Literal["NEW_AND_OLD_IMAGES"] | None = None
 
     def key_attributes(self) -> dict[str, AttributeType]:
         """Every attribute a key schema of the table or of one of its indexes names."""
@@ -56,6 +59,23 @@ COMPANY_DATA = TableSpec(
 )
 
 PRIMARY_CHANNEL = Key("primary_channel")
+
+# Issue 13, the tenant's read API (shared/reading/).
+CONVERSATION_ID_INDEX = "conversation-id-index"
+PROJECT_CREATED_AT_INDEX = "project-created-at-index"
+# What a listing row shows (shared/models/tenant_api.py ``ConversationSummary``), projected into
+# the listing index so a page is one Query.
+LISTING_ATTRIBUTES: tuple[str, ...] = (
+    "company_id",
+    "project_id",
+    "request_id",
+    "channel_method",
+    "conversation_status",
+    "delivery_status",
+    "task_complete",
+    "updated_at",
+    "scheduled_for",
+)
 
 # Conversation records carry the whole message history, so an ALL projection would copy the
 # largest attribute into every index. Indexes project keys only (readers fetch the item by key),
@@ -90,6 +110,18 @@ CONVERSATIONS = TableSpec(
         # Email replies (issue 11): the token of the reply-to address an email carried names its
         # conversation. Sparse (email records only), keys only: the matcher reads the record by key.
         IndexSpec("reply-token-index", Key("gsi_reply_token"), None),
+        # The tenant's read API (issue 13). GET /conversations/{id}: the id does not hold the
+        # table's partition key (the recipient's address), so this index finds the key.
+        IndexSpec(CONVERSATION_ID_INDEX, Key("conversation_id"), None),
+        # GET /conversations: one project's conversations newest first (``gsi_project_key`` =
+        # ``<company_id>#<project_id>``, written at creation), with what a listing row shows.
+        IndexSpec(
+            PROJECT_CREATED_AT_INDEX,
+            Key("gsi_project_key"),
+            Key("created_at"),
+            projection="INCLUDE",
+            non_key_attributes=LISTING_ATTRIBUTES,
+        ),
     ),
     local_indexes=(
         IndexSpec("created-at-index", PRIMARY_CHANNEL, Key("created_at")),
@@ -100,6 +132,8 @@ CONVERSATIONS = TableSpec(
     # Retention (issue 12): ``expires_at`` (epoch seconds) = the last activity + the environment's
     # ``data.conversation_retention_days``; DynamoDB deletes the record after it.
     time_to_live_attribute="expires_at",
+    # Issue 13: the tenant events (conversation.sent, .delivered, …) are derived from each change.
+    stream_view="NEW_AND_OLD_IMAGES",
 )
 
 # Fixed-window request counters of the router's per-project limits, and its request-id
@@ -131,10 +165,28 @@ SUPPRESSIONS = TableSpec(
     sort_key=Key("suppression_key"),
 )
 
+# The tenant events of projects with a webhook (issue 13, shared/tenant_events/): one item per
+# event, PK the conversation, SK ``<occurred_at>#<webhook_id>`` (the order they happened in), with
+# the payload as delivered and the delivery's outcome. An operator's replay re-queues them with
+# their ids; they expire with the conversation (``expires_at``).
+WEBHOOK_EVENTS = TableSpec(
+    logical_name="webhook-events",
+    partition_key=Key("conversation_id"),
+    sort_key=Key("event_key"),
+    time_to_live_attribute="expires_at",
+)
+
 # Index names the reply matcher queries (shared/replies/matching.py).
 WHATSAPP_REPLY_INDEX = "company-whatsapp-number-recipient-tel-index"
 SMS_REPLY_INDEX = "company-sms-number-recipient-tel-index"
 EMAIL_REPLY_INDEX = "company-email-recipient-email-index"
 REPLY_TOKEN_INDEX = "reply-token-index"
 
-ALL_TABLES: tuple[TableSpec, ...] = (COMPANY_DATA, CONVERSATIONS, RATE_LIMITS, PROVIDER_MESSAGES, SUPPRESSIONS)
+ALL_TABLES: tuple[TableSpec, ...] = (
+    COMPANY_DATA,
+    CONVERSATIONS,
+    RATE_LIMITS,
+    PROVIDER_MESSAGES,
+    SUPPRESSIONS,
+    WEBHOOK_EVENTS,
+)

@@ -1,5 +1,5 @@
-"""DataStack: the company-data, conversations, rate-limit, provider-messages and suppressions tables,
-and the consent key (issue 12)."""
+"""DataStack: the company-data, conversations, rate-limit, provider-messages, suppressions and
+webhook-events tables, and the consent key (issue 12)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ class DataStack(Stack):
     rate_limits: dynamodb.Table
     provider_messages: dynamodb.Table
     suppressions: dynamodb.Table
+    webhook_events: dynamodb.Table
     consent_key: secretsmanager.Secret
 
     def __init__(self, scope: Construct, construct_id: str, *, settings: EnvironmentSettings, **kwargs):
@@ -33,6 +34,7 @@ class DataStack(Stack):
             self, "ProviderMessages", spec=tables.PROVIDER_MESSAGES, settings=settings
         ).table
         self.suppressions = SpecTable(self, "Suppressions", spec=tables.SUPPRESSIONS, settings=settings).table
+        self.webhook_events = SpecTable(self, "WebhookEvents", spec=tables.WEBHOOK_EVENTS, settings=settings).table
         self.consent_key = self._consent_key(settings)
 
     def _consent_key(self, settings: EnvironmentSettings) -> secretsmanager.Secret:

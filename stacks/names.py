@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.secret_names import credentials_secret_prefix, openai_secret_name
+from shared.secret_names import credentials_secret_prefix, openai_secret_name, webhook_secret_prefix
 
 PREFIX = "ai-multi-comms"
 # The events queue (``ai-multi-comms-events-queue-<env>``) and the two functions of the webhook
@@ -10,6 +10,13 @@ PREFIX = "ai-multi-comms"
 EVENTS_QUEUE = "events"
 WEBHOOK_INGRESS = "webhook-ingress"
 EVENTS_PROCESSOR = "events-processor"
+# Issue 13, the tenant's side: the read API's function, the function that derives tenant events
+# from the conversations table's stream, and the one that delivers them to the tenant's URL from
+# the FIFO queue ``ai-multi-comms-webhooks-queue-<env>.fifo`` (DLQ ``…-webhooks-dlq-<env>.fifo``).
+CONVERSATION_READER = "conversation-reader"
+TENANT_EVENTS = "tenant-events"
+WEBHOOK_SENDER = "webhook-sender"
+WEBHOOKS_QUEUE = "webhooks"
 
 
 def physical_name(thing: str, env: str) -> str:
@@ -22,6 +29,20 @@ def queue_name(channel: str, env: str) -> str:
 
 def dlq_name(channel: str, env: str) -> str:
     return physical_name(f"{channel}-dlq", env)
+
+
+def fifo_queue_name(thing: str, env: str) -> str:
+    """FIFO queues (and their DLQs, which must be FIFO too) end ``.fifo``."""
+    return f"{queue_name(thing, env)}.fifo"
+
+
+def fifo_dlq_name(thing: str, env: str) -> str:
+    return f"{dlq_name(thing, env)}.fifo"
+
+
+def webhook_secret_resource_pattern(env: str) -> str:
+    """Any project's webhook signing secret in this environment."""
+    return f"{webhook_secret_prefix()}*-{env}-??????"
 
 
 def scheduler_role_name(env: str) -> str:

@@ -80,6 +80,9 @@ ERROR_CODES: dict[tuple[int | None, str], str] = {
     (400, "INVALID_SEND_AT"): "send_at is not ISO 8601 text with a time zone, or is more than 30 days ahead.",
     (400, "INVALID_PROJECT_DATA"): "A project_data value DynamoDB cannot store (digits, magnitude, nesting, size); "
     "the message names its path.",
+    (400, "INVALID_CONVERSATION_ID"): "The id (URL-decoded) is not {company_id}#{project_id}#{request_id}#{sender}.",
+    (400, "INVALID_QUERY"): "A listing's query string is not valid (the message names the parameter).",
+    (404, "CONVERSATION_NOT_FOUND"): "No conversation with this id in a project the key may read.",
     (403, "INVALID_API_KEY"): "No x-api-key header, or a key API Gateway does not know (API Gateway answers).",
     (403, "API_KEY_NOT_AUTHORIZED"): "The key is valid but not bound to this company/project.",
     (403, "PROJECT_INACTIVE"): "The project's status is not active.",

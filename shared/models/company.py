@@ -11,7 +11,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveInt
 from shared.channels import ALL_CHANNELS, Channel
 from shared.models.output_fields import EMAIL_BODY_MAX, EMAIL_SUBJECT_MAX, WHATSAPP_VARIABLE_MAX, TextField
 from shared.models.request import EmailAddress, IanaZone, Identifier, PhoneNumber
-from shared.secret_names import credentials_secret_name, credentials_secret_problem, openai_secret_problem
+from shared.secret_names import (
+    credentials_secret_name,
+    credentials_secret_problem,
+    openai_secret_problem,
+    webhook_secret_problem,
+)
+from shared.url_safety import configuration_problem
 
 SecretId = str
 
@@ -284,6 +290,35 @@ class ConsentConfig(BaseModel):
     unsubscribe_mailto: EmailAddress | None = None
 
 
+def _webhook_url(value: str) -> str:
+    """An absolute URL with a host, no credentials or fragment, and never a private address literal.
+
+    Only the shape, so that every function can read a record the local stack wrote (its test
+    receivers are ``http://127.0.0.1:…``). The environment's rule (``https://`` and public
+    addresses only, outside the local stack) is applied by the operator tool when the record is
+    written and again at every delivery (shared/tenant_webhooks/), to the addresses the host
+    resolves to then.
+    """
+    problem = configuration_problem(value, allow_local=True)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+WebhookUrl = Annotated[str, AfterValidator(_webhook_url)]
+
+
+class WebhookConfig(BaseModel):
+    """Where the project's tenant events go (issue 13): Standard Webhooks, signed with the secret
+    ``secret_reference`` names (``ai-multi-comms/webhook-secrets/<company>/<project>-<env>``,
+    holding ``whsec_<base64>``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: WebhookUrl = Field(max_length=2048)
+    secret_reference: SecretId = Field(min_length=1)
+
+
 class CompanyRecord(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -309,6 +344,8 @@ class CompanyRecord(BaseModel):
     auto_queue_reply_message_from_email: list[EmailAddress] = Field(default_factory=list)
     reply_policy: ReplyPolicy = Field(default_factory=ReplyPolicy)
     consent: ConsentConfig = Field(default_factory=ConsentConfig)
+    # None: the project's events are not delivered anywhere (nor logged for replay).
+    webhook: WebhookConfig | None = None
     created_at: str | None = None
     updated_at: str | None = None
 
@@ -338,6 +375,11 @@ class CompanyRecord(BaseModel):
             openai = self.ai_config.openai_config.get(channel)
             if openai is not None:
                 problems.append(openai.key_problem(channel, env))
+        if self.webhook is not None and channels is None:
+            problem = webhook_secret_problem(
+                self.webhook.secret_reference, company_id=self.company_id, project_id=self.project_id, env=env
+            )
+            problems.append(None if problem is None else f"webhook.secret_reference: {problem}")
         return [problem for problem in problems if problem is not None]
 
 

@@ -209,6 +209,15 @@ class ConversationRecord(BaseModel):
     # ``conversation_retention_days``; pushed forward when the person writes or the engine sends.
     expires_at: int | None = None
 
+    # The tenant's read API (issue 13): ``<company_id>#<project_id>``, the partition key of the
+    # listing index (shared/tables.py ``PROJECT_CREATED_AT_INDEX``), written at creation.
+    gsi_project_key: str | None = None
+
+
+def project_key(company_id: str, project_id: str) -> str:
+    """The listing index's partition key of a project (ids cannot hold ``#``)."""
+    return f"{company_id}#{project_id}"
+
 
 # The record's state machine (DESIGN §7): every write of ``conversation_status`` is a conditional
 # update from one of the states listed here, so two deliveries of one message cannot both move on.

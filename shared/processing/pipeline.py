@@ -25,7 +25,7 @@ from shared.consent.suppressions import SuppressionReason
 from shared.events.provider_messages import ProviderMessages
 from shared.log_masking import mask_address, mask_text
 from shared.models.context import ContextMessage
-from shared.models.conversation import ConversationRecord, ConversationStatus, MessageEntry, TokenUsage
+from shared.models.conversation import ConversationRecord, ConversationStatus, MessageEntry, TokenUsage, project_key
 from shared.processing import metric_names
 from shared.processing.adapters import ChannelAdapter
 from shared.processing.ai_writer import AiWriter, responses_config
@@ -387,6 +387,7 @@ class Pipeline:
             project_id=message.company_data.project_id,
             request_id=message.request_data.request_id,
             channel_method=message.channel,
+            gsi_project_key=project_key(message.company_data.company_id, message.company_data.project_id),
             conversation_status=_S.SCHEDULED if waits else _S.PROCESSING,
             scheduled_for=iso(schedule.scheduled_for) if schedule else None,
             schedule_reason=schedule.reason if schedule else None,

@@ -48,6 +48,7 @@ class SpecTable(Construct):
             deletion_protection=protected and protection.deletion_protection,
             removal_policy=(RemovalPolicy.RETAIN if protection.removal_policy == "retain" else RemovalPolicy.DESTROY),
             time_to_live_attribute=spec.time_to_live_attribute,
+            stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES if spec.stream_view else None,
         )
         if not point_in_time_recovery:
             acknowledge(

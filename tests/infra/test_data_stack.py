@@ -55,7 +55,10 @@ def test_conversations_table_has_the_seed_keys_and_every_index(synthesised):
         "company-sms-number-recipient-tel-index": (["gsi_company_sms_number", "gsi_recipient_tel"], "KEYS_ONLY"),
         "company-email-recipient-email-index": (["gsi_company_email", "gsi_recipient_email"], "KEYS_ONLY"),
         "reply-token-index": (["gsi_reply_token"], "KEYS_ONLY"),
+        "conversation-id-index": (["conversation_id"], "KEYS_ONLY"),
+        "project-created-at-index": (["gsi_project_key", "created_at"], "INCLUDE"),
     }
+    assert table["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
     types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
     assert types["task_complete"] == "N"
     assert types["created_at"] == "S"
