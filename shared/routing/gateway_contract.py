@@ -111,6 +111,17 @@ METHOD_NOT_ALLOWED = GatewayError(
 )
 
 
+# The same on the read resources (``READ_PATH`` and the one below it), which allow GET only.
+READ_PATH = "/conversations"
+READ_METHOD_NOT_ALLOWED = GatewayError(
+    "METHOD_NOT_ALLOWED",
+    405,
+    "METHOD_NOT_ALLOWED",
+    f"Only GET is supported on {READ_PATH} and {READ_PATH}/{{conversation_id}}",
+    {"Allow": ", ".join(cors.READ_ALLOW_METHODS)},
+)
+
+
 def gateway_error(response_type: str) -> GatewayError:
     """The answer for one of API Gateway's response types (DEFAULT_4XX/5XX for the others)."""
     for error in (*GATEWAY_ERRORS, METHOD_NOT_ALLOWED):
