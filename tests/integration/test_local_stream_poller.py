@@ -38,17 +38,11 @@ class RecordingFunction:
         return [r["dynamodb"]["Keys"]["conversation_id"]["S"] for r in self.events[index]["Records"]]
 
 
-def _stream_arn(aws) -> str:
-    dynamodb = aws.client("dynamodb")
-    name = aws.table_name(tables.CONVERSATIONS.logical_name)
-    return dynamodb.describe_table(TableName=name)["Table"]["LatestStreamArn"]
-
-
 def _poller(aws, function: RecordingFunction, **options: Any) -> StreamPoller:
     return StreamPoller(
         name="tenant-events",
         streams=aws.client("dynamodbstreams"),
-        stream_arn=_stream_arn(aws),
+        stream_arn=aws.conversations_stream_arn,
         invoke=function,
         **options,
     )
@@ -73,7 +67,7 @@ def test_changes_before_the_start_are_not_events_and_later_ones_arrive_as_lambda
     inserted, modified = function.events[0]["Records"]
     assert (inserted["eventName"], modified["eventName"]) == ("INSERT", "MODIFY")
     assert inserted["eventSource"] == "aws:dynamodb" and inserted["awsRegion"] == aws.region
-    assert inserted["eventSourceARN"] == _stream_arn(aws)
+    assert inserted["eventSourceARN"] == aws.conversations_stream_arn
     assert "OldImage" not in inserted["dynamodb"]
     change = modified["dynamodb"]
     assert change["StreamViewType"] == "NEW_AND_OLD_IMAGES"
