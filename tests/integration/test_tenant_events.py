@@ -446,3 +446,26 @@ def test_an_invalid_webhook_still_wants_its_events_and_names_only_the_bad_fields
     assert presence.configured
     assert presence.problem == "invalid webhook fields: secret_reference, url"
     assert message_group_id("a" * 129).startswith("conv_") and len(message_group_id("a" * 129)) <= 128
+
+
+def test_a_held_first_message_is_scheduled_and_an_erased_conversation_tells_nothing(
+    tenant_events: TenantEvents, conversation: Conversation
+):
+    conversation.record = conversation.record.model_copy(
+        update={"conversation_status": S.SCHEDULED, "scheduled_for": at(3600), "schedule_reason": "send_at"}
+    )
+    conversation.create()
+    assert tenant_events.handle(tenant_events.stream_records()) == {"batchItemFailures": []}
+    (scheduled,) = [WebhookEvent.model_validate_json(m["Body"]) for m in tenant_events.queued()]
+    assert (scheduled.type, scheduled.timestamp, scheduled.data.scheduled_for) == (T.SCHEDULED, at(0), at(3600))
+
+    already = len(tenant_events.stream_records())
+    conversation.dynamodb.delete_item(
+        TableName=tenant_events.aws.table_name(CONVERSATIONS.logical_name), Key=key_of(conversation.record).item_key()
+    )
+    removal = tenant_events.stream_records()[already:]
+    assert [record["eventName"] for record in removal] == ["REMOVE"]
+
+    assert tenant_events.handle(removal) == {"batchItemFailures": []}
+    assert tenant_events.queued() == []
+    assert len(tenant_events.logged(conversation.id)) == 1
