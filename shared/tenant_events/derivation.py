@@ -33,7 +33,7 @@ PROCESSING_FAILURES = frozenset(
 )
 _DELIVERED_RANK = RANKS["delivered"]
 _READ_RANK = RANKS["read"]
-# Discriminators of the events that happen at most once in a conversation.
+# The first message fails at most once: the discriminator of that ``failed``.
 PROCESSING = "processing"
 
 

@@ -4,6 +4,7 @@ read back, the real handler fed with it; its event log and the webhooks FIFO que
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import json
 import logging
@@ -26,6 +27,7 @@ from shared.replies.inbound import InboundMessage
 from shared.replies.inbound_records import InboundRecords
 from shared.secret_names import webhook_secret_name
 from shared.tables import COMPANY_DATA, CONVERSATIONS, WEBHOOK_EVENTS
+from shared.tenant_events.entrypoint import SERVICE
 from shared.tenant_events.event_queue import message_group_id
 from shared.tenant_events.project_webhooks import ProjectWebhooks
 from shared.tenant_events.settings import TenantEventsSettings
@@ -389,29 +391,51 @@ def test_a_failing_change_stops_the_batch_there_and_the_retry_from_it_completes_
     assert len(tenant_events.logged(conversation.id)) == 4
 
 
-def test_the_handler_logs_no_personal_data_or_message_text(
-    tenant_events: TenantEvents, conversation: Conversation, caplog: pytest.LogCaptureFixture
-):
-    _live_thread(conversation)
+@pytest.fixture
+def handler_logs() -> Iterator[list[str]]:
+    """Every line the function logs during the test, formatted as in CloudWatch."""
     lines: list[str] = []
 
     class Collect(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
             lines.append(self.format(record))
 
+    logger = logging.getLogger(SERVICE)
     collector = Collect()
-    logger = logging.getLogger("tenant-events")
-    collector.setFormatter(logger.handlers[0].formatter if logger.handlers else logging.Formatter())
+    collector.setFormatter(logger.handlers[0].formatter)
     logger.addHandler(collector)
-    try:
-        tenant_events.handle(tenant_events.stream_records())
-    finally:
-        logger.removeHandler(collector)
+    yield lines
+    logger.removeHandler(collector)
 
-    text = "\n".join(lines)
+
+def test_the_handler_logs_no_personal_data_or_message_text(
+    tenant_events: TenantEvents, conversation: Conversation, handler_logs: list[str]
+):
+    _live_thread(conversation)
+
+    tenant_events.handle(tenant_events.stream_records())
+
+    text = "\n".join(handler_logs)
     assert "tenant events queued" in text
-    for secret in (PERSON, PERSON.lstrip("+"), "Yes, Tuesday works", "Booked.", "Hi Alex", "Alex"):
-        assert secret not in text
+    for personal in (PERSON, PERSON.lstrip("+"), "Yes, Tuesday works", "Booked.", "Hi Alex", "Alex"):
+        assert personal not in text
+
+
+def test_an_unreadable_change_is_reported_and_passed_and_the_rest_of_the_batch_goes_on(
+    tenant_events: TenantEvents, conversation: Conversation, handler_logs: list[str]
+):
+    _live_thread(conversation)
+    records = tenant_events.stream_records()
+    broken = copy.deepcopy(records[0])
+    broken["dynamodb"]["NewImage"]["conversation_status"] = {"S": "no-such-status"}
+    broken["dynamodb"]["SequenceNumber"] = "1"
+
+    assert tenant_events.handle([broken, *records]) == {"batchItemFailures": []}
+
+    assert len(tenant_events.queued()) == 4
+    errors = [json.loads(line) for line in handler_logs if "unreadable conversation change" in line]
+    assert len(errors) == 1 and errors[0]["level"] == "ERROR"
+    assert "conversation_status" in errors[0]["why"] and "no-such-status" not in errors[0]["why"]
 
 
 def test_a_changed_webhook_applies_within_the_cache_minute(tenant_events: TenantEvents, aws: LocalResources):
@@ -431,21 +455,30 @@ def test_a_changed_webhook_applies_within_the_cache_minute(tenant_events: Tenant
     assert not webhooks.presence(company, "no-such-project").configured
 
 
-def test_an_invalid_webhook_still_wants_its_events_and_names_only_the_bad_fields(
-    tenant_events: TenantEvents, aws: LocalResources
+def test_an_invalid_webhook_still_gets_its_events_queued_and_names_only_the_bad_fields(
+    tenant_events: TenantEvents, conversation: Conversation, handler_logs: list[str]
 ):
-    company = tenant_events.company["company_id"]
     tenant_events.put_project(
         project_id="hooked",
         webhook={"url": "https://user:pa55word@hooks.tenant.example/x?token=tenant-own-token", "secret_reference": ""},
     )
-    webhooks = ProjectWebhooks(aws.client("dynamodb"), aws.table_name(COMPANY_DATA.logical_name))
+    _live_thread(conversation)
 
-    presence = webhooks.presence(company, "hooked")
+    assert tenant_events.handle(tenant_events.stream_records()) == {"batchItemFailures": []}
 
-    assert presence.configured
-    assert presence.problem == "invalid webhook fields: secret_reference, url"
-    assert message_group_id("a" * 129).startswith("conv_") and len(message_group_id("a" * 129)) <= 128
+    # Queued all the same: the sender dead-letters them until the operator fixes the webhook.
+    assert len(tenant_events.queued()) == 4
+    errors = [json.loads(line) for line in handler_logs if "webhook is invalid" in line]
+    assert errors and {error["why"] for error in errors} == {"invalid webhook fields: secret_reference, url"}
+    assert not [line for line in handler_logs if "pa55word" in line or "tenant-own-token" in line]
+
+
+def test_a_group_id_sqs_would_refuse_becomes_a_digest():
+    assert message_group_id("ci#pi#r#+14155550100") == "ci#pi#r#+14155550100"
+    long_sender = "ci#pi#r#" + "a" * 121  # 129 characters
+    assert message_group_id(long_sender) == message_group_id(long_sender)
+    assert message_group_id(long_sender).startswith("conv_") and len(message_group_id(long_sender)) <= 128
+    assert message_group_id("ci#pi#r#jösé@exämple.com").startswith("conv_")  # SQS takes ASCII only
 
 
 def test_a_held_first_message_is_scheduled_and_an_erased_conversation_tells_nothing(
