@@ -168,3 +168,58 @@ def test_the_running_poller_delivers_a_write_and_stops(aws):
         poller.stop()
     assert function.conversation_ids(0) == ["c1"]
     assert not poller._thread.is_alive()
+
+
+class SplittingStream:
+    """A stream whose shard closes and hands over to a child, as DynamoDB's shards roll over
+    (moto keeps one shard for ever, so this is the API's answers, scripted). Iterators are
+    ``<shard>:<position>``; a closed shard's last page has no NextShardIterator."""
+
+    class meta:
+        region_name = "eu-north-1"
+
+    def __init__(self) -> None:
+        self.records = {"parent": ["1", "2"], "child": ["3", "4"]}
+        self.closed = {"parent"}
+        self.described = 0
+
+    def describe_stream(self, StreamArn: str):
+        self.described += 1
+        shards = [{"ShardId": "parent"}]
+        if self.described > 1:  # the child appears after the start
+            shards.append({"ShardId": "child", "ParentShardId": "parent"})
+        return {"StreamDescription": {"Shards": shards}}
+
+    def get_shard_iterator(self, StreamArn: str, ShardId: str, ShardIteratorType: str, SequenceNumber: str = ""):
+        start = {"TRIM_HORIZON": 0, "LATEST": 0}.get(ShardIteratorType)
+        if start is None:
+            start = self.records[ShardId].index(SequenceNumber)
+        return {"ShardIterator": f"{ShardId}:{start}"}
+
+    def get_records(self, ShardIterator: str, Limit: int):
+        shard, position = ShardIterator.split(":")
+        page = self.records[shard][int(position) : int(position) + Limit]
+        records = [
+            {
+                "eventID": n,
+                "eventName": "MODIFY",
+                "dynamodb": {"Keys": {"conversation_id": {"S": n}}, "SequenceNumber": n},
+            }
+            for n in page
+        ]
+        following = int(position) + len(page)
+        done = shard in self.closed and following >= len(self.records[shard])
+        return {"Records": records, "NextShardIterator": None if done else f"{shard}:{following}"}
+
+
+def test_a_child_shard_is_read_after_its_parent_is_drained():
+    stream = SplittingStream()
+    function = RecordingFunction()
+    poller = StreamPoller(
+        name="tenant-events", streams=stream, stream_arn="arn:stream", invoke=function, batch_size=1, describe_every=0
+    )
+
+    while poller.poll_once().invoked:
+        pass
+
+    assert function.sequence_numbers() == [["1"], ["2"], ["3"], ["4"]]
