@@ -75,8 +75,7 @@ class WebhookBatch:
             result = self._one(record)
             results.append(result)
             if result.failed:
-                held = Outcome(Verdict.HELD_BACK, "an earlier event of the conversation is being retried")
-                results.extend(_Result(r["messageId"], held, failed=True) for r in records[index + 1 :])
+                results.extend(self._hold_back(records[index + 1 :]))
                 break
         return results
 
@@ -107,6 +106,16 @@ class WebhookBatch:
             return _Result(message_id, outcome, failed=True)
         return _Result(message_id, outcome, failed=False)
 
+    def _hold_back(self, records: list[dict[str, Any]]) -> list[_Result]:
+        """The conversation's later events: not attempted, and made visible again at once. SQS
+        returns none of a FIFO group's messages while an earlier one is in flight, so they come
+        back after the failed one, in order; left hidden for the queue's visibility timeout they
+        would instead hold up its retry."""
+        held = Outcome(Verdict.HELD_BACK, "an earlier event of the conversation is being retried")
+        for record in records:
+            self._change_visibility(record, 0)
+        return [_Result(r["messageId"], held, failed=True) for r in records]
+
     def _schedule_retry(self, record: dict[str, Any], outcome: Outcome) -> None:
         receive_count = int((record.get("attributes") or {}).get("ApproximateReceiveCount", "1"))
         delay = retry_delay(
@@ -118,6 +127,9 @@ class WebhookBatch:
             "webhook to be retried",
             extra={"sqs_message_id": record["messageId"], "reason": outcome.reason, "delay_seconds": delay},
         )
+        self._change_visibility(record, delay)
+
+    def _change_visibility(self, record: dict[str, Any], delay: int) -> None:
         schedule_retry(
             self._sqs,
             queue_url=self._settings.webhook_queue_url,
