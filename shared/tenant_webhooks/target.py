@@ -9,10 +9,12 @@ the name). Redirects are not followed; the answer's body is read up to a cap and
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -61,17 +63,42 @@ def post(
     addresses = _checked_addresses(host, port, resolver, allow_local=allow_local)
     connection = _pinned_connection(parts.scheme, host, port, addresses, timeout_seconds)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    # The socket timeout bounds each read; the watchdog bounds the whole exchange, so a target
+    # that trickles its answer a byte at a time cannot hold a worker past the budget either.
+    watchdog = _Watchdog(connection, timeout_seconds)
     try:
         connection.request("POST", target, body=body, headers=dict(headers))
         response = connection.getresponse()
         response.read(RESPONSE_BODY_LIMIT)
         return TargetResponse(status=response.status, retry_after=response.getheader("Retry-After"))
-    except TimeoutError:
-        raise TargetUnreachable("the webhook target did not answer in time") from None
     except (OSError, http.client.HTTPException) as error:
+        if watchdog.fired or isinstance(error, TimeoutError):
+            raise TargetUnreachable("the webhook target did not answer in time") from None
         raise TargetUnreachable(f"the webhook target could not be reached ({type(error).__name__})") from None
     finally:
+        watchdog.cancel()
         connection.close()
+
+
+class _Watchdog:
+    """Shuts the connection's socket down when the budget runs out, ending any read in progress."""
+
+    def __init__(self, connection: http.client.HTTPConnection, seconds: float):
+        self._connection = connection
+        self.fired = False
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _fire(self) -> None:
+        self.fired = True
+        sock = self._connection.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):  # already closed: nothing in progress
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
 
 
 def _checked_addresses(host: str, port: int, resolver: Resolver, *, allow_local: bool) -> list[Address]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
+import threading
 
 import pytest
 
@@ -145,3 +147,39 @@ def test_https_verifies_the_certificate_against_the_name(receiver):
     with pytest.raises(target.TargetUnreachable):
         _post(f"https://tenant.example:{receiver.port}/hooks", _Resolver("127.0.0.1"), allow_local=True)
     assert receiver.requests() == []
+
+
+def test_a_target_trickling_its_answer_is_cut_off_at_the_budget():
+    """Each byte comes well within the socket timeout; only a bound on the whole exchange stops it."""
+    server = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def trickle() -> None:
+        connection, _ = server.accept()
+        with connection:
+            connection.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n":
+                if stop.wait(0.3):
+                    return
+                try:
+                    connection.sendall(bytes([byte]))
+                except OSError:
+                    return
+
+    worker = threading.Thread(target=trickle, daemon=True)
+    worker.start()
+    port = server.getsockname()[1]
+    try:
+        with pytest.raises(target.TargetUnreachable, match="in time"):
+            target.post(
+                f"http://127.0.0.1:{port}/hooks",
+                b"{}",
+                {},
+                timeout_seconds=1,
+                allow_local=True,
+                resolver=_Resolver("127.0.0.1"),
+            )
+    finally:
+        stop.set()
+        worker.join()
+        server.close()
