@@ -10,12 +10,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.log_masking import mask_text
 from shared.models.tenant_events import WebhookEvent
+from shared.tenant_events.event_log import event_key
 from shared.tenant_webhooks.outcome import Outcome, Verdict
-
-
-def event_key(event: WebhookEvent) -> str:
-    """The log's sort key: ``<occurred_at>#<webhook_id>`` (the order things happened in)."""
-    return f"{event.timestamp}#{event.id}"
 
 
 class DeliveryLog:

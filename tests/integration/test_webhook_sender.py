@@ -25,9 +25,11 @@ from shared.models.conversation import ConversationStatus
 from shared.models.tenant_events import WebhookEvent, WebhookEventData, WebhookEventType, event_id
 from shared.secret_names import webhook_secret_name
 from shared.tables import COMPANY_DATA, WEBHOOK_EVENTS
-from shared.tenant_webhooks.delivery_log import event_key
+from shared.tenant_events.event_log import WebhookEventLog, event_key
+from shared.tenant_events.event_queue import WebhookQueue
 from shared.tenant_webhooks.entrypoint import SERVICE, lambda_handler
 from shared.tenant_webhooks.settings import WebhookSenderSettings
+from shared.tenant_webhooks.signing_secrets import CACHE_SECONDS, SigningSecrets
 from stacks.names import WEBHOOKS_QUEUE, fifo_dlq_name, fifo_queue_name
 from tests.fixtures.webhook_receiver import Reply, WebhookReceiver
 
@@ -92,7 +94,7 @@ class Sender:
         )
 
     def queue(self, project_id: str, request_id: str, discriminator: str = "", *, age: timedelta = timedelta()):
-        """Log and queue one event, as the tenant-events function does."""
+        """Log and queue one event with the tenant-events function's own writers."""
         conversation_id = f"{COMPANY}#{project_id}#{request_id}#+447700900123"
         event = WebhookEvent(
             id=event_id(conversation_id, WebhookEventType.SENT, discriminator),
@@ -109,20 +111,12 @@ class Sender:
                 reason=discriminator or None,
             ),
         )
-        body = event.model_dump_json(exclude_none=True)
-        self.aws.client("dynamodb").put_item(
-            TableName=self.aws.table_name(WEBHOOK_EVENTS.logical_name),
-            Item={
-                "conversation_id": {"S": conversation_id},
-                "event_key": {"S": event_key(event)},
-                "delivery_state": {"S": "queued"},
-                "payload": {"S": body},
-            },
+        dynamodb, sqs = self.aws.client("dynamodb"), self.aws.client("sqs")
+        WebhookEventLog(dynamodb, self.aws.table_name(WEBHOOK_EVENTS.logical_name)).add(
+            event, expires_at=int((datetime.now(UTC) + timedelta(days=30)).timestamp()), logged_at=event.timestamp
         )
-        self.aws.client("sqs").send_message(
-            QueueUrl=self.queue_url, MessageBody=body, MessageGroupId=conversation_id, MessageDeduplicationId=event.id
-        )
-        return event, body
+        WebhookQueue(sqs, self.queue_url).send(event)
+        return event, event.model_dump_json()
 
     def handler(self, **overrides: Any):
         environ = {**self.settings(**overrides).to_environment(), "POWERTOOLS_METRICS_NAMESPACE": "AiMultiComms"}
@@ -426,3 +420,16 @@ def test_a_body_that_is_not_a_tenant_event_goes_to_the_dlq(sender):
     assert result.deleted == result.received
     (dead,) = sender.dead_letters()
     assert dead["MessageAttributes"]["failure_reason"]["StringValue"].startswith("not a tenant event")
+
+
+def test_the_signing_secret_is_read_once_per_few_minutes_and_a_rotation_is_picked_up(sender):
+    now = [0.0]
+    secrets = SigningSecrets(sender.aws.client("secretsmanager"), environment=ENV, clock=lambda: now[0])
+    name = webhook_secret_name(COMPANY, PROJECT_A, ENV)
+    assert secrets.secret_for(COMPANY, PROJECT_A, name) == SECRETS[PROJECT_A]
+    rotated = "whsec_" + base64.b64encode(b"fake-rotated-secret-project-a!!!").decode()
+    sender.aws.client("secretsmanager").put_secret_value(SecretId=name, SecretString=rotated)
+    now[0] = CACHE_SECONDS - 1
+    assert secrets.secret_for(COMPANY, PROJECT_A, name) == SECRETS[PROJECT_A]
+    now[0] = CACHE_SECONDS + 1
+    assert secrets.secret_for(COMPANY, PROJECT_A, name) == rotated
