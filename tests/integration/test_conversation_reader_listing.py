@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -264,3 +265,38 @@ def test_records_without_the_listing_key_are_not_listed(reader):
     old = _records(1)[0].model_copy(update={"gsi_project_key": None})
     reader.put(old)
     assert _pages(reader, _query()) == [{"conversations": [], "next_token": None}]
+
+
+class _Collect(logging.Handler):
+    def __init__(self, lines: list[str]):
+        super().__init__()
+        self.lines = lines
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+def test_logs_name_the_refusal_and_never_the_token_the_key_or_the_recipient(reader):
+    token = _token(reader)
+    lines: list[str] = []
+    collector = _Collect(lines)
+    collector.setFormatter(reader.module.logger.registered_formatter)
+    stdlib_logger = logging.getLogger(reader.module.logger.service)
+    stdlib_logger.addHandler(collector)
+    try:
+        reader.list(_query(limit="3", next_token=token), api_key_id=API_KEY_ID)
+        reader.list(_query(limit="3", next_token=token, status="reply_sent"), api_key_id=API_KEY_ID)
+    finally:
+        stdlib_logger.removeHandler(collector)
+
+    logs = "\n".join(lines)
+    assert '"error_code":"INVALID_NEXT_TOKEN"' in logs.replace(" ", "")
+    for secret in (token, token.split(".")[0], "test-key-value", "+4477009001", "ada@example.com"):
+        assert secret not in logs
+
+
+def test_an_unexpected_failure_is_a_500_without_detail(reader, monkeypatch):
+    monkeypatch.setenv("CONVERSATIONS_TABLE_NAME", "")  # a broken deployment: settings do not load
+    reply = reader.list(_query(), api_key_id=API_KEY_ID)
+    _error(reply, 500, "INTERNAL_ERROR")
+    assert reply.body["message"] == "The request could not be processed"
