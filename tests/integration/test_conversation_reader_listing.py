@@ -87,6 +87,16 @@ def test_sixty_conversations_page_through_newest_first_exactly_once_with_limit_7
     assert len(pages) in (9, 10)  # 8 full pages and 4 rows; an empty last page may follow the 60th row
 
 
+def test_two_hundred_and_fifty_conversations_page_through_exactly_once_at_the_largest_limit(reader):
+    records = _records(250)
+    reader.put(*records)
+    pages = _pages(reader, _query(limit="100"))
+    listed = [row["conversation_id"] for page in pages for row in page["conversations"]]
+    assert len(listed) == len(set(listed)) == 250
+    assert set(listed) == {record.conversation_id for record in records}
+    assert [len(page["conversations"]) for page in pages][:3] == [100, 100, 50]
+
+
 def test_a_row_shows_the_listing_fields_only(reader):
     record = conversation(
         COMPANY,
