@@ -53,7 +53,10 @@ def post(
     timeout_seconds: float,
     allow_local: bool,
     resolver: Resolver = system_resolver,
+    tls_context: ssl.SSLContext | None = None,
 ) -> TargetResponse:
+    """``tls_context``: only tests pass one (trusting their own CA); the default verifies
+    certificates against the system's CAs and the host name."""
     problem = configuration_problem(url, allow_local=allow_local)
     if problem:
         raise TargetRefused(problem)
@@ -61,7 +64,7 @@ def post(
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
     addresses = _checked_addresses(host, port, resolver, allow_local=allow_local)
-    connection = _pinned_connection(parts.scheme, host, port, addresses, timeout_seconds)
+    connection = _pinned_connection(parts.scheme, host, port, addresses, timeout_seconds, tls_context)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     # The socket timeout bounds each read; the watchdog bounds the whole exchange, so a target
     # that trickles its answer a byte at a time cannot hold a worker past the budget either.
@@ -154,8 +157,8 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
 
 
 def _pinned_connection(
-    scheme: str, host: str, port: int, addresses: Sequence[Address], timeout: float
+    scheme: str, host: str, port: int, addresses: Sequence[Address], timeout: float, tls: ssl.SSLContext | None
 ) -> http.client.HTTPConnection:
     if scheme == "https":
-        return _PinnedHTTPSConnection(host, port, addresses, timeout, ssl.create_default_context())
+        return _PinnedHTTPSConnection(host, port, addresses, timeout, tls or ssl.create_default_context())
     return _PinnedHTTPConnection(host, port, addresses, timeout)
