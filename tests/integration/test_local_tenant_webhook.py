@@ -74,19 +74,22 @@ def test_setting_a_url_writes_the_webhook_and_a_secret_that_signs_as_standard_we
     assert Webhook(stored).verify(body, headers) == json.loads(body)
 
 
-def test_a_second_run_rotates_the_secret_and_remove_unsets_both(aws, env_file):
+def test_a_second_run_keeps_the_secret_a_new_secret_replaces_it_and_remove_unsets_both(aws, env_file):
     first = _printed_secret(_tool(env_file, "--url http://127.0.0.1:9000/events").stdout)
-    second_run = _tool(env_file, "--url https://example.com/hooks --company-id ci-demo-001 --project-id pi-demo-001")
-    second = _printed_secret(second_run.stdout)
-    assert second != first
+    moved = _tool(env_file, "--url https://example.com/hooks --company-id ci-demo-001 --project-id pi-demo-001")
+    manager = aws.client("secretsmanager")
+    assert moved.returncode == 0 and "whsec_" not in moved.stdout and "unchanged" in moved.stdout
     assert _record(aws)["webhook"]["url"] == "https://example.com/hooks"
+    assert manager.get_secret_value(SecretId=SECRET_ID)["SecretString"] == first
+
+    replaced = _printed_secret(_tool(env_file, "--url https://example.com/hooks --new-secret").stdout)
+    assert replaced != first and manager.get_secret_value(SecretId=SECRET_ID)["SecretString"] == replaced
 
     removed = _tool(env_file, "--remove")
 
     assert removed.returncode == 0, removed.stderr
     assert "webhook removed" in removed.stdout and "whsec_" not in removed.stdout
     assert "webhook" not in _record(aws)
-    manager = aws.client("secretsmanager")
     with pytest.raises(manager.exceptions.ResourceNotFoundException):
         manager.get_secret_value(SecretId=SECRET_ID)
 
