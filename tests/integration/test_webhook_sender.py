@@ -30,7 +30,6 @@ from shared.tenant_events.event_queue import WebhookQueue
 from shared.tenant_webhooks.entrypoint import SERVICE, lambda_handler
 from shared.tenant_webhooks.settings import WebhookSenderSettings
 from shared.tenant_webhooks.signing_secrets import CACHE_SECONDS, SigningSecrets
-from stacks.names import WEBHOOKS_QUEUE, fifo_dlq_name, fifo_queue_name
 from tests.fixtures.webhook_receiver import Reply, WebhookReceiver
 
 ENV = "dev"
@@ -56,11 +55,9 @@ class Sender:
 
     def __post_init__(self) -> None:
         sqs = self.aws.client("sqs")
-        fifo = {"FifoQueue": "true", "ContentBasedDeduplication": "false"}
-        self.dlq_url = sqs.create_queue(QueueName=fifo_dlq_name(WEBHOOKS_QUEUE, ENV), Attributes=fifo)["QueueUrl"]
-        self.queue_url = sqs.create_queue(
-            QueueName=fifo_queue_name(WEBHOOKS_QUEUE, ENV), Attributes={**fifo, "VisibilityTimeout": "60"}
-        )["QueueUrl"]
+        # provision() made the FIFO queue and its DLQ (local/emulator.py), as the DataStack does.
+        self.dlq_url, self.queue_url = self.aws.webhooks_queue.dlq_url, self.aws.webhooks_queue.queue_url
+        sqs.set_queue_attributes(QueueUrl=self.queue_url, Attributes={"VisibilityTimeout": "60"})
         secrets = self.aws.client("secretsmanager")
         for project, secret in SECRETS.items():
             secrets.create_secret(Name=webhook_secret_name(COMPANY, project, ENV), SecretString=secret)
