@@ -110,6 +110,15 @@ METHOD_NOT_ALLOWED = GatewayError(
     {"Allow": ", ".join(cors.ALLOW_METHODS)},
 )
 
+# Any method other than GET and OPTIONS on the read routes (issue 13): the same MOCK answer.
+READ_METHOD_NOT_ALLOWED = GatewayError(
+    "METHOD_NOT_ALLOWED",
+    405,
+    "METHOD_NOT_ALLOWED",
+    "Only GET is supported on /conversations and /conversations/{conversation_id}",
+    {"Allow": ", ".join(cors.READ_ALLOW_METHODS)},
+)
+
 
 def gateway_error(response_type: str) -> GatewayError:
     """The answer for one of API Gateway's response types (DEFAULT_4XX/5XX for the others)."""
