@@ -42,7 +42,7 @@ class WebhookSender(Construct):
             # The POST timeout, backoff and retry window are the code's defaults; local targets
             # (http://, loopback) stay refused: WEBHOOK_ALLOW_LOCAL_TARGETS is for the local stack only.
         )
-        _check_budget(own.timeout_seconds, own.batch_size, environment.request_timeout_seconds)
+        check_request_budget(own.timeout_seconds, own.batch_size, environment.request_timeout_seconds)
         self.function = PythonFunction(
             self,
             "Function",
@@ -90,7 +90,7 @@ class WebhookSender(Construct):
         )
 
 
-def _check_budget(timeout_seconds: int, batch_size: int, request_timeout_seconds: float) -> None:
+def check_request_budget(timeout_seconds: int, batch_size: int, request_timeout_seconds: float) -> None:
     # A batch's POSTs may all wait their full timeout (one FIFO group's messages go one after the
     # other); the function must outlast them, or a batch half-delivered would be delivered again.
     if timeout_seconds < batch_size * request_timeout_seconds + 5:
