@@ -13,7 +13,7 @@ from constructs import Construct
 
 from shared.reading.settings import ReaderSettings
 from shared.routing import cors
-from shared.routing.gateway_contract import READ_METHOD_NOT_ALLOWED
+from shared.routing.gateway_contract import read_method_not_allowed
 from shared.secret_names import consent_key_secret_name
 from shared.tables import CONVERSATION_ID_INDEX, PROJECT_CREATED_AT_INDEX
 from stacks.constructs.api_contract import add_method_not_allowed
@@ -111,5 +111,5 @@ class ConversationReader(Construct):
         item = collection.add_resource(ID_PARAMETER, default_cors_preflight_options=preflight)
         for resource in (collection, item):
             resource.add_method("GET", integration, api_key_required=True)
-            add_method_not_allowed(resource, READ_METHOD_NOT_ALLOWED)
+            add_method_not_allowed(resource, read_method_not_allowed(resource.path))
         return collection, item

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from shared.reading.reader import ConversationReader
 from shared.reading.settings import ReaderSettings
 from shared.routing import cors
-from shared.routing.gateway_contract import READ_METHOD_NOT_ALLOWED
 from tests.infra.template_queries import function, grants_by_resource, methods_by_path, one, resources
 
 READ_PATHS = ("/conversations", "/conversations/{conversation_id}")
@@ -46,8 +46,13 @@ def test_other_methods_on_a_read_route_get_405_naming_get_without_a_key(synthesi
     assert any_method["Integration"]["Type"] == "MOCK"
     (response,) = any_method["Integration"]["IntegrationResponses"]
     assert response["StatusCode"] == "405"
-    assert json.loads(response["ResponseTemplates"]["application/json"]) == READ_METHOD_NOT_ALLOWED.body()
-    assert response["ResponseParameters"]["method.response.header.Allow"] == "'GET, OPTIONS'"
+    # Word for word what the reader answers when a non-GET reaches it (the local gateway's path).
+    reader = ConversationReader(directory=None, store=None, secrets=None, consent_key_secret_id="unused")
+    answered = reader.answer({"resource": path, "httpMethod": "DELETE", "headers": {}})
+    assert answered["statusCode"] == 405
+    assert json.loads(response["ResponseTemplates"]["application/json"]) == json.loads(answered["body"])
+    assert response["ResponseParameters"]["method.response.header.Allow"] == f"'{answered['headers']['Allow']}'"
+    assert answered["headers"]["Allow"] == "GET, OPTIONS"
     assert response["ResponseParameters"]["method.response.header.Access-Control-Allow-Origin"] == "'*'"
 
 
