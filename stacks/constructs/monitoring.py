@@ -116,19 +116,13 @@ class Monitoring(Construct):
             function.metric_errors(period=PERIOD, statistic="Sum"),
             "The tenant-events function failed whole invocations (the stream batch is retried).",
         )
-        critical = critical_alarm(
-            self,
-            name="tenant-events-iterator-age",
-            env=self._env,
-            metric=function.metric(
-                "IteratorAge", period=PERIOD, statistic="Maximum", unit=cloudwatch.Unit.MILLISECONDS
-            ),
-            description=f"The tenant-events function is more than {ITERATOR_AGE_ALARM_MINUTES} minutes behind "
-            "the conversations stream: tenants' webhooks are late, and records older than 24 h are lost.",
-            topic=self.topic,
+        self._alarm(
+            "tenant-events-iterator-age",
+            function.metric("IteratorAge", period=PERIOD, statistic="Maximum", unit=cloudwatch.Unit.MILLISECONDS),
+            f"The tenant-events function is more than {ITERATOR_AGE_ALARM_MINUTES} minutes behind the "
+            "conversations stream: tenants' webhooks are late, and records older than 24 h are lost.",
             threshold=ITERATOR_AGE_ALARM_MINUTES * 60 * 1000,
         )
-        self.alarms.append(critical)
 
     def _topic(self, settings: EnvironmentSettings) -> sns.Topic:
         # CloudWatch cannot publish to a topic under the AWS-managed SNS key, so the topic has its own.
@@ -168,9 +162,17 @@ class Monitoring(Construct):
         topic.add_subscription(subscriptions.EmailSubscription(str(settings.alarm_email)))
         return topic
 
-    def _alarm(self, name: str, metric: cloudwatch.IMetric, description: str) -> None:
+    def _alarm(self, name: str, metric: cloudwatch.IMetric, description: str, *, threshold: int = 1) -> None:
         self.alarms.append(
-            critical_alarm(self, name=name, env=self._env, metric=metric, description=description, topic=self.topic)
+            critical_alarm(
+                self,
+                name=name,
+                env=self._env,
+                metric=metric,
+                description=description,
+                topic=self.topic,
+                threshold=threshold,
+            )
         )
 
 
