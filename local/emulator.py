@@ -1,7 +1,7 @@
 """Creates the engine's AWS resources in an emulator from the same definitions the CDK app uses:
 table specs from ``shared.tables``, names from ``stacks.names``, queue settings from ``cdk.json``
-(a queue and DLQ per channel, the events queue with its DLQ, and the FIFO queue of tenant
-webhook events with its FIFO DLQ).
+(a queue and DLQ per channel, the events queue with its DLQ, and the FIFO webhooks queue with its
+FIFO DLQ).
 """
 
 from __future__ import annotations
@@ -32,9 +32,6 @@ from stacks.names import (
 from stacks.settings import EnvironmentSettings
 
 FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-# The webhook sender retries a failed delivery for a day by its own backoff (the message's
-# visibility), each retry a receive: the redrive must not cut that short (the issue 13 contract).
-WEBHOOKS_MAX_RECEIVE_COUNT = 100
 
 
 @dataclass(frozen=True)
@@ -51,7 +48,7 @@ class LocalResources:
     tables: dict[str, str] = field(default_factory=dict)  # logical name -> physical name
     queues: dict[Channel, QueueUrls] = field(default_factory=dict)
     events_queue: QueueUrls = field(init=False)  # created by provision()
-    webhooks_queue: QueueUrls = field(init=False)  # FIFO, created by provision()
+    webhooks_queue: QueueUrls = field(init=False)  # FIFO, tenants' events (issue 13); created by provision()
     conversations_stream_arn: str = field(init=False)  # the tenant events' source (provision())
     consent_key_secret_id: str = field(init=False)  # created by provision()
     # Wake-ups of scheduled first messages (created by provision(); local/scheduler.py fires them).
@@ -59,8 +56,8 @@ class LocalResources:
     scheduler_role_arn: str = field(init=False)
 
     def work_queues(self) -> dict[str, QueueUrls]:
-        """Every queue with its DLQ, by the name in ``ai-multi-comms-<name>-queue-<env>[.fifo]``:
-        the channels', the events queue and the tenant webhooks' FIFO queue."""
+        """Every queue with its DLQ, by the name in ``ai-multi-comms-<name>-queue-<env>``: the
+        channels', the events queue and the webhooks queue."""
         return {
             **{channel.value: urls for channel, urls in self.queues.items()},
             EVENTS_QUEUE: self.events_queue,
@@ -141,7 +138,7 @@ def create_work_queue(
     day = 24 * 3600
     fifo_attributes = {"FifoQueue": "true", "ContentBasedDeduplication": "false"} if fifo else {}
     dlq_url = sqs.create_queue(
-        QueueName=fifo_dlq_name(name, settings.name) if fifo else dlq_name(name, settings.name),
+        QueueName=(fifo_dlq_name if fifo else dlq_name)(name, settings.name),
         Attributes={
             "MessageRetentionPeriod": str(queues.dlq_retention_days * day),
             "SqsManagedSseEnabled": "true",
@@ -151,7 +148,7 @@ def create_work_queue(
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count or queues.max_receive_count}
     queue_url = sqs.create_queue(
-        QueueName=fifo_queue_name(name, settings.name) if fifo else queue_name(name, settings.name),
+        QueueName=(fifo_queue_name if fifo else queue_name)(name, settings.name),
         Attributes={
             "VisibilityTimeout": str(visibility_timeout_seconds),
             "MessageRetentionPeriod": str(queues.retention_days * day),
@@ -183,10 +180,10 @@ def provision(settings: EnvironmentSettings, *, endpoint_url: str, region: str) 
     resources.webhooks_queue = create_work_queue(
         sqs,
         WEBHOOKS_QUEUE,
-        visibility_timeout_seconds=settings.queues.visibility_timeout_seconds,
+        visibility_timeout_seconds=settings.webhook_sender.visibility_timeout_seconds,
         settings=settings,
         fifo=True,
-        max_receive_count=WEBHOOKS_MAX_RECEIVE_COUNT,
+        max_receive_count=settings.webhook_sender.max_receive_count,
     )
     resources.consent_key_secret_id = create_consent_key(resources.client("secretsmanager"), settings.name)
     resources.scheduler_group_name, resources.scheduler_role_arn = create_schedule_group(resources, settings.name)

@@ -41,13 +41,13 @@ from jsonschema import Draft4Validator
 from local.api_keys import ApiKey, ApiKeyStore
 from local.rest_proxy_event import rest_proxy_event
 from local.throttle import Throttle
+from shared.reading.reader import CONVERSATION, CONVERSATIONS
 from shared.routing import cors
 from shared.routing.gateway_contract import (
-    READ_METHOD_NOT_ALLOWED,
-    READ_PATH,
     RESOURCE_PATH,
     GatewayError,
     gateway_error,
+    read_method_not_allowed,
     request_body_schema,
 )
 from shared.webhooks.routes import BINARY_MEDIA_TYPES, ROUTES, UNSUBSCRIBE_METHODS, UNSUBSCRIBE_PATH
@@ -152,7 +152,7 @@ class LocalApiGateway:
         if method == "OPTIONS":
             return 204, cors.preflight_headers(cors.READ_ALLOW_METHODS), b""
         if method != "GET":
-            return _error(READ_METHOD_NOT_ALLOWED)
+            return _error(read_method_not_allowed(match.resource))
         key = self._admit(headers)
         if not isinstance(key, ApiKey):
             return key
@@ -299,9 +299,7 @@ def _webhook_route(path: str, stage: str) -> _WebhookMatch | None:
     return None
 
 
-_READ_PATTERNS = [
-    (template, _template_pattern(template)) for template in (READ_PATH, f"{READ_PATH}/{{conversation_id}}")
-]
+_READ_PATTERNS = [(template, _template_pattern(template)) for template in (CONVERSATIONS, CONVERSATION)]
 
 
 def _read_route(path: str, stage: str) -> _RouteMatch | None:

@@ -59,10 +59,6 @@ DEFAULT_PORT_BASE = 4750
 # The first retry of a failed tenant webhook delivery: 1 s locally (then 2, 4, …), so a test's
 # receiver that answers 500 gets the event again within seconds; AWS waits 30 s.
 LOCAL_WEBHOOK_RETRY_BASE_SECONDS = 1
-# Webhook sender pollers of the FIFO queue: each holds one message group (one conversation) at a
-# time, as Lambda's FIFO event source does; a slow tenant holds one poller, not the others.
-WEBHOOK_SENDER_POLLERS = 2
-WEBHOOK_SENDER_BATCH_SIZE = 10
 
 
 @dataclass
@@ -333,7 +329,7 @@ class LocalStack:
         }
 
     def reader_environment(self) -> dict[str, str]:
-        router = self.settings.router  # the other function behind the same API and usage plan
+        reader = self.settings.reader
         settings = ReaderSettings(
             environment=self.settings.name,
             company_table_name=self.resources.table_name(tables.COMPANY_DATA.logical_name),
@@ -342,13 +338,13 @@ class LocalStack:
         )
         return {
             **self._aws_environment(CONVERSATION_READER),
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(router.memory_mb),
-            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(router.timeout_seconds),
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(reader.memory_mb),
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(reader.timeout_seconds),
             **settings.to_environment(),
         }
 
     def tenant_events_environment(self) -> dict[str, str]:
-        events = self.settings.events
+        events = self.settings.tenant_events
         settings = TenantEventsSettings(
             environment=self.settings.name,
             company_table_name=self.resources.table_name(tables.COMPANY_DATA.logical_name),
@@ -364,7 +360,7 @@ class LocalStack:
         }
 
     def webhook_sender_environment(self) -> dict[str, str]:
-        events = self.settings.events
+        sender = self.settings.webhook_sender
         settings = WebhookSenderSettings(
             environment=self.settings.name,
             company_table_name=self.resources.table_name(tables.COMPANY_DATA.logical_name),
@@ -377,17 +373,18 @@ class LocalStack:
         )
         return {
             **self._aws_environment(WEBHOOK_SENDER),
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(events.memory_mb),
-            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(events.timeout_seconds),
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(sender.memory_mb),
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(sender.timeout_seconds),
             **settings.to_environment(),
         }
 
     def _start_functions(self) -> None:
         logs = self.options.state_dir / "logs"
         size = self.processor_instances
-        # The two request paths (API Gateway in front) are sized alike; the events processor like
-        # a channel processor (its own maximum concurrency when that is asked for).
+        # The request paths (API Gateway in front) are sized alike; the events processor and the
+        # webhook sender like a channel processor (their own maximum concurrency when asked for).
         events_size = self.options.processor_instances or self.settings.events.max_concurrency
+        sender_size = self.options.processor_instances or self.settings.webhook_sender.max_concurrency
         for key, folder, environment, instances in (
             ("router", "channel_router", self.router_environment(), self.options.router_instances),
             ("webhook_ingress", "webhook_ingress", self.webhook_environment(), self.options.router_instances),
@@ -395,7 +392,7 @@ class LocalStack:
             ("conversation_reader", "conversation_reader", self.reader_environment(), self.options.router_instances),
             # One invocation at a time per stream shard, as Lambda's stream event source runs it.
             ("tenant_events", "tenant_events", self.tenant_events_environment(), 1),
-            ("webhook_sender", "webhook_sender", self.webhook_sender_environment(), WEBHOOK_SENDER_POLLERS),
+            ("webhook_sender", "webhook_sender", self.webhook_sender_environment(), sender_size),
         ):
             self._functions[key] = FunctionPool(
                 folder,
@@ -443,17 +440,20 @@ class LocalStack:
     def _start_pollers(self) -> None:
         # The conversations table's stream from LATEST, after the restore (the records it put back
         # are not news) and before the queues are consumed (their work's changes are).
+        tenant_events = self.settings.tenant_events
         self._pollers.append(
             StreamPoller(
                 name="tenant-events",
                 streams=self.resources.client("dynamodbstreams"),
                 stream_arn=self.resources.conversations_stream_arn,
                 invoke=self._functions["tenant_events"].invoke,
+                batch_size=tenant_events.batch_size,
+                max_retries=tenant_events.retry_attempts,
             ).start()
         )
         # As many pollers per queue as its event source's maximum concurrency, each taking batches
         # of the deployed size: a batch in flight does not hold up the next one, as with Lambda.
-        processor, events = self.settings.processor, self.settings.events
+        processor, events, sender = self.settings.processor, self.settings.events, self.settings.webhook_sender
         sources = [
             (channel.value, self.resources.queues[channel].queue_url, processor.batch_size, processor.max_concurrency)
             for channel in ALL_CHANNELS
@@ -461,7 +461,7 @@ class LocalStack:
         events_queue = self.resources.events_queue.queue_url
         sources.append(("events_processor", events_queue, events.batch_size, events.max_concurrency))
         webhooks_queue = self.resources.webhooks_queue.queue_url
-        sources.append(("webhook_sender", webhooks_queue, WEBHOOK_SENDER_BATCH_SIZE, WEBHOOK_SENDER_POLLERS))
+        sources.append(("webhook_sender", webhooks_queue, sender.batch_size, sender.max_concurrency))
         sqs = self.resources.client("sqs", max_connections=4 * sum(concurrency for *_, concurrency in sources))
         # The wake-ups of scheduled first messages: moto keeps the schedules, this fires them.
         self._scheduler = LocalScheduler(

@@ -111,15 +111,16 @@ METHOD_NOT_ALLOWED = GatewayError(
 )
 
 
-# The same on the read resources (``READ_PATH`` and the one below it), which allow GET only.
-READ_PATH = "/conversations"
-READ_METHOD_NOT_ALLOWED = GatewayError(
-    "METHOD_NOT_ALLOWED",
-    405,
-    "METHOD_NOT_ALLOWED",
-    f"Only GET is supported on {READ_PATH} and {READ_PATH}/{{conversation_id}}",
-    {"Allow": ", ".join(cors.READ_ALLOW_METHODS)},
-)
+def read_method_not_allowed(resource: str) -> GatewayError:
+    """Any method other than GET and OPTIONS on a read route (issue 13, ``resource`` its API
+    Gateway path): a MOCK answer, word for word the reader's own 405 for that resource."""
+    return GatewayError(
+        "METHOD_NOT_ALLOWED",
+        405,
+        "METHOD_NOT_ALLOWED",
+        f"Only GET is supported on {resource}",
+        {"Allow": ", ".join(cors.READ_ALLOW_METHODS)},
+    )
 
 
 def gateway_error(response_type: str) -> GatewayError:

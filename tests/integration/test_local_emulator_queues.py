@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from local.emulator import WEBHOOKS_MAX_RECEIVE_COUNT
 from stacks.names import WEBHOOKS_QUEUE, fifo_dlq_name, fifo_queue_name
+from stacks.settings import load_settings
 
 
 def _attributes(sqs, url: str) -> dict[str, str]:
@@ -24,8 +24,9 @@ def test_the_webhooks_queue_and_its_dlq_are_fifo_with_the_contract_redrive(aws):
     assert main["ContentBasedDeduplication"] == "false"  # the event id is the deduplication id
     assert json.loads(main["RedrivePolicy"]) == {
         "deadLetterTargetArn": dead["QueueArn"],
-        "maxReceiveCount": WEBHOOKS_MAX_RECEIVE_COUNT,
+        "maxReceiveCount": load_settings("dev").webhook_sender.max_receive_count,
     }
+    assert main["VisibilityTimeout"] == str(load_settings("dev").webhook_sender.visibility_timeout_seconds)
     assert aws.work_queues()[WEBHOOKS_QUEUE] == aws.webhooks_queue
 
 

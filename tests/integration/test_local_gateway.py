@@ -474,9 +474,13 @@ def test_without_a_valid_key_the_reader_is_never_called(gateway, path, key):
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
 def test_other_methods_on_the_read_routes_are_405_without_reaching_the_reader(gateway, method):
-    for path in ("/dev/conversations", "/dev/conversations/an-id"):
+    for path, resource in (
+        ("/dev/conversations", "/conversations"),
+        ("/dev/conversations/an-id", "/conversations/{conversation_id}"),
+    ):
         status, headers, body = _get(gateway, path, key=gateway.key, method=method)
         assert (status, body["error_code"]) == (405, "METHOD_NOT_ALLOWED")
+        assert body["message"] == f"Only GET is supported on {resource}"  # the deployed MOCK's words
         assert headers["Allow"] == "GET, OPTIONS"
     assert gateway.reader.events == []
 

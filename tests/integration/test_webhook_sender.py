@@ -30,6 +30,7 @@ from shared.tenant_events.event_queue import WebhookQueue
 from shared.tenant_webhooks.entrypoint import SERVICE, lambda_handler
 from shared.tenant_webhooks.settings import WebhookSenderSettings
 from shared.tenant_webhooks.signing_secrets import CACHE_SECONDS, SigningSecrets
+from stacks.names import WEBHOOKS_QUEUE, fifo_dlq_name, fifo_queue_name
 from tests.fixtures.webhook_receiver import Reply, WebhookReceiver
 
 ENV = "dev"
@@ -55,8 +56,10 @@ class Sender:
 
     def __post_init__(self) -> None:
         sqs = self.aws.client("sqs")
-        # provision() made the FIFO queue and its DLQ (local/emulator.py), as the DataStack does.
-        self.dlq_url, self.queue_url = self.aws.webhooks_queue.dlq_url, self.aws.webhooks_queue.queue_url
+        # The FIFO queue and its FIFO DLQ as the local stack provisions them (local/emulator.py).
+        self.queue_url, self.dlq_url = self.aws.webhooks_queue.queue_url, self.aws.webhooks_queue.dlq_url
+        assert self.queue_url.endswith(fifo_queue_name(WEBHOOKS_QUEUE, ENV))
+        assert self.dlq_url.endswith(fifo_dlq_name(WEBHOOKS_QUEUE, ENV))
         sqs.set_queue_attributes(QueueUrl=self.queue_url, Attributes={"VisibilityTimeout": "60"})
         secrets = self.aws.client("secretsmanager")
         for project, secret in SECRETS.items():
