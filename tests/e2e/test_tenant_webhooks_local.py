@@ -19,7 +19,7 @@ import pytest
 import requests
 from standardwebhooks.webhooks import Webhook
 
-from tests.e2e.conftest import ROOT
+from tests.e2e.conftest import ROOT, start_local_stack, stop_local_stack
 from tests.e2e.test_delivery_status_local import record_when, start
 from tests.e2e.test_local_stack import wait_for
 from tests.e2e.test_replies_local import answered, person_replies, put_second_project, start_in
@@ -46,13 +46,17 @@ def hooked(local_stack) -> Iterator[tuple[str, WebhookReceiver, str]]:
     project_id = f"pi-hooks-{uuid.uuid4().hex[:8]}"
     put_second_project(local_stack, project_id)
     with WebhookReceiver() as receiver:
-        done = _tool(local_stack, f"--url {receiver.url(PATH)} --project-id {project_id}")
-        assert done.returncode == 0, done.stderr
-        (line,) = [line for line in done.stdout.splitlines() if line.startswith("signing secret")]
+        secret = _secret(_tool(local_stack, f"--url {receiver.url(PATH)} --project-id {project_id}"))
         try:
-            yield project_id, receiver, line.rsplit(" ", 1)[-1]
+            yield project_id, receiver, secret
         finally:
             assert _tool(local_stack, f"--remove --project-id {project_id}").returncode == 0
+
+
+def _secret(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode == 0, done.stderr
+    (line,) = [line for line in done.stdout.splitlines() if line.startswith("signing secret")]
+    return line.rsplit(" ", 1)[-1]
 
 
 def _of(receiver: WebhookReceiver, conversation_id: str) -> list[Received]:
@@ -109,3 +113,38 @@ def test_the_read_routes_answer_through_the_gateway_with_the_tenant_key(local_st
     assert conversation_id in [item["conversation_id"] for item in listing.json()["conversations"]]
     assert (without_key.status_code, without_key.json()["error_code"]) == (403, "INVALID_API_KEY")
     assert (posted.status_code, posted.json()["error_code"]) == (405, "METHOD_NOT_ALLOWED")
+
+
+def test_events_still_being_retried_at_the_stop_are_delivered_after_the_restart_with_their_ids(tmp_path):
+    with WebhookReceiver() as down, WebhookReceiver() as back:
+        down.script(PATH, *[Reply(503)] * 10_000)  # never accepts
+        first = start_local_stack(tmp_path)
+        try:
+            secret = _secret(_tool(first, f"--url {down.url(PATH)}"))
+            conversation_id = start(first, "sms")
+            wait_for(
+                lambda: (
+                    {r.json()["type"] for r in _of(down, conversation_id)} == {"conversation.sent"}
+                    and len(_of(down, conversation_id)) >= 2
+                ),  # refused, and retried
+                timeout=DELIVERY_SECONDS,
+            )
+        finally:
+            assert stop_local_stack(first) == 0
+        refused = {r.headers["webhook-id"] for r in _of(down, conversation_id)}
+
+        second = start_local_stack(tmp_path)
+        try:
+            moved = _tool(second, f"--url {back.url(PATH)}")
+            assert moved.returncode == 0 and "unchanged" in moved.stdout  # the restored secret is kept
+            wanted = ["conversation.sent", "conversation.delivered"]
+            wait_for(
+                lambda: [r.json()["type"] for r in _of(back, conversation_id)][:2] == wanted, timeout=DELIVERY_SECONDS
+            )
+        finally:
+            assert stop_local_stack(second) == 0
+
+    delivered = _of(back, conversation_id)
+    assert refused == {delivered[0].headers["webhook-id"]}  # the same event, the same id
+    for delivery in delivered:
+        Webhook(secret).verify(delivery.body, delivery.headers)
