@@ -33,7 +33,7 @@ from shared import tables
 FINAL_STATUS = {"whatsapp": "read", "sms": "delivered", "email": "delivered"}
 
 
-def _request(channel: str, number: int) -> tuple[dict[str, Any], str]:
+def initiate_request(channel: str, number: int) -> tuple[dict[str, Any], str]:
     """A request to person ``number`` (0-799) and that person's address on ``channel``.
 
     One person per conversation: a phone reply goes to the newest open conversation of its number,
@@ -57,7 +57,7 @@ def run(
     posting.set()
 
     def post(channel: str, number: int) -> None:
-        body, address = _request(channel, number)
+        body, address = initiate_request(channel, number)
         posted = time.time()
         started = time.monotonic()
         response = session.post(
