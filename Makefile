@@ -8,7 +8,7 @@ CDK := npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup test lint synth diff deploy local local-reset show reply smoke bench redrive clean
+.PHONY: setup test lint synth diff deploy local local-reset show reply smoke bench bench-tenant redrive clean
 # `make reply` reads these from its environment, so a TEXT with quotes needs no escaping.
 export CONVERSATION TEXT TIMES MEDIA
 
@@ -58,6 +58,10 @@ smoke: setup
 ## bench: latency of the engine on the local stack (results go to docs/benchmarks.md)
 bench: setup
 	$(PY) -m local.benchmark
+
+## bench-tenant: the tenant's side (read API, webhook event latency, index writes) on the local stack
+bench-tenant: setup
+	$(PY) -m local.benchmark_tenant_api
 
 ## redrive: CHANNEL=whatsapp|sms|email|events ENV=dev — dead letters back to their queue (AWS credentials; locally: . .local/env)
 redrive: setup

@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -79,6 +80,9 @@ class Receiver:
 
     def __init__(self) -> None:
         self.arrivals: list[Arrival] = []
+        # Checked on arrival: Standard Webhooks refuses a timestamp older than five minutes.
+        self.verifier: Webhook | None = None
+        self.verified = 0
         self._lock = threading.Lock()
         receiver = self
 
@@ -86,8 +90,11 @@ class Receiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 arrival = Arrival(time.time(), body, {k.lower(): v for k, v in self.headers.items()})
+                if receiver.verifier is not None:
+                    receiver.verifier.verify(body, arrival.headers)  # raises on a bad signature: no 200
                 with receiver._lock:
                     receiver.arrivals.append(arrival)
+                    receiver.verified += receiver.verifier is not None
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -159,6 +166,7 @@ class Results:
     verified: int = 0
     events_logged: int = 0
     writes: Counter[str] = field(default_factory=Counter)
+    sizes: dict[str, list[int]] = field(default_factory=dict)  # what -> approximate item bytes
 
 
 def _seconds(stamp: str) -> float:
@@ -302,11 +310,13 @@ def index_writes(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list
 
 def run(stack: LocalStack, receiver: Receiver, args: argparse.Namespace) -> Results:
     results = Results()
-    secret = prepare_project(stack, receiver.url)
+    receiver.verifier = Webhook(prepare_project(stack, receiver.url))
+    _progress(f"opening {args.timed} timed conversations")
     timed = open_conversations(stack, range(args.timed), args.timed_rate)
     ids = {c.conversation_id for c in timed}
     final = {"whatsapp": "conversation.read", "sms": "conversation.delivered", "email": "conversation.delivered"}
     _wait_for(lambda: all(c.conversation_id in receiver.of_type(final[c.channel]) for c in timed), timeout=180)
+    _progress("the person answers each")
     reply_to_each(stack, timed, args.timed_rate)
     _wait_for(lambda: ids <= set(receiver.of_type("conversation.reply_sent")), timeout=180)
     results.load.append(os.getloadavg()[0])
@@ -318,6 +328,7 @@ def run(stack: LocalStack, receiver: Receiver, args: argparse.Namespace) -> Resu
         results.event_lags[event_type] = [a.at - h for a, h in zip(arrived, happened, strict=True)]
         results.to_logged[event_type] = [w - h for w, h in zip(written, happened, strict=True)]
         results.logged_to_post[event_type] = [a.at - w for a, w in zip(arrived, written, strict=True)]
+    _progress(f"opening {args.conversations - args.timed} more")
     rest = open_conversations(stack, range(args.timed, args.conversations), args.rate)
     every = ids | {c.conversation_id for c in rest}
     _wait_for(lambda: every <= set(receiver.of_type("conversation.sent")), timeout=300)
@@ -325,27 +336,72 @@ def run(stack: LocalStack, receiver: Receiver, args: argparse.Namespace) -> Resu
     results.opened = len(every)
     results.load.append(os.getloadavg()[0])
     answered = next(c for c in timed if c.channel == "sms")
+    _progress("timing the reads")
     time_reads(stack, answered.conversation_id, reads=args.reads, walks=args.walks, results=results)
     results.load.append(os.getloadavg()[0])
     arrivals = receiver.received()
     results.deliveries = len(arrivals)
-    verifier = Webhook(secret)
-    for arrival in arrivals:
-        verifier.verify(arrival.body, arrival.headers)  # raises on a bad signature
-        results.verified += 1
+    results.verified = receiver.verified
     results.events_logged = len(_logged_at(stack))
+    _progress("counting writes and sizes")
     results.writes = count_writes(stack)
+    results.sizes = measure_sizes(stack)
     return results
+
+
+def _progress(what: str) -> None:
+    print(f"{datetime.now().strftime('%H:%M:%S')} {what}", file=sys.stderr, flush=True)
+
+
+def measure_sizes(stack: LocalStack) -> dict[str, list[int]]:
+    """Approximate DynamoDB item sizes at the end of the run (what a read or write unit is paid by)."""
+    conversations = _scan(stack.resources.table(tables.CONVERSATIONS.logical_name))
+    listing = next(i for i in tables.CONVERSATIONS.global_indexes if i.name == tables.PROJECT_CREATED_AT_INDEX)
+    held = {"primary_channel", "conversation_id", "gsi_project_key", "created_at", *listing.non_key_attributes}
+    tenant = stack.tenant
+    company = stack.resources.table(tables.COMPANY_DATA.logical_name).get_item(
+        Key={"company_id": tenant.company_id, "project_id": tenant.project_id}
+    )["Item"]
+    return {
+        "conversation record": [item_bytes(item) for item in conversations],
+        f"{tables.PROJECT_CREATED_AT_INDEX} entry": [
+            item_bytes({k: v for k, v in item.items() if k in held}) for item in conversations
+        ],
+        "company/project record": [item_bytes(company)],
+        "webhook-events item": [
+            item_bytes(item) for item in _scan(stack.resources.table(tables.WEBHOOK_EVENTS.logical_name))
+        ],
+    }
+
+
+def item_bytes(value: Any) -> int:
+    """DynamoDB's item size rule, roughly: names and strings by their UTF-8 length, numbers about
+    one byte per two digits plus one, 3 bytes for each map or list plus 1 per element."""
+    if isinstance(value, dict):
+        return 3 + sum(len(str(k).encode()) + item_bytes(v) + 1 for k, v in value.items())
+    if isinstance(value, list | set | tuple):
+        return 3 + sum(item_bytes(v) + 1 for v in value)
+    if isinstance(value, str):
+        return len(value.encode())
+    if isinstance(value, bytes | bytearray):
+        return len(value)
+    if isinstance(value, bool) or value is None:
+        return 1
+    return len(str(value).lstrip("-").replace(".", "")) // 2 + 1
+
+
+def _scan(table: Any) -> list[dict[str, Any]]:
+    page = table.scan()
+    items = list(page["Items"])
+    while "LastEvaluatedKey" in page:
+        page = table.scan(ExclusiveStartKey=page["LastEvaluatedKey"])
+        items += page["Items"]
+    return items
 
 
 def _logged_at(stack: LocalStack) -> dict[str, float]:
     """event id -> when the tenant-events function logged it (the item's ``logged_at``)."""
-    table = stack.resources.table(tables.WEBHOOK_EVENTS.logical_name)
-    items, page = [], table.scan(ProjectionExpression="webhook_id, logged_at")
-    items += page["Items"]
-    while "LastEvaluatedKey" in page:
-        page = table.scan(ProjectionExpression="webhook_id, logged_at", ExclusiveStartKey=page["LastEvaluatedKey"])
-        items += page["Items"]
+    items = _scan(stack.resources.table(tables.WEBHOOK_EVENTS.logical_name))
     return {item["webhook_id"]: _seconds(item["logged_at"]) for item in items}
 
 
@@ -396,6 +452,8 @@ def report(results: Results, args: argparse.Namespace) -> str:
         lines.append(
             f"  {index.name} writes {writes[index.name]}: {writes[index.name] / results.opened:.2f} per conversation"
         )
+    for what, sizes in results.sizes.items():
+        lines.append(f"{what}: {statistics.mean(sizes):.0f} bytes mean, {max(sizes)} max ({len(sizes)} items)")
     return "\n".join(lines)
 
 
