@@ -194,17 +194,20 @@ def open_conversations(stack: LocalStack, numbers: range, rate_per_second: float
     def post(number: int) -> None:
         channel = CHANNELS[number % len(CHANNELS)]
         body, address = initiate_request(channel, number)
-        for _ in range(5):  # a 429 of the key's bucket: the client's retry
+        for _ in range(10):
             response = session.post(
                 f"{stack.gateway.url}/initiate-conversation",
                 json=body,
                 headers={"x-api-key": stack.tenant.api_key},
                 timeout=30,
             )
-            if response.status_code != 429:
+            # The client's retry, the same body (the request id makes it safe): throttled, the
+            # same request still being queued (409 with Retry-After), or a server error.
+            if response.status_code not in (429, 500, 502, 503) and "Retry-After" not in response.headers:
                 break
-            time.sleep(1)
-        response.raise_for_status()
+            time.sleep(float(response.headers.get("Retry-After", 1)))
+        if not response.ok:
+            raise RuntimeError(f"initiate answered {response.status_code}: {response.text[:300]}")
         with lock:
             opened.append(Opened(channel, response.json()["conversation_id"], address))
 
