@@ -27,11 +27,12 @@ from pydantic import ValidationError
 
 from shared.models.tenant_events import WebhookEvent, WebhookEventType
 from shared.tables import WEBHOOK_EVENTS
+from shared.tenant_events.event_queue import message_group_id
 from stacks.names import WEBHOOKS_QUEUE, fifo_queue_name, physical_name
 from tools.aws_region import add_region_argument, session
 
-# The log item's attributes (written by the tenant-events function, its outcome by the sender).
-BODY = "body"
+# The log item's attributes (shared/tenant_events/event_log.py; the sender moves the state on).
+BODY = "payload"
 DELIVERY_STATE = "delivery_state"
 
 
@@ -42,7 +43,7 @@ class BadInput(ValueError):
 @dataclass(frozen=True)
 class LoggedEvent:
     event: WebhookEvent
-    body: str  # as logged: what the tenant was (or was to be) sent
+    body: str  # as logged, byte for byte: what the tenant was (or was to be) sent
     delivery_state: str
 
     def public(self) -> dict[str, str]:
@@ -115,7 +116,7 @@ def replay(sqs: Any, queue_url: str, events: list[LoggedEvent]) -> None:
         sqs.send_message(
             QueueUrl=queue_url,
             MessageBody=logged.body,
-            MessageGroupId=logged.event.data.conversation_id,
+            MessageGroupId=message_group_id(logged.event.data.conversation_id),
             MessageDeduplicationId=f"{logged.event.id}-replay-{run}",
         )
 

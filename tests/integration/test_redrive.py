@@ -41,10 +41,16 @@ def test_dead_provider_events_go_back_to_the_events_queue(aws, capsys):
 
 def _webhook_queues(sqs) -> tuple[str, str]:
     """The tenant webhooks' FIFO queue and DLQ (created here when the emulator does not hold them yet)."""
-    fifo = {"FifoQueue": "true"}
-    dlq = sqs.create_queue(QueueName="ai-multi-comms-webhooks-dlq-dev.fifo", Attributes=fifo)["QueueUrl"]
-    queue = sqs.create_queue(QueueName="ai-multi-comms-webhooks-queue-dev.fifo", Attributes=fifo)["QueueUrl"]
-    return dlq, queue
+    return fifo_queue(sqs, "ai-multi-comms-webhooks-dlq-dev.fifo"), fifo_queue(
+        sqs, "ai-multi-comms-webhooks-queue-dev.fifo"
+    )
+
+
+def fifo_queue(sqs, name: str) -> str:
+    try:
+        return sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    except sqs.exceptions.QueueDoesNotExist:
+        return sqs.create_queue(QueueName=name, Attributes={"FifoQueue": "true"})["QueueUrl"]
 
 
 def test_dead_tenant_events_go_back_in_their_conversations_order_with_group_and_dedup_id(aws, capsys):

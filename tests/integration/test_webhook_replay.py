@@ -15,7 +15,9 @@ import pytest
 from shared.channels import Channel
 from shared.models.conversation import ConversationStatus
 from shared.models.tenant_events import WebhookEvent, WebhookEventData, WebhookEventType, event_id
+from shared.tenant_events.event_log import WebhookEventLog, event_key
 from tests.conftest import REGION, ROOT
+from tests.integration.test_redrive import fifo_queue
 
 CONVERSATION = "ci-demo-001#pi-demo-001#3f8b2c1e-4d5a-4b6c-9e7f-0a1b2c3d4e5f#whatsapp:+447700900000"
 OTHER = "ci-demo-001#pi-demo-001#0d1e2f3a-4d5a-4b6c-9e7f-0a1b2c3d4e5f#whatsapp:+447700900000"
@@ -49,20 +51,18 @@ def _event(conversation_id: str, event_type: WebhookEventType, discriminator: st
 @pytest.fixture
 def logged(aws):
     """The two conversations' events in the log (written out of order: the sort key orders them)."""
+    log = WebhookEventLog(aws.client("dynamodb"), aws.table_name("webhook-events"))
     table = aws.table("webhook-events")
     events = {}
     for conversation_id in (CONVERSATION, OTHER):
         for event_type, discriminator, when, state in reversed(HISTORY):
             event = _event(conversation_id, event_type, discriminator, when)
             events.setdefault(conversation_id, []).insert(0, event)
-            table.put_item(
-                Item={
-                    "conversation_id": conversation_id,
-                    "event_key": f"{when}#{event.id}",
-                    "body": event.model_dump_json(),
-                    "delivery_state": state,
-                    "expires_at": 1_900_000_000,
-                }
+            assert log.add(event, expires_at=1_900_000_000, logged_at=when)
+            table.update_item(  # as the sender records the outcome
+                Key={"conversation_id": conversation_id, "event_key": event_key(event)},
+                UpdateExpression="SET delivery_state = :s",
+                ExpressionAttributeValues={":s": state},
             )
     return events
 
@@ -70,9 +70,7 @@ def logged(aws):
 @pytest.fixture
 def queue(aws) -> str:
     """The webhooks FIFO queue (created here when the emulator does not hold it yet)."""
-    return aws.client("sqs").create_queue(
-        QueueName="ai-multi-comms-webhooks-queue-dev.fifo", Attributes={"FifoQueue": "true"}
-    )["QueueUrl"]
+    return fifo_queue(aws.client("sqs"), "ai-multi-comms-webhooks-queue-dev.fifo")
 
 
 def _tool(aws, *arguments: str) -> subprocess.CompletedProcess[str]:
@@ -185,7 +183,7 @@ def test_bad_arguments_are_refused_before_anything_is_read(aws, arguments, why):
 
 def test_a_log_item_that_is_not_an_event_stops_the_replay_before_anything_is_sent(aws, logged, queue):
     aws.table("webhook-events").put_item(
-        Item={"conversation_id": CONVERSATION, "event_key": "2026-11-26T09:05:00.000Z#evt_x", "body": "{}"}
+        Item={"conversation_id": CONVERSATION, "event_key": "2026-11-26T09:05:00.000Z#evt_x", "payload": "{}"}
     )
 
     done = _tool(aws, "--conversation-id", CONVERSATION, "--env", "dev", "--yes")
