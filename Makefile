@@ -59,7 +59,7 @@ smoke: setup
 bench: setup
 	$(PY) -m local.benchmark
 
-## redrive: CHANNEL=whatsapp|sms|email|events ENV=dev — dead letters back to their queue (AWS credentials; locally: . .local/env)
+## redrive: CHANNEL=whatsapp|sms|email|events|webhooks ENV=dev — dead letters back to their queue (AWS credentials; locally: . .local/env)
 redrive: setup
 	$(PY) -m tools.redrive --channel $(CHANNEL) --env $(ENV)
 
