@@ -108,17 +108,25 @@ def logged_events(
         query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
+class ReplayStopped(Exception):
+    def __init__(self, sent: int, code: str):
+        super().__init__(f"the queue refused an event ({code}) after {sent} were re-sent; the rest were not")
+
+
 def replay(sqs: Any, queue_url: str, events: list[LoggedEvent]) -> None:
     """One message per event, in order, in the conversation's group; sent one at a time so a
     failure leaves the earlier ones queued and the later ones not (the order holds)."""
     run = uuid.uuid4().hex[:12]
-    for logged in events:
-        sqs.send_message(
-            QueueUrl=queue_url,
-            MessageBody=logged.body,
-            MessageGroupId=message_group_id(logged.event.data.conversation_id),
-            MessageDeduplicationId=f"{logged.event.id}-replay-{run}",
-        )
+    for sent, logged in enumerate(events):
+        try:
+            sqs.send_message(
+                QueueUrl=queue_url,
+                MessageBody=logged.body,
+                MessageGroupId=message_group_id(logged.event.data.conversation_id),
+                MessageDeduplicationId=f"{logged.event.id}-replay-{run}",
+            )
+        except ClientError as error:
+            raise ReplayStopped(sent, error.response["Error"]["Code"]) from None
 
 
 def render(events: list[LoggedEvent]) -> str:
@@ -151,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         if events and args.yes:
             sqs = aws.client("sqs")
             replay(sqs, sqs.get_queue_url(QueueName=queue)["QueueUrl"], events)
-    except ValueError as error:
+    except (ValueError, ReplayStopped) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except (ClientError, BotoCoreError) as error:

@@ -191,3 +191,21 @@ def test_a_log_item_that_is_not_an_event_stops_the_replay_before_anything_is_sen
     assert done.returncode == 1
     assert "'2026-11-26T09:05:00.000Z#evt_x' is not a valid event" in done.stderr
     assert _queued(aws, queue) == []
+
+
+def test_a_queue_refusing_midway_says_how_many_went_and_sends_none_after(aws, logged, queue):
+    # The third event's body over the queue's size limit: the queue refuses it; those before it went.
+    aws.client("sqs").set_queue_attributes(QueueUrl=queue, Attributes={"MaximumMessageSize": "1024"})
+    big = logged[CONVERSATION][2].model_copy(deep=True)
+    big.data.reason = "x" * 2048
+    aws.table("webhook-events").update_item(
+        Key={"conversation_id": CONVERSATION, "event_key": event_key(big)},
+        UpdateExpression="SET payload = :p",
+        ExpressionAttributeValues={":p": big.model_dump_json()},
+    )
+
+    done = _tool(aws, "--conversation-id", CONVERSATION, "--env", "dev", "--yes")
+
+    assert done.returncode == 1
+    assert "after 2 were re-sent; the rest were not" in done.stderr
+    assert [WebhookEvent.model_validate_json(m["Body"]) for m in _queued(aws, queue)] == logged[CONVERSATION][:2]
