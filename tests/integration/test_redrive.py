@@ -39,23 +39,9 @@ def test_dead_provider_events_go_back_to_the_events_queue(aws, capsys):
     assert back["Body"] == '{"kind": "twilio_status"}'
 
 
-def _webhook_queues(sqs) -> tuple[str, str]:
-    """The tenant webhooks' FIFO queue and DLQ (created here when the emulator does not hold them yet)."""
-    return fifo_queue(sqs, "ai-multi-comms-webhooks-dlq-dev.fifo"), fifo_queue(
-        sqs, "ai-multi-comms-webhooks-queue-dev.fifo"
-    )
-
-
-def fifo_queue(sqs, name: str) -> str:
-    try:
-        return sqs.get_queue_url(QueueName=name)["QueueUrl"]
-    except sqs.exceptions.QueueDoesNotExist:
-        return sqs.create_queue(QueueName=name, Attributes={"FifoQueue": "true"})["QueueUrl"]
-
-
 def test_dead_tenant_events_go_back_in_their_conversations_order_with_group_and_dedup_id(aws, capsys):
     sqs = aws.client("sqs")
-    dlq_url, queue_url = _webhook_queues(sqs)
+    dlq_url, queue_url = aws.webhooks_queue.dlq_url, aws.webhooks_queue.queue_url
     sent = [(f"conv-{c}", f"evt_{c}{n:031d}", f'{{"conversation": {c}, "n": {n}}}') for n in range(3) for c in "ab"]
     for group, dedup, body in sent:
         sqs.send_message(QueueUrl=dlq_url, MessageBody=body, MessageGroupId=group, MessageDeduplicationId=dedup)

@@ -17,7 +17,6 @@ from shared.models.conversation import ConversationStatus
 from shared.models.tenant_events import WebhookEvent, WebhookEventData, WebhookEventType, event_id
 from shared.tenant_events.event_log import WebhookEventLog, event_key
 from tests.conftest import REGION, ROOT
-from tests.integration.test_redrive import fifo_queue
 
 CONVERSATION = "ci-demo-001#pi-demo-001#3f8b2c1e-4d5a-4b6c-9e7f-0a1b2c3d4e5f#whatsapp:+447700900000"
 OTHER = "ci-demo-001#pi-demo-001#0d1e2f3a-4d5a-4b6c-9e7f-0a1b2c3d4e5f#whatsapp:+447700900000"
@@ -69,8 +68,7 @@ def logged(aws):
 
 @pytest.fixture
 def queue(aws) -> str:
-    """The webhooks FIFO queue (created here when the emulator does not hold it yet)."""
-    return fifo_queue(aws.client("sqs"), "ai-multi-comms-webhooks-queue-dev.fifo")
+    return aws.webhooks_queue.queue_url
 
 
 def _tool(aws, *arguments: str) -> subprocess.CompletedProcess[str]:
