@@ -274,7 +274,7 @@ def _first_message(schedule: Schedule) -> None:
     schedule.finish_events()
 
 
-@settings(SETTINGS, max_examples=25)
+@settings(SETTINGS, max_examples=20)
 @given(data=st.data())
 def test_first_message_schedules_queue_every_event_once_in_order(aws_in_process, data):
     schedule = Schedule(aws_in_process, data.draw)
@@ -295,7 +295,7 @@ def test_an_opt_out_between_any_two_calls_is_told_once(aws_in_process, data):
     assert_the_events_hold(schedule, data.draw)
 
 
-@settings(SETTINGS, max_examples=20)
+@settings(SETTINGS, max_examples=15)
 @given(data=st.data())
 def test_reply_schedules_queue_each_reply_received_and_sent_once_in_order(replying, data):
     # The provider reports each message's statuses too: the record's delivery status then stays
@@ -307,7 +307,7 @@ def test_reply_schedules_queue_each_reply_received_and_sent_once_in_order(replyi
     assert_the_events_hold(schedule, data.draw)
 
 
-@settings(SETTINGS, max_examples=15)
+@settings(SETTINGS, max_examples=12)
 @given(data=st.data())
 def test_a_stop_or_opt_out_racing_the_reply_turns_is_told_once(replying, data):
     schedule = ReplySchedule(replying, data.draw, faults=OPT_OUT_FAULTS)
