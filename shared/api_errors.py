@@ -129,6 +129,13 @@ class ConversationNotFound(ApiError):
     error_code = "CONVERSATION_NOT_FOUND"
 
 
+class MethodNotAllowed(ApiError):
+    """A method other than GET (and the gateway's OPTIONS) on a read resource."""
+
+    status_code = 405
+    error_code = "METHOD_NOT_ALLOWED"
+
+
 class InvalidConversationId(RequestInvalid):
     """The id (URL-decoded) is not ``{company_id}#{project_id}#{request_id}#{sender}``."""
 
