@@ -38,6 +38,7 @@ pytestmark = pytest.mark.e2e
 
 HOOKS = "/hooks"
 RELEASE = "/release"  # the test tells the receiver to answer a held request
+HOLD_SECONDS = 4  # at most; below the sender's WEBHOOK_TIMEOUT_SECONDS (5)
 WAIT = 60  # seconds: a pipeline turn on a loaded machine, or a retried webhook
 # What never leaves the engine (shared/models/tenant_api.py): a body holding one of these keys
 # anywhere, or a key starting with "gsi_", leaks internals.
@@ -221,14 +222,15 @@ def test_an_event_answered_500_twice_arrives_a_third_time_and_later_events_wait_
     person = "+447700900412"
     log = _aws(stack, "dynamodb", resource=True).Table(f"ai-multi-comms-webhook-events-{stack.env['ENVIRONMENT']}")
     with WebhookReceiver() as receiver:
-        # 500, then a 500 held until the test saw the next event queued (the receiver's "/release"
-        # path), then 200 for everything: the delivered event waits behind a failing sent event.
-        receiver.script(HOOKS, Reply(500), Reply(500, hold_until=RELEASE, delay=WAIT))
+        # 500 twice, then 200 for everything. Each 500 waits (less than the sender's timeout, so it
+        # is a 500 and not a timeout) until the test saw the conversation's next event queued and
+        # told the receiver on its "/release" path: that event is queued behind a failing one.
+        held_500 = Reply(500, hold_until=RELEASE, delay=HOLD_SECONDS)
+        receiver.script(HOOKS, held_500, held_500)
         configure_webhook(stack, project, receiver.url(HOOKS))
         started = initiate(stack, project, "sms", person)
         assert started.status_code == 200, started.text
         conversation_id = started.json()["conversation_id"]
-        receiver.wait_for(2, path=HOOKS, timeout=WAIT)
         wait_for(lambda: len(logged(log, conversation_id)) >= 2, timeout=WAIT)  # sent and delivered queued
         requests.post(receiver.url(RELEASE), timeout=10)
         wait_for(lambda: len(first_arrivals(events_of(receiver, conversation_id))) >= 2, timeout=WAIT)
@@ -246,10 +248,14 @@ def test_an_event_answered_500_twice_arrives_a_third_time_and_later_events_wait_
     assert later[:1] == [WebhookEventType.DELIVERED]
     assert WebhookEventType.SENT not in later
     items = logged(log, conversation_id)
-    [sent_item] = [i for i in items if i["event_key"].endswith(f"#{first_three[0]['headers']['webhook-id']}")]
+    [sent_item] = [i for i in items if i["webhook_id"] == first_three[0]["headers"]["webhook-id"]]
+    [delivered_item] = [i for i in items if i["webhook_id"] == deliveries[3]["headers"]["webhook-id"]]
     assert (sent_item["delivery_state"], int(sent_item["attempts"]), int(sent_item["last_status"])) == (
         "delivered", 3, 200,
     )  # fmt: skip
+    # The delivered event was queued before the sent one was accepted, and still came after it.
+    assert datetime.fromisoformat(delivered_item["logged_at"]) < datetime.fromisoformat(sent_item["last_attempt_at"])
+    assert delivered_item["delivery_state"] == "delivered"
 
 
 def logged(log, conversation_id: str) -> list[dict[str, Any]]:
