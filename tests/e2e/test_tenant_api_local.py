@@ -28,6 +28,7 @@ from shared.models.conversation import project_key
 from shared.models.tenant_api import ConversationPage, ConversationView
 from shared.models.tenant_events import WebhookEvent, WebhookEventType, event_id
 from shared.secret_names import webhook_secret_name
+from stacks.names import WEBHOOKS_QUEUE, fifo_dlq_name
 from tests.e2e.conftest import ROOT, RunningStack, start_local_stack, stop_local_stack
 from tests.e2e.local_tenants import Project, add_project, as_json, initiate, read, secret_string
 from tests.e2e.test_local_stack import _aws, conversation, wait_for
@@ -256,6 +257,12 @@ def test_an_event_answered_500_twice_arrives_a_third_time_and_later_events_wait_
     # The delivered event was queued before the sent one was accepted, and still came after it.
     assert datetime.fromisoformat(delivered_item["logged_at"]) < datetime.fromisoformat(sent_item["last_attempt_at"])
     assert delivered_item["delivery_state"] == "delivered"
+    # A 5xx is retried, never dead-lettered.
+    sqs = _aws(stack, "sqs")
+    dlq = sqs.get_queue_url(QueueName=fifo_dlq_name(WEBHOOKS_QUEUE, stack.env["ENVIRONMENT"]))["QueueUrl"]
+    assert sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"] == {
+        "ApproximateNumberOfMessages": "0"
+    }
 
 
 def logged(log, conversation_id: str) -> list[dict[str, Any]]:
