@@ -136,7 +136,12 @@ class InvalidConversationId(RequestInvalid):
 
 
 class InvalidListQuery(RequestInvalid):
-    """A listing's query string: INVALID_STATUS_FILTER, INVALID_TIME_RANGE, INVALID_LIMIT,
-    INVALID_NEXT_TOKEN, UNKNOWN_QUERY_PARAMETER (each raised with its ``error_code``)."""
+    """A listing's query string: always raised with one of ``error_codes`` (the parameter that is wrong)."""
 
-    error_code = "INVALID_QUERY"
+    error_codes = (
+        "INVALID_STATUS_FILTER",
+        "INVALID_TIME_RANGE",
+        "INVALID_LIMIT",
+        "INVALID_NEXT_TOKEN",
+        "UNKNOWN_QUERY_PARAMETER",
+    )
