@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -40,6 +41,8 @@ from tests.e2e.test_consent_local import (
 )
 from tests.e2e.test_delivery_status_local import message_id_of, tenant_twilio_token
 from tools.openapi import DOCUMENT
+
+pytestmark = pytest.mark.e2e
 
 SEED = 13
 EXAMPLES_PER_OPERATION = 30
