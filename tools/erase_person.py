@@ -42,7 +42,7 @@ from shared.events.envelope import Provider
 from shared.events.provider_messages import UNMATCHED, message_key
 from shared.log_masking import mask_address
 from shared.processing.dynamodb_items import from_item, to_item
-from shared.tables import CONVERSATIONS, PROVIDER_MESSAGES
+from shared.tables import CONVERSATIONS, PROVIDER_MESSAGES, WEBHOOK_EVENTS
 from stacks.names import physical_name
 from tools.aws_region import add_region_argument, session
 from tools.suppressions import BadInput, parse_address
@@ -80,6 +80,8 @@ class Conversation:
     channel: str
     status: str
     provider_message_keys: list[str] = field(default_factory=list)
+    # The sort keys of its tenant events (issue 13): their payloads hold the thread's text.
+    webhook_event_keys: list[str] = field(default_factory=list)
 
     def shown(self) -> dict[str, Any]:
         """As the summary prints it: the address the record is keyed by, masked."""
@@ -110,6 +112,7 @@ class Summary:
     conversations: list[dict[str, Any]]
     provider_messages: int
     unmatched_items: int
+    webhook_events: int
     schedules_cancelled: int
     kept: str = "suppression entries (a keyed hash of the address, no readable address)"
 
@@ -121,6 +124,7 @@ class Erasure:
         self._env = env
         self._conversations = physical_name(CONVERSATIONS.logical_name, env)
         self._messages = physical_name(PROVIDER_MESSAGES.logical_name, env)
+        self._events = physical_name(WEBHOOK_EVENTS.logical_name, env)
 
     def plan(self, person: Person, *, company_id: str | None = None) -> Plan:
         conversations = [
@@ -154,6 +158,11 @@ class Erasure:
         for conversation in plan.conversations:
             for key in conversation.provider_message_keys:
                 self._delete_item_of(key, conversation.conversation_id)
+            for event_key in conversation.webhook_event_keys:
+                self._dynamodb.delete_item(
+                    TableName=self._events,
+                    Key={"conversation_id": {"S": conversation.conversation_id}, "event_key": {"S": event_key}},
+                )
         for key in plan.unmatched_keys + plan.orphan_message_keys:
             self._dynamodb.delete_item(TableName=self._messages, Key={"provider_message_key": {"S": key}})
         for conversation in plan.conversations:
@@ -177,7 +186,24 @@ class Erasure:
             if item is not None and from_item(item).get("conversation_id") == conversation.conversation_id:
                 own.append(key)
         conversation.provider_message_keys = own
+        conversation.webhook_event_keys = self._event_keys(conversation.conversation_id)
         return conversation
+
+    def _event_keys(self, conversation_id: str) -> list[str]:
+        request: dict[str, Any] = {
+            "TableName": self._events,
+            "KeyConditionExpression": "conversation_id = :conversation",
+            "ExpressionAttributeValues": {":conversation": {"S": conversation_id}},
+            "ProjectionExpression": "event_key",
+            "ConsistentRead": True,
+        }
+        keys: list[str] = []
+        while True:
+            page = self._dynamodb.query(**request)
+            keys += [item["event_key"]["S"] for item in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return keys
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def _delete_item_of(self, key: str, conversation_id: str) -> None:
         try:
@@ -246,6 +272,7 @@ def run(erasure: Erasure, person: Person, *, company_id: str | None, act: bool) 
         conversations=[conversation.shown() for conversation in plan.conversations],
         provider_messages=sum(len(c.provider_message_keys) for c in plan.conversations) + len(plan.orphan_message_keys),
         unmatched_items=len(plan.unmatched_keys),
+        webhook_events=sum(len(c.webhook_event_keys) for c in plan.conversations),
         schedules_cancelled=cancelled,
     )
 
@@ -261,6 +288,7 @@ def _print(summary: Summary) -> None:
         )
     print(f"  provider-messages items of those conversations: {summary.provider_messages}")
     print(f"  unmatched items mentioning the address: {summary.unmatched_items}")
+    print(f"  tenant webhook events of those conversations: {summary.webhook_events}")
     if summary.erased:
         print(f"  pending wake-ups cancelled: {summary.schedules_cancelled}")
     print(f"  kept: {summary.kept}")

@@ -21,6 +21,9 @@ from shared.consent.address_hash import load_hasher
 from shared.consent.suppressions import SuppressionList, SuppressionReason
 from shared.consent.wakeup_names import schedule_group_name, schedule_name
 from shared.events.provider_messages import ProviderMessages, SentMessage
+from shared.models.conversation import ConversationRecord
+from shared.tenant_events.derivation import derive_events
+from shared.tenant_events.event_log import WebhookEventLog
 from tests.conftest import ROOT
 from tests.fixtures.inbound import PERSON_EMAIL, PERSON_TEL, conversation_record, sendgrid_inbound, twilio_inbound
 from tests.fixtures.processors import twilio_status
@@ -93,6 +96,12 @@ def person(aws, processor_for, events_processor, context_message, sandbox, conve
         twilio_status(company, project, "SMunknown0000000000000000000000001", "delivered"),
     )
     events.drain()
+    # The project has a webhook: the WhatsApp thread's tenant events (sent, reply_received, reply_sent)
+    # are logged with their payloads, which hold the thread's text.
+    event_log = WebhookEventLog(dynamodb := aws.client("dynamodb"), aws.table_name(tables.WEBHOOK_EVENTS.logical_name))
+    thread = ConversationRecord.model_validate(processors[Channel.WHATSAPP].record(messages[Channel.WHATSAPP]))
+    for event in derive_events(None, thread):
+        event_log.add(event, expires_at=2_000_000_000, logged_at="2026-11-26T09:00:00.000Z")
     # Someone else's conversation and unmatched message, which must survive.
     other = context_message(
         Channel.SMS,
@@ -102,11 +111,12 @@ def person(aws, processor_for, events_processor, context_message, sandbox, conve
         },
     )
     first_message_sent(processors[Channel.SMS], other)
+    for event in derive_events(None, ConversationRecord.model_validate(processors[Channel.SMS].record(other))):
+        event_log.add(event, expires_at=2_000_000_000, logged_at="2026-11-26T09:00:00.000Z")
     events.deliver(
         twilio_inbound(company, project, channel=Channel.SMS, sender=SOMEONE_ELSE["tel"], to="+447700900099")
     )
     # Another company's conversation with the person, held until later by a wake-up schedule.
-    dynamodb = aws.client("dynamodb")
     held = conversation_record(
         Channel.SMS,
         company_id=OTHER_COMPANY,
@@ -154,7 +164,13 @@ def person(aws, processor_for, events_processor, context_message, sandbox, conve
     suppressions.suppress(
         company, Channel.SMS, PERSON_TEL, reason=SuppressionReason.STOP_KEYWORD, source="twilio_inbound:SMstop1"
     )
-    return {"suppressions": suppressions, "company": company, "held": held, "other": other}
+    return {
+        "suppressions": suppressions,
+        "company": company,
+        "held": held,
+        "other": other,
+        "thread_events": len(derive_events(None, thread)),
+    }
 
 
 def test_erasing_a_person_leaves_no_trace_of_their_address_in_any_table(aws, person):
@@ -178,6 +194,10 @@ def test_erasing_a_person_leaves_no_trace_of_their_address_in_any_table(aws, per
         ]
     )
     assert summary["unmatched_items"] == 2  # the stray WhatsApp message and the status event naming the number
+    assert summary["webhook_events"] == person["thread_events"] >= 2  # at least reply_received, reply_sent
+    remaining = _everything(aws)["webhook-events"]
+    assert {item["conversation_id"] for item in remaining} == {person["other"].conversation_id}
+    assert "Yes, I can start in March." not in _text({"webhook-events": remaining})
     assert PERSON_TEL not in by_phone.stdout and PERSON_TEL[1:] not in by_phone.stdout
     after = _text(_everything(aws))
     for form in PHONE_FORMS:
