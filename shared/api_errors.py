@@ -129,6 +129,13 @@ class ConversationNotFound(ApiError):
     error_code = "CONVERSATION_NOT_FOUND"
 
 
+class MethodNotAllowed(ApiError):
+    """A method other than GET (and the gateway's OPTIONS) on a read resource."""
+
+    status_code = 405
+    error_code = "METHOD_NOT_ALLOWED"
+
+
 class InvalidConversationId(RequestInvalid):
     """The id (URL-decoded) is not ``{company_id}#{project_id}#{request_id}#{sender}``."""
 
@@ -136,9 +143,12 @@ class InvalidConversationId(RequestInvalid):
 
 
 class InvalidListQuery(RequestInvalid):
-    """A listing's query string: always raised with one of ``error_codes`` (the parameter that is wrong)."""
+    """A listing's query string; ``error_codes`` are all it answers (the document lists them from
+    here): the default, a parameter given twice, or the one naming the parameter that is wrong."""
 
+    error_code = "INVALID_QUERY"
     error_codes = (
+        "INVALID_QUERY",
         "INVALID_STATUS_FILTER",
         "INVALID_TIME_RANGE",
         "INVALID_LIMIT",

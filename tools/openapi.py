@@ -96,6 +96,7 @@ ERROR_CODES: dict[tuple[int | None, str], str] = {
     (400, "INVALID_LIMIT"): "limit is not a whole number from 1 to 100.",
     (400, "INVALID_NEXT_TOKEN"): "next_token was altered, or belongs to another query or another API key.",
     (400, "UNKNOWN_QUERY_PARAMETER"): "A query parameter the listing does not know (the message names it).",
+    (400, "INVALID_QUERY"): "A listing's query parameter is given more than once (the message names it).",
     (404, "CONVERSATION_NOT_FOUND"): "No conversation with this id in a project the key may read.",
     (403, "INVALID_API_KEY"): "No x-api-key header, or a key API Gateway does not know (API Gateway answers).",
     (403, "API_KEY_NOT_AUTHORIZED"): "The key is valid but not bound to this company/project.",

@@ -74,6 +74,27 @@ class ConversationSummary(_View):
     updated_at: str
     scheduled_for: str | None = None
 
+    @classmethod
+    def of(cls, record: ConversationRecord) -> ConversationSummary:
+        """From a record, or from the listing index's projection of one (it holds these fields)."""
+        return cls(**_summary_fields(record))
+
+
+def _summary_fields(record: ConversationRecord) -> dict[str, object]:
+    return {
+        "conversation_id": record.conversation_id,
+        "company_id": record.company_id,
+        "project_id": record.project_id,
+        "request_id": record.request_id,
+        "channel": record.channel_method,
+        "conversation_status": record.conversation_status,
+        "delivery_status": record.delivery_status,
+        "task_complete": bool(record.task_complete),
+        "created_at": record.created_at,
+        "updated_at": record.updated_at,
+        "scheduled_for": record.scheduled_for,
+    }
+
 
 class ConversationView(ConversationSummary):
     """``GET /conversations/{conversation_id}``."""
@@ -83,14 +104,30 @@ class ConversationView(ConversationSummary):
     delivery_updated_at: str | None = None
     last_inbound_at: str | None = None
     last_reply_at: str | None = None
-    failure_reason: str | None = Field(default=None, description="Why a failed status was reached (a category).")
     suppression_reason: str | None = None
     handoff_reason: str | None = None
     messages: list[MessageView]
 
     @classmethod
     def of(cls, record: ConversationRecord) -> ConversationView:
-        raise NotImplementedError  # shared/reading/ fills this in (issue 13)
+        # No failure_reason: the record's holds the internal error text (it doubles as last_error);
+        # the failed_* status is the category the tenant can act on.
+        return cls(
+            **_summary_fields(record),
+            recipient=RecipientView(
+                first_name=record.recipient_first_name,
+                last_name=record.recipient_last_name,
+                tel=record.recipient_tel,
+                email=record.recipient_email,
+            ),
+            sent_at=record.sent_at,
+            delivery_updated_at=record.delivery_updated_at,
+            last_inbound_at=record.last_inbound_at,
+            last_reply_at=record.last_reply_at,
+            suppression_reason=record.suppression_reason,
+            handoff_reason=record.handoff_reason,
+            messages=[MessageView.of(entry) for entry in record.messages],
+        )
 
 
 class ConversationPage(_View):

@@ -27,6 +27,11 @@ def success_response(
     return _response(200, body)
 
 
+def ok_response(body: dict[str, Any]) -> dict[str, Any]:
+    """A 200 with a JSON body (the read API's answers)."""
+    return _response(200, body)
+
+
 def error_response(error: ApiError, *, request_id: str | None) -> dict[str, Any]:
     """``request_id`` is the client's ``request_data.request_id`` when the body carried a valid one."""
     return _response(error.status_code, error_envelope(error.error_code, error.message, request_id), error.headers)
