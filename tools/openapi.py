@@ -221,10 +221,7 @@ def build_document() -> dict[str, Any]:
                         "Accepted",
                     ),
                 },
-                "options": {
-                    "operationId": "preflight",
-                    "responses": {"204": {"description": "CORS preflight", "headers": _headers()}},
-                },
+                "options": _preflight("preflight"),
             },
             **_reader_paths(),
             **_webhook_paths(),
@@ -260,6 +257,14 @@ def _responses(operation_id: str, accepted: str, body_schema: str) -> dict[str, 
         responses[str(status)] = _error_response(codes, status)
     responses["default"] = _error_response(codes, None)
     return responses
+
+
+def _preflight(operation_id: str) -> dict[str, Any]:
+    return {
+        "operationId": operation_id,
+        "summary": "The CORS preflight (API Gateway answers; no key).",
+        "responses": {"204": {"description": "CORS preflight", "headers": _headers()}},
+    }
 
 
 def _reader_paths() -> dict[str, Any]:
@@ -298,9 +303,19 @@ def _reader_paths() -> dict[str, Any]:
                 "security": [{"ApiKey": []}],
                 "parameters": listing,
                 "responses": _responses("listConversations", "A page of conversations.", "ConversationPage"),
-            }
+            },
+            "options": _preflight("preflightConversations"),
         },
         CONVERSATION_PATH: {
+            "parameters": [
+                {
+                    "name": "conversation_id",
+                    "in": "path",
+                    "required": True,
+                    "description": "The conversation_id initiate answered, URL-encoded (# is %23).",
+                    "schema": {"type": "string"},
+                }
+            ],
             "get": {
                 "operationId": "getConversation",
                 "summary": "One conversation: its status, delivery status, timestamps and message history.",
@@ -308,17 +323,9 @@ def _reader_paths() -> dict[str, Any]:
                 "errors or AI response ids. A conversation of a project the key is not bound to is 403; "
                 "an id of the key's project that does not exist is 404 CONVERSATION_NOT_FOUND.",
                 "security": [{"ApiKey": []}],
-                "parameters": [
-                    {
-                        "name": "conversation_id",
-                        "in": "path",
-                        "required": True,
-                        "description": "The conversation_id initiate answered, URL-encoded (# is %23).",
-                        "schema": {"type": "string"},
-                    }
-                ],
                 "responses": _responses("getConversation", "The conversation.", "ConversationView"),
-            }
+            },
+            "options": _preflight("preflightConversation"),
         },
     }
 

@@ -196,6 +196,8 @@ def test_the_read_routes_take_the_api_key_and_answer_the_tenant_api_models():
 
     for operation in (one, listing):
         assert operation["security"] == [{"ApiKey": []}]
+    for path in ("/conversations", "/conversations/{conversation_id}"):
+        assert set(document["paths"][path]) - {"parameters"} == {"get", "options"}  # GET and the preflight
     assert one["responses"]["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ConversationView"
     }
