@@ -4,7 +4,9 @@ Two checks, one module: ``configuration_problem`` when a project's record is wri
 shape), and ``address_problem`` for every address its host resolves to, at delivery time (DNS can
 change after configuration, and a name can be made to resolve to a private address): private,
 loopback, link-local, multicast, reserved and unspecified addresses are refused, IPv4-mapped IPv6
-included, so a tenant cannot make the engine call something inside its own network (SSRF).
+included, so a tenant cannot make the engine call something inside its own network (SSRF). IPv6
+forms that carry an IPv4 address a gateway would reach (NAT64 ``64:ff9b::/96``, 6to4
+``2002::/16``) are judged by that IPv4 address.
 
 ``allow_local`` (only the local stack sets it: ``WEBHOOK_ALLOW_LOCAL_TARGETS``) admits ``http://``
 and loopback addresses so a test's receiver on 127.0.0.1 works; every other refusal still applies.
@@ -17,6 +19,8 @@ from urllib.parse import urlsplit
 
 ALLOWED_SCHEMES = ("https",)
 LOCAL_SCHEMES = ("https", "http")
+# The well-known NAT64 prefix (RFC 6052): 64:ff9b::10.0.0.1 reaches 10.0.0.1 through a NAT64 gateway.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 
 
 def configuration_problem(url: str, *, allow_local: bool = False) -> str | None:
@@ -48,8 +52,7 @@ def configuration_problem(url: str, *, allow_local: bool = False) -> str | None:
 
 def address_problem(address: ipaddress.IPv4Address | ipaddress.IPv6Address, *, allow_local: bool = False) -> str | None:
     """Why the engine must not connect to ``address``, or None for a public address."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    address = _embedded_ipv4(address) or address
     if allow_local and address.is_loopback:
         return None
     for refused, name in (
@@ -63,4 +66,17 @@ def address_problem(address: ipaddress.IPv4Address | ipaddress.IPv6Address, *, a
     ):
         if refused:
             return f"the webhook host resolves to a {name} address"
+    return None
+
+
+def _embedded_ipv4(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address stands for (mapped, 6to4, NAT64), else None."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return None
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     return None

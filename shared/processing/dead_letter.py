@@ -21,12 +21,18 @@ def move_to_dead_letter_queue(
         if "stringValue" in value
     }
     attributes["failure_reason"] = {"DataType": "String", "StringValue": reason[:256]}
+    request: dict[str, Any] = {
+        "QueueUrl": dead_letter_queue_url,
+        "MessageBody": record.get("body") or "<empty>",
+        "MessageAttributes": attributes,
+    }
+    # A FIFO queue's DLQ is FIFO too: the same group (its order) and deduplication id.
+    fifo = record.get("attributes") or {}
+    if fifo.get("MessageGroupId"):
+        request["MessageGroupId"] = fifo["MessageGroupId"]
+        request["MessageDeduplicationId"] = fifo.get("MessageDeduplicationId") or record["messageId"]
     try:
-        sqs.send_message(
-            QueueUrl=dead_letter_queue_url,
-            MessageBody=record.get("body") or "<empty>",
-            MessageAttributes=attributes,
-        )
+        sqs.send_message(**request)
     except (ClientError, BotoCoreError) as error:
         logger.warning("malformed message not moved to the DLQ", extra={"why": type(error).__name__})
         return False
