@@ -29,6 +29,9 @@ from shared.models.tenant_api import ConversationPage, ConversationView
 from shared.models.tenant_events import WebhookEvent, WebhookEventType
 from shared.routing import cors
 from shared.routing.gateway_contract import RESOURCE_PATH
+from shared.tenant_webhooks.outcome import MAX_RETRY_DELAY_SECONDS
+from shared.tenant_webhooks.settings import WebhookSenderSettings
+from shared.tenant_webhooks.signing import USER_AGENT
 from shared.webhooks import settings as webhook_settings
 from shared.webhooks.routes import (
     SENDGRID_EVENTS,
@@ -352,14 +355,20 @@ WEBHOOK_HEADERS: dict[str, str] = {
     "webhook-timestamp": "Unix seconds of this delivery attempt; refuse one too far from now (replays).",
     "webhook-signature": "`v1,<base64 HMAC-SHA256>` of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with "
     "the base64-decoded part of the project's secret after `whsec_` (Standard Webhooks; the `standardwebhooks` "
-    "package verifies it). Several space-separated signatures may appear while a secret is rotated: accept any "
-    "that matches. Compare in constant time.",
+    "package verifies it). The spec allows several space-separated signatures: accept any that matches, "
+    "compared in constant time.",
 }
 
 
 def _tenant_webhooks() -> dict[str, Any]:
     """OpenAPI 3.1 ``webhooks``: what the engine POSTs to a project's ``webhook.url``."""
-    retried = "Retried with exponential backoff for 24 hours after the event, then kept for the operator (DLQ)."
+    sender = WebhookSenderSettings.model_fields
+    timeout = sender["request_timeout_seconds"].default
+    retried = (
+        f"Retried with backoff ({sender['retry_base_seconds'].default} s doubling, at most "
+        f"{MAX_RETRY_DELAY_SECONDS // 60} min apart; a Retry-After on 429/503 is honoured up to that) until "
+        f"{sender['retry_hours'].default} hours after the event, then kept for the operator (DLQ)."
+    )
     headers = [
         {"name": name, "in": "header", "required": True, "description": text, "schema": {"type": "string"}}
         for name, text in WEBHOOK_HEADERS.items()
@@ -370,8 +379,8 @@ def _tenant_webhooks() -> dict[str, Any]:
                 "operationId": "on" + "".join(part.title() for part in event.value.replace(".", "_").split("_")),
                 "summary": EVENT_DESCRIPTIONS[event],
                 "description": "Sent at least once, in order of occurrence within a conversation, to the project's "
-                "webhook.url, signed as Standard Webhooks says. A slow or failing endpoint delays only the later "
-                "events of the same conversation.",
+                f"webhook.url (User-Agent {USER_AGENT}), signed as Standard Webhooks says. Answer within "
+                f"{timeout:g} s; a slow or failing endpoint delays only the later events of the same conversation.",
                 "parameters": headers,
                 "requestBody": {
                     "required": True,
@@ -390,6 +399,7 @@ def _tenant_webhooks() -> dict[str, Any]:
                     "2XX": {"description": "Received: the event is not sent again (except by an operator's replay)."},
                     "408": {"description": f"Request timeout. {retried}"},
                     "429": {"description": f"Too many requests. {retried}"},
+                    "3XX": {"description": "Redirects are not followed: not retried (DLQ); fix the URL."},
                     "4XX": {"description": "Refused: not retried; the event goes to the operator's DLQ."},
                     "5XX": {"description": f"Failed. {retried} So are timeouts and connection errors."},
                 },

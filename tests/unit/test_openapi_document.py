@@ -233,5 +233,5 @@ def test_every_tenant_event_type_is_a_signed_webhook_with_its_type_fixed():
         headers = {p["name"]: p for p in operation["parameters"] if p["in"] == "header"}
         assert set(headers) == {"webhook-id", "webhook-timestamp", "webhook-signature"}
         assert "whsec_" in headers["webhook-signature"]["description"]
-        assert {"2XX", "408", "429", "4XX", "5XX"} == set(operation["responses"])
+        assert {"2XX", "3XX", "408", "429", "4XX", "5XX"} == set(operation["responses"])
         assert "not retried" in operation["responses"]["4XX"]["description"].lower()
