@@ -2,9 +2,10 @@
 """The CDK app: one set of stacks per environment (``cdk synth -c env=dev|prod``).
 
 DataStack (tables) ─┐
-QueueStack (queues) ┴─> ProcessorStack (a processor per channel, the events processor, the critical-alerts topic)
-                    └─> ApiStack (the router and the webhook ingress; deployed after the processors,
-                                  alarms to their topic)
+QueueStack (queues) ┴─> ProcessorStack (a processor per channel, the events processor, the tenant-events
+                    │                    stream consumer, the webhook sender, the critical-alerts topic)
+                    └─> ApiStack (the router, the conversation reader and the webhook ingress; deployed
+                                  after the processors, alarms to their topic)
 """
 
 from __future__ import annotations
@@ -47,9 +48,11 @@ def build(app: cdk.App, settings: EnvironmentSettings) -> Engine:
         provider_messages=data.provider_messages,
         company_data=data.company_data,
         suppressions=data.suppressions,
+        webhook_events=data.webhook_events,
         consent_key=data.consent_key,
         channel_queues=queues.channel_queues,
         events_queue=queues.events_queue,
+        webhooks_queue=queues.webhooks_queue,
         env=env,
     )
     api = ApiStack(
@@ -57,6 +60,7 @@ def build(app: cdk.App, settings: EnvironmentSettings) -> Engine:
         stack_id("Api", settings.name),
         settings=settings,
         company_data=data.company_data,
+        conversations=data.conversations,
         rate_limits=data.rate_limits,
         suppressions=data.suppressions,
         consent_key=data.consent_key,
@@ -77,10 +81,9 @@ def build(app: cdk.App, settings: EnvironmentSettings) -> Engine:
 def main() -> None:
     app = cdk.App()
     try:
-        settings = load_settings(app.node.try_get_context("env"))
+        build(app, load_settings(app.node.try_get_context("env")))
     except SettingsError as error:
         sys.exit(f"error: {error}")
-    build(app, settings)
     enable_nag(app)
     app.synth()
 

@@ -1,6 +1,7 @@
 """Creates the engine's AWS resources in an emulator from the same definitions the CDK app uses:
 table specs from ``shared.tables``, names from ``stacks.names``, queue settings from ``cdk.json``
-(a queue and DLQ per channel, and the events queue with its DLQ).
+(a queue and DLQ per channel, the events queue with its DLQ, and the FIFO webhooks queue with its
+FIFO DLQ).
 """
 
 from __future__ import annotations
@@ -18,7 +19,16 @@ from shared.consent.address_hash import CONSENT_KEY_FIELD
 from shared.consent.wakeup_names import schedule_group_name
 from shared.secret_names import consent_key_secret_name
 from shared.tables import ALL_TABLES, IndexSpec, TableSpec
-from stacks.names import EVENTS_QUEUE, dlq_name, physical_name, queue_name, scheduler_role_name
+from stacks.names import (
+    EVENTS_QUEUE,
+    WEBHOOKS_QUEUE,
+    dlq_name,
+    fifo_dlq_name,
+    fifo_queue_name,
+    physical_name,
+    queue_name,
+    scheduler_role_name,
+)
 from stacks.settings import EnvironmentSettings
 
 FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -38,6 +48,7 @@ class LocalResources:
     tables: dict[str, str] = field(default_factory=dict)  # logical name -> physical name
     queues: dict[Channel, QueueUrls] = field(default_factory=dict)
     events_queue: QueueUrls = field(init=False)  # created by provision()
+    webhooks_queue: QueueUrls = field(init=False)  # FIFO, tenants' events (issue 13); created by provision()
     consent_key_secret_id: str = field(init=False)  # created by provision()
     # Wake-ups of scheduled first messages (created by provision(); local/scheduler.py fires them).
     scheduler_group_name: str = field(init=False)
@@ -45,8 +56,12 @@ class LocalResources:
 
     def work_queues(self) -> dict[str, QueueUrls]:
         """Every queue with its DLQ, by the name in ``ai-multi-comms-<name>-queue-<env>``: the
-        channels' and the events queue."""
-        return {**{channel.value: urls for channel, urls in self.queues.items()}, EVENTS_QUEUE: self.events_queue}
+        channels', the events queue and the webhooks queue."""
+        return {
+            **{channel.value: urls for channel, urls in self.queues.items()},
+            EVENTS_QUEUE: self.events_queue,
+            WEBHOOKS_QUEUE: self.webhooks_queue,
+        }
 
     def client(self, service: str, *, max_connections: int = 10) -> Any:
         return boto3.client(
@@ -107,23 +122,36 @@ def create_table(dynamodb: Any, spec: TableSpec, env: str) -> str:
 
 
 def create_work_queue(
-    sqs: Any, name: str, *, visibility_timeout_seconds: int, settings: EnvironmentSettings
+    sqs: Any,
+    name: str,
+    *,
+    visibility_timeout_seconds: int,
+    settings: EnvironmentSettings,
+    fifo: bool = False,
+    max_receive_count: int | None = None,
 ) -> QueueUrls:
     """``ai-multi-comms-<name>-queue-<env>`` and its DLQ, as ``stacks.constructs.work_queue`` makes them."""
     queues = settings.queues
     day = 24 * 3600
+    fifo_attributes = {"FifoQueue": "true", "ContentBasedDeduplication": "false"} if fifo else {}
     dlq_url = sqs.create_queue(
-        QueueName=dlq_name(name, settings.name),
-        Attributes={"MessageRetentionPeriod": str(queues.dlq_retention_days * day), "SqsManagedSseEnabled": "true"},
+        QueueName=(fifo_dlq_name if fifo else dlq_name)(name, settings.name),
+        Attributes={
+            "MessageRetentionPeriod": str(queues.dlq_retention_days * day),
+            "SqsManagedSseEnabled": "true",
+            **fifo_attributes,
+        },
     )["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count or queues.max_receive_count}
     queue_url = sqs.create_queue(
-        QueueName=queue_name(name, settings.name),
+        QueueName=(fifo_queue_name if fifo else queue_name)(name, settings.name),
         Attributes={
             "VisibilityTimeout": str(visibility_timeout_seconds),
             "MessageRetentionPeriod": str(queues.retention_days * day),
             "SqsManagedSseEnabled": "true",
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": queues.max_receive_count}),
+            "RedrivePolicy": json.dumps(redrive),
+            **fifo_attributes,
         },
     )["QueueUrl"]
     return QueueUrls(queue_url=queue_url, dlq_url=dlq_url)
@@ -142,6 +170,14 @@ def provision(settings: EnvironmentSettings, *, endpoint_url: str, region: str) 
         )
     resources.events_queue = create_work_queue(
         sqs, EVENTS_QUEUE, visibility_timeout_seconds=settings.events.visibility_timeout_seconds, settings=settings
+    )
+    resources.webhooks_queue = create_work_queue(
+        sqs,
+        WEBHOOKS_QUEUE,
+        visibility_timeout_seconds=settings.webhook_sender.visibility_timeout_seconds,
+        settings=settings,
+        fifo=True,
+        max_receive_count=settings.webhook_sender.max_receive_count,
     )
     resources.consent_key_secret_id = create_consent_key(resources.client("secretsmanager"), settings.name)
     resources.scheduler_group_name, resources.scheduler_role_arn = create_schedule_group(resources, settings.name)

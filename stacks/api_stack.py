@@ -1,5 +1,6 @@
-"""ApiStack: the REST API ``POST /initiate-conversation`` in front of the channel router Lambda, and
-the providers' webhook routes in front of the webhook ingress Lambda."""
+"""ApiStack: the REST API ``POST /initiate-conversation`` in front of the channel router Lambda, the
+tenants' reads (``GET /conversations``, ``GET /conversations/{conversation_id}``) in front of the
+conversation reader, and the providers' webhook routes in front of the webhook ingress Lambda."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from shared.webhooks.routes import BINARY_MEDIA_TYPES, SENDGRID_EVENTS, SENDGRID
 from stacks.bundling import asset_hash
 from stacks.constructs.api_contract import add_gateway_responses, add_method_not_allowed, request_models
 from stacks.constructs.consent_access import grant_consent_access
+from stacks.constructs.conversation_reader import ConversationReader
 from stacks.constructs.monitoring import critical_alarm
 from stacks.constructs.python_function import LAMBDAS, PythonFunction, log_retention
 from stacks.constructs.webhook_ingress import WebhookIngress, stage_method_options
@@ -56,6 +58,7 @@ ACCESS_LOG_FORMAT = {
 class ApiStack(Stack):
     api: apigw.RestApi
     router: PythonFunction
+    reader: ConversationReader
     webhooks: WebhookIngress
     usage_plan: apigw.UsagePlan
 
@@ -66,6 +69,7 @@ class ApiStack(Stack):
         *,
         settings: EnvironmentSettings,
         company_data: dynamodb.ITable,
+        conversations: dynamodb.ITable,
         rate_limits: dynamodb.ITable,
         suppressions: dynamodb.ITable,
         consent_key: secretsmanager.ISecret,
@@ -113,6 +117,15 @@ class ApiStack(Stack):
             request_models=request_models(self.api),
         )
         add_method_not_allowed(resource)
+        self.reader = ConversationReader(
+            self,
+            "Reads",
+            settings=settings,
+            api=self.api,
+            company_data=company_data,
+            conversations=conversations,
+            consent_key=consent_key,
+        )
         add_gateway_responses(self.api)
         self._alarms(settings, alerts)
         # Keys are tenants' data: operators create a key per tenant and add it to this plan.
@@ -125,7 +138,7 @@ class ApiStack(Stack):
             ),
             api_stages=[apigw.UsagePlanPerApiStage(api=self.api, stage=self.api.deployment_stage)],
         )
-        self._acknowledge(resource)
+        self._acknowledge(resource, self.reader.collection)
         CfnOutput(self, "ApiUrl", value=self.api.url, description="Invoke URL of the stage (API_URL of make smoke)")
         CfnOutput(self, "InitiateConversationUrl", value=self.api.url_for_path(resource.path))
         CfnOutput(self, "UsagePlanId", value=self.usage_plan.usage_plan_id, description="Add tenants' keys here")
@@ -246,6 +259,15 @@ class ApiStack(Stack):
         )
         critical_alarm(
             self,
+            name="reader-errors",
+            env=settings.name,
+            metric=self.reader.function.function.metric_errors(period=period, statistic="Sum"),
+            description="The conversation reader Lambda itself failed (crash or timeout); API Gateway "
+            "answered 502/504 to a tenant's read.",
+            topic=alerts,
+        )
+        critical_alarm(
+            self,
             name="router-errors",
             env=settings.name,
             metric=self.router.function.metric_errors(period=period, statistic="Sum"),
@@ -253,19 +275,22 @@ class ApiStack(Stack):
             topic=alerts,
         )
 
-    def _acknowledge(self, resource: apigw.Resource) -> None:
-        acknowledge(
-            resource,
-            "AwsSolutions-APIG4",
-            "Callers are tenants' systems authenticated by API key (usage plan) and authorised per "
-            "company/project by the router; OPTIONS (preflight) and the 405 answer need no caller.",
-        )
-        acknowledge(
-            resource,
-            "AwsSolutions-COG4",
-            "There are no end users to sign in: tenants' back ends call with an API key, and the "
-            "router binds each key to its company/project (tenant isolation).",
-        )
+    def _acknowledge(self, *tenant_resources: apigw.Resource) -> None:
+        """``tenant_resources``: the routes tenants call with their API key (and their children)."""
+        for resource in tenant_resources:
+            acknowledge(
+                resource,
+                "AwsSolutions-APIG4",
+                "Callers are tenants' systems authenticated by API key (usage plan) and authorised per "
+                "company/project by the router or the reader; OPTIONS (preflight) and the 405 answer need "
+                "no caller.",
+            )
+            acknowledge(
+                resource,
+                "AwsSolutions-COG4",
+                "There are no end users to sign in: tenants' back ends call with an API key, and the "
+                "router and the reader bind each key to its company/project (tenant isolation).",
+            )
         acknowledge(
             self.api.deployment_stage,
             "AwsSolutions-APIG3",

@@ -11,9 +11,30 @@ from constructs import Construct
 from shared import tables
 from shared.consent.address_hash import CONSENT_KEY_FIELD
 from shared.secret_names import consent_key_secret_name
+from shared.tables import CONVERSATION_ID_INDEX
 from stacks.constructs.table import SpecTable
 from stacks.nag import acknowledge
-from stacks.settings import EnvironmentSettings
+from stacks.settings import EnvironmentSettings, SettingsError
+
+# ``cdk deploy -c conversation_indexes=listing-only``: the first of the two deploys that bring an
+# environment deployed before issue 13 up to date. CloudFormation refuses to create two global
+# indexes in one table update, and issue 13 adds two to the conversations table; a fresh
+# environment creates the table with both at once and never needs this.
+CONVERSATION_INDEXES_CONTEXT = "conversation_indexes"
+_CONVERSATION_INDEX_PLANS = {
+    "all": frozenset(),
+    # The listing index (project-created-at-index) first; the id index on the next plain deploy.
+    "listing-only": frozenset({CONVERSATION_ID_INDEX}),
+}
+
+
+def conversation_indexes_to_omit(plan: str | None) -> frozenset[str]:
+    """The conversations table's global indexes this deploy leaves out (none by default)."""
+    plan = plan or "all"
+    if plan not in _CONVERSATION_INDEX_PLANS:
+        known = ", ".join(sorted(_CONVERSATION_INDEX_PLANS))
+        raise SettingsError(f"-c {CONVERSATION_INDEXES_CONTEXT}={plan!r} is not one of {known}")
+    return _CONVERSATION_INDEX_PLANS[plan]
 
 
 class DataStack(Stack):
@@ -28,7 +49,13 @@ class DataStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, settings: EnvironmentSettings, **kwargs):
         super().__init__(scope, construct_id, **kwargs)
         self.company_data = SpecTable(self, "CompanyData", spec=tables.COMPANY_DATA, settings=settings).table
-        self.conversations = SpecTable(self, "Conversations", spec=tables.CONVERSATIONS, settings=settings).table
+        self.conversations = SpecTable(
+            self,
+            "Conversations",
+            spec=tables.CONVERSATIONS,
+            settings=settings,
+            omit_indexes=conversation_indexes_to_omit(self.node.try_get_context(CONVERSATION_INDEXES_CONTEXT)),
+        ).table
         self.rate_limits = SpecTable(self, "RateLimits", spec=tables.RATE_LIMITS, settings=settings).table
         self.provider_messages = SpecTable(
             self, "ProviderMessages", spec=tables.PROVIDER_MESSAGES, settings=settings

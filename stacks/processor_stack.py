@@ -1,5 +1,7 @@
 """ProcessorStack: one processor per channel, fed by its queue; the events processor, fed by the
-events queue; the critical alerts that watch them, and the delivery dashboard."""
+events queue; the tenant-events function, fed by the conversations table's stream, and the webhook
+sender, fed by the FIFO webhooks queue (issue 13); the critical alerts that watch them, and the
+delivery dashboard."""
 
 from __future__ import annotations
 
@@ -15,7 +17,9 @@ from stacks.constructs.channel_processor import ChannelProcessor
 from stacks.constructs.delivery_dashboard import DeliveryDashboard
 from stacks.constructs.events_processor import EventsProcessor
 from stacks.constructs.monitoring import Monitoring
+from stacks.constructs.tenant_events import TenantEvents
 from stacks.constructs.wakeup_scheduler import WakeupScheduler
+from stacks.constructs.webhook_sender import WebhookSender
 from stacks.constructs.work_queue import WorkQueue
 from stacks.settings import EnvironmentSettings
 
@@ -23,6 +27,8 @@ from stacks.settings import EnvironmentSettings
 class ProcessorStack(Stack):
     processors: dict[Channel, ChannelProcessor]
     events_processor: EventsProcessor
+    tenant_events: TenantEvents
+    webhook_sender: WebhookSender
     monitoring: Monitoring
     delivery_dashboard: DeliveryDashboard
     wakeups: WakeupScheduler
@@ -37,9 +43,11 @@ class ProcessorStack(Stack):
         provider_messages: dynamodb.ITable,
         company_data: dynamodb.ITable,
         suppressions: dynamodb.ITable,
+        webhook_events: dynamodb.ITable,
         consent_key: secretsmanager.ISecret,
         channel_queues: Mapping[Channel, WorkQueue],
         events_queue: WorkQueue,
+        webhooks_queue: WorkQueue,
         **kwargs,
     ):
         super().__init__(scope, construct_id, **kwargs)
@@ -77,6 +85,23 @@ class ProcessorStack(Stack):
             channel_queues=channel_queues,
             settings=settings,
         )
+        self.tenant_events = TenantEvents(
+            self,
+            "TenantEvents",
+            settings=settings,
+            conversations=conversations,
+            company_data=company_data,
+            webhook_events=webhook_events,
+            webhooks_queue=webhooks_queue,
+        )
+        self.webhook_sender = WebhookSender(
+            self,
+            "WebhookSender",
+            settings=settings,
+            company_data=company_data,
+            webhook_events=webhook_events,
+            webhooks_queue=webhooks_queue,
+        )
         self.monitoring = Monitoring(
             self,
             "Monitoring",
@@ -85,5 +110,9 @@ class ProcessorStack(Stack):
             channel_queues=channel_queues,
             events_processor=self.events_processor.function.function,
             events_queue=events_queue,
+            tenant_events=self.tenant_events.function.function,
+            stream_failures=self.tenant_events.stream_failures,
+            webhook_sender=self.webhook_sender.function.function,
+            webhooks_queue=webhooks_queue,
         )
         self.delivery_dashboard = DeliveryDashboard(self, "Delivery", env=settings.name, events_queue=events_queue)

@@ -1,5 +1,6 @@
-"""QueueStack: one main queue and one DLQ per channel, and the events queue (verified provider
-webhooks) with its DLQ."""
+"""QueueStack: one main queue and one DLQ per channel, the events queue (verified provider
+webhooks) with its DLQ, and the FIFO webhooks queue (tenants' events to deliver, issue 13) with its
+FIFO DLQ."""
 
 from __future__ import annotations
 
@@ -8,13 +9,14 @@ from constructs import Construct
 
 from shared.channels import ALL_CHANNELS, Channel
 from stacks.constructs.work_queue import WorkQueue
-from stacks.names import EVENTS_QUEUE
+from stacks.names import EVENTS_QUEUE, WEBHOOKS_QUEUE
 from stacks.settings import EnvironmentSettings
 
 
 class QueueStack(Stack):
     channel_queues: dict[Channel, WorkQueue]
     events_queue: WorkQueue
+    webhooks_queue: WorkQueue
 
     def __init__(self, scope: Construct, construct_id: str, *, settings: EnvironmentSettings, **kwargs):
         super().__init__(scope, construct_id, **kwargs)
@@ -34,4 +36,15 @@ class QueueStack(Stack):
             name=EVENTS_QUEUE,
             visibility_timeout_seconds=settings.events.visibility_timeout_seconds,
             settings=settings,
+        )
+        # FIFO, grouped by conversation: one conversation's events in order, a failing endpoint
+        # holding back only its own conversation's later events.
+        self.webhooks_queue = WorkQueue(
+            self,
+            "Webhooks",
+            name=WEBHOOKS_QUEUE,
+            visibility_timeout_seconds=settings.webhook_sender.visibility_timeout_seconds,
+            settings=settings,
+            fifo=True,
+            max_receive_count=settings.webhook_sender.max_receive_count,
         )

@@ -96,6 +96,47 @@ def _check_visibility(visibility_timeout_seconds: int, timeout_seconds: int, *, 
         raise ValueError(f"{queue}.visibility_timeout_seconds must be >= 6 x {function}.timeout_seconds")
 
 
+class ReaderFunctionSettings(_Settings):
+    """The conversation reader behind ``GET /conversations`` and ``GET /conversations/{id}``."""
+
+    memory_mb: int = Field(ge=128, le=10240)
+    timeout_seconds: int = Field(ge=1, le=29)  # API Gateway gives up at 29 s
+
+
+class TenantEventsFunctionSettings(_Settings):
+    """The consumer of the conversations table's stream and its event source (issue 13)."""
+
+    memory_mb: int = Field(ge=128, le=10240)
+    timeout_seconds: int = Field(ge=1, le=900)
+    batch_size: int = Field(ge=1, le=10000)
+    max_batching_window_seconds: int = Field(ge=0, le=300)
+    # Bounded retries: a record that still fails is recorded (its shard/sequence range) in the
+    # stream-failure DLQ instead of holding back its shard until the record leaves the stream.
+    retry_attempts: int = Field(ge=0, le=10000)
+    # Records older than this are skipped to the DLQ (the stream keeps them 24 h).
+    max_record_age_seconds: int = Field(ge=60, le=86400)
+
+
+class WebhookSenderFunctionSettings(_Settings):
+    """The sender of tenants' webhooks, its event source and the FIFO webhooks queue (issue 13)."""
+
+    memory_mb: int = Field(ge=128, le=10240)
+    timeout_seconds: int = Field(ge=1, le=900)
+    batch_size: int = Field(ge=1, le=10)
+    max_concurrency: int = Field(ge=2, le=1000)
+    visibility_timeout_seconds: int = Field(ge=0, le=43200)
+    # The safety net only: the sender moves an event to the DLQ itself once its retry window
+    # (WEBHOOK_RETRY_HOURS) is over; the redrive catches a function that keeps crashing on it.
+    max_receive_count: int = Field(ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _queue_outlives_sender(self) -> WebhookSenderFunctionSettings:
+        _check_visibility(
+            self.visibility_timeout_seconds, self.timeout_seconds, queue="webhook_sender", function="webhook_sender"
+        )
+        return self
+
+
 class DataSettings(_Settings):
     """How long the engine keeps what it stores about people (issue 12)."""
 
@@ -124,6 +165,9 @@ class EnvironmentSettings(_Settings):
     processor: ProcessorSettings
     webhooks: WebhookIngressSettings
     events: EventsProcessorSettings
+    reader: ReaderFunctionSettings
+    tenant_events: TenantEventsFunctionSettings
+    webhook_sender: WebhookSenderFunctionSettings
     data: DataSettings
     protection: ProtectionSettings
 
@@ -141,7 +185,8 @@ class EnvironmentSettings(_Settings):
 
 
 class SettingsError(Exception):
-    """The environment named on the command line is unknown or its block is incomplete."""
+    """The environment named on the command line is unknown or its block is incomplete, or a
+    deploy switch (``-c name=value``) has a value the app does not know."""
 
 
 def load_settings(name: str | None = None, *, cdk_json: Path = CDK_JSON) -> EnvironmentSettings:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 ALLOW_ORIGIN = "*"
 ALLOW_METHODS = ("OPTIONS", "POST")
+# The read routes (``GET /conversations`` and ``GET /conversations/{conversation_id}``, issue 13).
+READ_ALLOW_METHODS = ("GET", "OPTIONS")
 ALLOW_HEADERS = ("Content-Type", "X-Api-Key")
 # Browsers hide response headers from scripts unless exposed; clients need Retry-After on a 429.
 EXPOSE_HEADERS = ("Retry-After",)

@@ -111,6 +111,18 @@ METHOD_NOT_ALLOWED = GatewayError(
 )
 
 
+def read_method_not_allowed(resource: str) -> GatewayError:
+    """Any method other than GET and OPTIONS on a read route (issue 13, ``resource`` its API
+    Gateway path): a MOCK answer, word for word the reader's own 405 for that resource."""
+    return GatewayError(
+        "METHOD_NOT_ALLOWED",
+        405,
+        "METHOD_NOT_ALLOWED",
+        f"Only GET is supported on {resource}",
+        {"Allow": ", ".join(cors.READ_ALLOW_METHODS)},
+    )
+
+
 def gateway_error(response_type: str) -> GatewayError:
     """The answer for one of API Gateway's response types (DEFAULT_4XX/5XX for the others)."""
     for error in (*GATEWAY_ERRORS, METHOD_NOT_ALLOWED):

@@ -74,20 +74,20 @@ def add_gateway_responses(api: apigw.RestApi) -> None:
         )
 
 
-def add_method_not_allowed(resource: apigw.Resource) -> apigw.Method:
-    """``ANY`` on the resource (API Gateway prefers the explicit POST and OPTIONS) answers 405
-    without reaching the router or needing a key."""
-    headers = METHOD_NOT_ALLOWED.all_headers()
-    status = str(METHOD_NOT_ALLOWED.status)
+def add_method_not_allowed(resource: apigw.Resource, answer: GatewayError = METHOD_NOT_ALLOWED) -> apigw.Method:
+    """``ANY`` on the resource (API Gateway prefers the explicit methods and OPTIONS) answers 405
+    without reaching a function or needing a key."""
+    headers = answer.all_headers()
+    status = str(answer.status)
     integration = apigw.MockIntegration(
-        request_templates={"application/json": json.dumps({"statusCode": METHOD_NOT_ALLOWED.status})},
+        request_templates={"application/json": json.dumps({"statusCode": answer.status})},
         integration_responses=[
             apigw.IntegrationResponse(
                 status_code=status,
                 response_parameters={
                     f"method.response.header.{name}": value for name, value in _quoted(headers).items()
                 },
-                response_templates={"application/json": _template(METHOD_NOT_ALLOWED)},
+                response_templates={"application/json": _template(answer)},
             )
         ],
     )

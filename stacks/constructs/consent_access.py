@@ -25,6 +25,11 @@ def grant_consent_access(
     role.add_to_principal_policy(
         iam.PolicyStatement(sid="SuppressionList", actions=list(actions), resources=[suppressions.table_arn])
     )
+    grant_consent_key_read(role, consent_key)
+
+
+def grant_consent_key_read(role: iam.IRole, consent_key: secretsmanager.ISecret) -> None:
+    """A read of the environment's consent key, nothing else of it."""
     # GetSecretValue only (``grant_read`` adds DescribeSecret, which nothing calls).
     role.add_to_principal_policy(
         iam.PolicyStatement(

@@ -2,7 +2,8 @@
 alarms on what needs a person: messages in a DLQ, processor errors, sends that could not be
 confirmed (possibly sent, never resent), failures nobody named (bugs) and generated messages
 refused by the content check (someone may be steering the model); the events queue's DLQ and its
-processor's errors the same way."""
+processor's errors the same way; and the tenants' side (issue 13): events the conversations stream
+could not turn into webhooks, a stream consumer falling behind, and webhooks that were given up."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from shared.channels import Channel
@@ -25,6 +27,8 @@ from stacks.names import physical_name, processor_name
 from stacks.settings import EnvironmentSettings
 
 PERIOD = Duration.minutes(5)
+# The stream keeps a record 24 h; a consumer this far behind is stuck, not busy.
+ITERATOR_AGE_ALARM_MINUTES = 10
 
 
 class Monitoring(Construct):
@@ -41,6 +45,10 @@ class Monitoring(Construct):
         channel_queues: Mapping[Channel, WorkQueue],
         events_processor: lambda_.IFunction,
         events_queue: WorkQueue,
+        tenant_events: lambda_.IFunction,
+        stream_failures: sqs.IQueue,
+        webhook_sender: lambda_.IFunction,
+        webhooks_queue: WorkQueue,
     ):
         super().__init__(scope, construct_id)
         self._env = settings.name
@@ -71,6 +79,8 @@ class Monitoring(Construct):
                 )
 
         self._watch_consumer("events", events_queue, events_processor)
+        self._watch_tenant_events(tenant_events, stream_failures)
+        self._watch_consumer("webhooks", webhooks_queue, webhook_sender)
         # ProviderEventsUnmatched is not alarmed: an event for a message the engine does not know
         # (sent before issue 10, or by the tenant's own systems on the same account) is kept as
         # an ``unmatched#`` item and counted; nobody needs to be woken for it.
@@ -88,6 +98,30 @@ class Monitoring(Construct):
             f"{name}-processor-errors",
             function.metric_errors(period=PERIOD, statistic="Sum"),
             f"The {name} processor failed whole invocations (the batch is retried).",
+        )
+
+    def _watch_tenant_events(self, function: lambda_.IFunction, stream_failures: sqs.IQueue) -> None:
+        """The conversations stream's consumer: batches it gave up on, errors, and its lag."""
+        self._alarm(
+            "tenant-events-stream-failures",
+            stream_failures.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(1), statistic="Maximum"
+            ),
+            "The tenant-events function gave up on stream records after its retries: their events were "
+            "not queued. Each message names the shard and sequence range; replay the affected "
+            "conversations (tools.webhook_replay) once the cause is fixed.",
+        )
+        self._alarm(
+            "tenant-events-errors",
+            function.metric_errors(period=PERIOD, statistic="Sum"),
+            "The tenant-events function failed whole invocations (the stream batch is retried).",
+        )
+        self._alarm(
+            "tenant-events-iterator-age",
+            function.metric("IteratorAge", period=PERIOD, statistic="Maximum", unit=cloudwatch.Unit.MILLISECONDS),
+            f"The tenant-events function is more than {ITERATOR_AGE_ALARM_MINUTES} minutes behind the "
+            "conversations stream: tenants' webhooks are late, and records older than 24 h are lost.",
+            threshold=ITERATOR_AGE_ALARM_MINUTES * 60 * 1000,
         )
 
     def _topic(self, settings: EnvironmentSettings) -> sns.Topic:
@@ -128,9 +162,17 @@ class Monitoring(Construct):
         topic.add_subscription(subscriptions.EmailSubscription(str(settings.alarm_email)))
         return topic
 
-    def _alarm(self, name: str, metric: cloudwatch.IMetric, description: str) -> None:
+    def _alarm(self, name: str, metric: cloudwatch.IMetric, description: str, *, threshold: int = 1) -> None:
         self.alarms.append(
-            critical_alarm(self, name=name, env=self._env, metric=metric, description=description, topic=self.topic)
+            critical_alarm(
+                self,
+                name=name,
+                env=self._env,
+                metric=metric,
+                description=description,
+                topic=self.topic,
+                threshold=threshold,
+            )
         )
 
 

@@ -37,14 +37,24 @@ def grant_secret_reads(scope: Construct, role: iam.Role, *, sid: str, resource_p
 def acknowledge_credentials_wildcard(scope: Construct, role: iam.Role, *, channel: str, env: str, why: str) -> None:
     """The IAM5 finding of ``credentials_secret_resource_pattern``: its wildcard is the tenant part
     of the secret's name, so one role serves every project of the environment."""
+    acknowledge_secret_wildcard(
+        scope,
+        role,
+        resource_pattern=credentials_secret_resource_pattern(channel, env),
+        reason=f"The wildcard is the company_id/project_id part of ai-multi-comms/{channel}-credentials/"
+        f"<company_id>/<project_id>/<provider>-{env} (DESIGN §6): {why}; GetSecretValue only.",
+    )
+
+
+def acknowledge_secret_wildcard(scope: Construct, role: iam.Role, *, resource_pattern: str, reason: str) -> None:
+    """The IAM5 finding of a secret name pattern whose wildcard is the tenant part of the name."""
     stack = Stack.of(scope)
     region = "<AWS::Region>" if Token.is_unresolved(stack.region) else stack.region
-    pattern = credentials_secret_resource_pattern(channel, env)
     # cdk-nag renders the partition as a token or, when the CLI knows the region, as "aws".
     for partition in ("<AWS::Partition>", "aws"):
         acknowledge(
             role,
-            f"AwsSolutions-IAM5[Resource::arn:{partition}:secretsmanager:{region}:<AWS::AccountId>:secret:{pattern}]",
-            f"The wildcard is the company_id/project_id part of ai-multi-comms/{channel}-credentials/"
-            f"<company_id>/<project_id>/<provider>-{env} (DESIGN §6): {why}; GetSecretValue only.",
+            f"AwsSolutions-IAM5[Resource::arn:{partition}:secretsmanager:{region}:<AWS::AccountId>:secret:"
+            f"{resource_pattern}]",
+            reason,
         )

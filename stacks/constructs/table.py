@@ -29,7 +29,17 @@ def _projection(index: IndexSpec) -> dict:
 
 
 class SpecTable(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, spec: TableSpec, settings: EnvironmentSettings):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        spec: TableSpec,
+        settings: EnvironmentSettings,
+        omit_indexes: frozenset[str] = frozenset(),
+    ):
+        """``omit_indexes``: global indexes of the spec left out of this deploy (a table update
+        may create only one; see ``stacks.data_stack.conversation_indexes_to_omit``)."""
         super().__init__(scope, construct_id)
         protection = settings.protection
         protected = spec.environment_protected
@@ -59,6 +69,8 @@ class SpecTable(Construct):
                 "nothing worth restoring.",
             )
         for index in spec.global_indexes:
+            if index.name in omit_indexes:
+                continue
             self.table.add_global_secondary_index(
                 index_name=index.name,
                 partition_key=_attribute(index.partition_key),

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from aws_cdk.assertions import Match
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Match, Template
 
 from shared import tables
+from stacks.data_stack import CONVERSATION_INDEXES_CONTEXT, DataStack
+from stacks.settings import SettingsError, load_settings
 
 
 def _table(synthesised, name: str) -> dict:
@@ -183,3 +187,30 @@ def test_not_rotating_the_consent_key_is_acknowledged_with_its_reason(dev):
     }
     assert set(acknowledged) == {"AwsSolutions-SMG4"}
     assert "orphan every suppression entry" in acknowledged["AwsSolutions-SMG4"]
+
+
+def _conversation_indexes_with(plan: str | None) -> set[str]:
+    context = {} if plan is None else {CONVERSATION_INDEXES_CONTEXT: plan}
+    stack = DataStack(cdk.App(context=context), "Data", settings=load_settings("dev"))
+    [table] = (
+        Template.from_stack(stack)
+        .find_resources("AWS::DynamoDB::Table", {"Properties": {"TableName": "ai-multi-comms-conversations-dev"}})
+        .values()
+    )
+    return {index["IndexName"] for index in table["Properties"]["GlobalSecondaryIndexes"]}
+
+
+def test_an_environment_deployed_before_issue_13_adds_its_two_new_indexes_in_two_deploys():
+    # CloudFormation creates one global index per table update: the listing index first
+    # (-c conversation_indexes=listing-only), then the id index with the next plain deploy.
+    every_index = _conversation_indexes_with(None)
+    first_deploy = _conversation_indexes_with("listing-only")
+    assert every_index - first_deploy == {tables.CONVERSATION_ID_INDEX}
+    assert tables.PROJECT_CREATED_AT_INDEX in first_deploy
+    assert _conversation_indexes_with("all") == every_index
+    assert every_index == {index.name for index in tables.CONVERSATIONS.global_indexes}
+
+
+def test_an_unknown_index_plan_is_refused_naming_the_known_ones():
+    with pytest.raises(SettingsError, match=r"conversation_indexes='both'.*all, listing-only"):
+        _conversation_indexes_with("both")

@@ -12,7 +12,10 @@ from local.stack import LocalStack
 from shared.channels import ALL_CHANNELS, Channel
 from shared.events.settings import EventsSettings
 from shared.processing.settings import ProcessorSettings
+from shared.reading.settings import ReaderSettings
 from shared.routing.settings import RouterSettings
+from shared.tenant_events.settings import TenantEventsSettings
+from shared.tenant_webhooks.settings import WebhookSenderSettings
 from shared.webhooks.settings import WebhookSettings
 from stacks.settings import load_settings
 
@@ -81,3 +84,11 @@ def test_every_variable_the_deployed_functions_get_is_one_their_settings_declare
     assert _own(ingress) <= WebhookSettings.variable_names()
     events = _deployed_environment(dev.template("processors"), "ai-multi-comms-events-processor-dev")
     assert _own(events) <= EventsSettings.variable_names()
+    for stack, function_name, model in (
+        ("api", "ai-multi-comms-conversation-reader-dev", ReaderSettings),
+        ("processors", "ai-multi-comms-tenant-events-dev", TenantEventsSettings),
+        ("processors", "ai-multi-comms-webhook-sender-dev", WebhookSenderSettings),
+    ):
+        deployed = _deployed_environment(dev.template(stack), function_name)
+        assert _own(deployed) <= model.variable_names(), function_name
+        assert "ENVIRONMENT" in deployed

@@ -59,7 +59,7 @@ def test_the_local_stack_has_exactly_the_synthesised_queues(aws, dev):
     assert local == set(_synthesised_queues(dev))
 
 
-@pytest.mark.parametrize("queue", [*(c.value for c in ALL_CHANNELS), "events"])
+@pytest.mark.parametrize("queue", [*(c.value for c in ALL_CHANNELS), "events", "webhooks"])
 def test_every_local_queue_has_the_synthesised_timings_and_redrive(aws, dev, queue):
     queues = _synthesised_queues(dev)
     by_logical_id = {logical_id: name for name, (logical_id, _) in queues.items()}
@@ -70,6 +70,7 @@ def test_every_local_queue_has_the_synthesised_timings_and_redrive(aws, dev, que
         name = attributes["QueueArn"].rsplit(":", 1)[1]
         _, expected = queues[name]
         assert int(attributes["MessageRetentionPeriod"]) == expected["MessageRetentionPeriod"], name
+        assert attributes.get("FifoQueue", "false") == str(expected.get("FifoQueue", False)).lower(), name
         if "VisibilityTimeout" in expected:
             assert int(attributes["VisibilityTimeout"]) == expected["VisibilityTimeout"], name
         if "RedrivePolicy" in expected:

@@ -91,10 +91,17 @@ def test_each_processor_reads_its_own_queue_in_batches_with_partial_batch_respon
     )
 
 
-def test_there_is_one_event_source_per_channel_and_the_events_queue_and_no_other(synthesised):
+def test_there_is_one_event_source_per_queue_and_the_conversations_stream_and_no_other(synthesised):
     mappings = _resources(synthesised.template("processors"), "AWS::Lambda::EventSourceMapping").values()
     sources = sorted(without_hash(resource_name(m["Properties"]["EventSourceArn"])) for m in mappings)
-    assert sources == ["EmailQueue", "EventsQueue", "SmsQueue", "WhatsappQueue"]
+    assert sources == [
+        "ConversationsTable",  # its StreamArn: the tenant-events function (test_tenant_events.py)
+        "EmailQueue",
+        "EventsQueue",
+        "SmsQueue",
+        "WebhooksQueue",
+        "WhatsappQueue",
+    ]
 
 
 @pytest.mark.parametrize("channel", CHANNELS)

@@ -261,4 +261,4 @@ def test_keyless_access_is_acknowledged_to_cdk_nag_on_the_api_resources_only(dev
     stage_root = f"{api.node.path}/Default"
     for rule in ("AwsSolutions-APIG4", "AwsSolutions-COG4"):
         where = {path.removeprefix(stage_root) for path, rules in acknowledged.items() if rule in rules}
-        assert where == {"/initiate-conversation", *WEBHOOK_PATHS, UNSUBSCRIBE_PATH}, rule
+        assert where == {"/initiate-conversation", "/conversations", *WEBHOOK_PATHS, UNSUBSCRIBE_PATH}, rule

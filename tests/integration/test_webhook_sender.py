@@ -56,11 +56,11 @@ class Sender:
 
     def __post_init__(self) -> None:
         sqs = self.aws.client("sqs")
-        fifo = {"FifoQueue": "true", "ContentBasedDeduplication": "false"}
-        self.dlq_url = sqs.create_queue(QueueName=fifo_dlq_name(WEBHOOKS_QUEUE, ENV), Attributes=fifo)["QueueUrl"]
-        self.queue_url = sqs.create_queue(
-            QueueName=fifo_queue_name(WEBHOOKS_QUEUE, ENV), Attributes={**fifo, "VisibilityTimeout": "60"}
-        )["QueueUrl"]
+        # The FIFO queue and its FIFO DLQ as the local stack provisions them (local/emulator.py).
+        self.queue_url, self.dlq_url = self.aws.webhooks_queue.queue_url, self.aws.webhooks_queue.dlq_url
+        assert self.queue_url.endswith(fifo_queue_name(WEBHOOKS_QUEUE, ENV))
+        assert self.dlq_url.endswith(fifo_dlq_name(WEBHOOKS_QUEUE, ENV))
+        sqs.set_queue_attributes(QueueUrl=self.queue_url, Attributes={"VisibilityTimeout": "60"})
         secrets = self.aws.client("secretsmanager")
         for project, secret in SECRETS.items():
             secrets.create_secret(Name=webhook_secret_name(COMPANY, project, ENV), SecretString=secret)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from shared.reading.settings import ReaderSettings
 from shared.routing.settings import RouterSettings
+from shared.tenant_events.settings import TenantEventsSettings
+from shared.tenant_webhooks.settings import WebhookSenderSettings
 
 ROUTER = RouterSettings(
     environment="dev",
@@ -37,3 +40,55 @@ def test_a_missing_variable_is_named_and_the_rest_of_the_environment_is_not_quot
 
     assert "ENVIRONMENT" in str(error.value)
     assert "session-token-of-the-runtime" not in str(error.value)
+
+
+READER = ReaderSettings(
+    environment="dev",
+    company_table_name="ai-multi-comms-company-data-dev",
+    conversations_table_name="ai-multi-comms-conversations-dev",
+    consent_key_secret_id="ai-multi-comms/consent-key-dev",
+)
+TENANT_EVENTS = TenantEventsSettings(
+    environment="prod",
+    company_table_name="ai-multi-comms-company-data-prod",
+    webhook_events_table_name="ai-multi-comms-webhook-events-prod",
+    webhook_queue_url="https://sqs/webhooks.fifo",
+    conversation_retention_days=400,
+)
+WEBHOOK_SENDER = WebhookSenderSettings(
+    environment="dev",
+    company_table_name="ai-multi-comms-company-data-dev",
+    webhook_events_table_name="ai-multi-comms-webhook-events-dev",
+    webhook_queue_url="https://sqs/webhooks.fifo",
+    webhook_dlq_url="https://sqs/webhooks-dlq.fifo",
+)
+
+
+@pytest.mark.parametrize("settings", [READER, TENANT_EVENTS, WEBHOOK_SENDER], ids=lambda s: type(s).__name__)
+def test_the_tenant_side_functions_read_back_the_environment_their_settings_render(settings):
+    rendered = settings.to_environment()
+
+    assert rendered["ENVIRONMENT"] == settings.environment
+    assert "AWS_ENDPOINT_URL" not in rendered
+    assert type(settings).from_variables({**rendered, "PATH": "/usr/bin"}) == settings
+
+
+def test_the_tenant_events_retention_is_rendered_as_a_number_of_days():
+    assert TENANT_EVENTS.to_environment()["CONVERSATION_RETENTION_DAYS"] == "400"
+
+
+def test_the_sender_leaves_its_timeouts_to_the_code_and_never_renders_local_targets_unless_set():
+    rendered = WEBHOOK_SENDER.to_environment()
+
+    assert set(rendered) == {
+        "ENVIRONMENT",
+        "COMPANY_TABLE_NAME",
+        "WEBHOOK_EVENTS_TABLE_NAME",
+        "WEBHOOK_QUEUE_URL",
+        "WEBHOOK_DLQ_URL",
+    }
+    read_back = WebhookSenderSettings.from_variables(rendered)
+    assert read_back.allow_local_targets is False
+    assert (read_back.request_timeout_seconds, read_back.retry_hours) == (5, 24)
+    # Only the local stack sets it, and then it is read.
+    assert WebhookSenderSettings.from_variables({**rendered, "WEBHOOK_ALLOW_LOCAL_TARGETS": "true"}).allow_local_targets

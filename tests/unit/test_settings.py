@@ -135,3 +135,24 @@ def test_the_retention_cannot_be_left_out(tmp_path):
     path = _cdk_json_with(tmp_path, lambda envs: envs["dev"].pop("data"))
     with pytest.raises(SettingsError, match=r"data: missing"):
         load_settings("dev", cdk_json=path)
+
+
+def test_the_webhooks_queue_must_outlive_six_sender_timeouts(tmp_path):
+    path = _cdk_json_with(tmp_path, lambda envs: envs["dev"]["webhook_sender"].update(visibility_timeout_seconds=359))
+    with pytest.raises(
+        SettingsError,
+        match=r"webhook_sender\.visibility_timeout_seconds must be >= 6 x webhook_sender\.timeout_seconds",
+    ):
+        load_settings("dev", cdk_json=path)
+
+
+def test_the_reader_answers_within_api_gateways_limit(tmp_path):
+    path = _cdk_json_with(tmp_path, lambda envs: envs["prod"]["reader"].update(timeout_seconds=30))
+    with pytest.raises(SettingsError, match=r"reader\.timeout_seconds"):
+        load_settings("prod", cdk_json=path)
+
+
+def test_the_tenant_events_block_is_required_and_its_fields_named(tmp_path):
+    path = _cdk_json_with(tmp_path, lambda envs: envs["dev"]["tenant_events"].pop("retry_attempts"))
+    with pytest.raises(SettingsError, match=r"tenant_events\.retry_attempts: missing"):
+        load_settings("dev", cdk_json=path)
