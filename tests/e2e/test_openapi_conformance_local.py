@@ -6,17 +6,24 @@ Bounded and reproducible: a fixed seed, a fixed number of examples per operation
 cases carry the seeded tenant's company and project (drawn by Hypothesis), so the run reaches the
 router's and the reader's own answers and not only "no such company". The seeded key is sent on
 every request: the keyed operations then pass API Gateway, and the open routes ignore it.
+
+Random data rarely reaches a 200, so a tenant's journey builds those requests by hand and checks
+their answers the same way; and the events a project's webhook receives are checked against the
+document's ``webhooks`` (headers, body schema of their type, signature).
 """
 
 from __future__ import annotations
 
+import json
 import time
+from urllib.parse import quote
 
 import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import (
@@ -25,8 +32,10 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from standardwebhooks import Webhook
 from twilio.request_validator import RequestValidator
 
+from local.tenant_webhook import remove_webhook, set_webhook
 from shared.routing.gateway_contract import RESOURCE_PATH
 from shared.webhooks.routes import TWILIO_STATUS, UNSUBSCRIBE_PATH
 from shared.webhooks.twilio_webhook import TwilioWebhook
@@ -40,7 +49,9 @@ from tests.e2e.test_consent_local import (
     unsubscribe_urls,
 )
 from tests.e2e.test_delivery_status_local import message_id_of, tenant_twilio_token
-from tools.openapi import DOCUMENT
+from tests.e2e.test_replies_local import put_second_project
+from tests.fixtures.webhook_receiver import WebhookReceiver
+from tools.openapi import CONVERSATION_PATH, CONVERSATIONS_PATH, DOCUMENT
 
 pytestmark = pytest.mark.e2e
 
@@ -66,8 +77,7 @@ schema = schemathesis.openapi.from_path(
             "generation": {"max-examples": EXAMPLES_PER_OPERATION},
         }
     ),
-    # Until the local gateway routes the read API (the local helper's part of issue 13).
-).exclude(path_regex="^/conversations")
+)
 
 
 def _pin_to_seeded_tenant(case, company_id: str, project_id: str) -> None:
@@ -120,8 +130,9 @@ def _operation(path: str, method: str):
 
 
 def test_a_tenants_journey_answers_as_the_document_says(local_stack):
-    """Initiate, the provider's signed status callback, the email's unsubscribe page and click:
-    each 200 conforms to the document (body schema, content type, headers)."""
+    """Initiate, the provider's signed status callback, the email's unsubscribe page and click, the
+    conversation read back and two pages of the listing: each 200 conforms to the document (body
+    schema, content type, headers)."""
     headers = {"x-api-key": local_stack.api_key}
     person = Person.new()
 
@@ -159,3 +170,64 @@ def test_a_tenants_journey_answers_as_the_document_says(local_stack):
     )
     assert _call_and_validate(click, local_stack.api_url, {}).status_code == 200
     assert suppressed(local_stack, person, "email").reason == "unsubscribe_link"
+
+    conversation_id = started.json()["conversation_id"]
+    one = _call_and_validate(
+        # Encoded here: schemathesis 4.32 leaves the first '#' of a raw path value unencoded (it would
+        # start the URL's fragment); it keeps an encoded value as it is.
+        _operation(CONVERSATION_PATH, "GET").Case(path_parameters={"conversation_id": quote(conversation_id, safe="")}),
+        local_stack.api_url,
+        headers,
+    )
+    assert one.status_code == 200, one.text
+    assert one.json()["conversation_id"] == conversation_id and one.json()["messages"]
+    listing = {"company_id": env["COMPANY_ID"], "project_id": env["PROJECT_ID"], "limit": 1}
+    first = _call_and_validate(_operation(CONVERSATIONS_PATH, "GET").Case(query=listing), local_stack.api_url, headers)
+    assert first.status_code == 200 and first.json()["next_token"], first.text  # two conversations at least
+    second = _call_and_validate(
+        _operation(CONVERSATIONS_PATH, "GET").Case(query={**listing, "next_token": first.json()["next_token"]}),
+        local_stack.api_url,
+        headers,
+    )
+    assert second.status_code == 200, second.text
+    assert second.json()["conversations"] != first.json()["conversations"]
+
+
+# -- what the engine posts to a tenant: the document's `webhooks` --------------------------------------
+
+
+def _webhook_body_validator(document: dict, event_type: str) -> Draft202012Validator:
+    """The document's request body schema of one webhook, its $refs resolved within the document."""
+    body = document["webhooks"][event_type]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    return Draft202012Validator({**body, "components": document["components"]})
+
+
+def test_the_events_a_tenant_receives_are_the_documents_webhooks(local_stack):
+    """A project with a webhook gets signed posts whose headers and bodies are what the document's
+    `webhooks` entry of their type says (the body is checked against it as JSON Schema)."""
+    document = json.loads(DOCUMENT.read_text())
+    env = local_stack.env
+    project_id = "openapi-events"
+    put_second_project(local_stack, project_id)
+    with WebhookReceiver() as receiver:
+        secret = set_webhook(env, env["COMPANY_ID"], project_id, receiver.url("/events"))
+        try:
+            body = request_to(Person.new(), "sms")
+            body["company_data"]["project_id"] = project_id
+            answer = local_stack.post(body)
+            assert answer.status_code == 200, answer.text
+            received = receiver.wait_for(1, path="/events", timeout=90)  # conversation.sent first
+        finally:
+            remove_webhook(env, env["COMPANY_ID"], project_id)
+
+    for delivery in received:
+        event = delivery.json()
+        assert event["type"] in document["webhooks"], event["type"]
+        operation = document["webhooks"][event["type"]]["post"]
+        required = {p["name"] for p in operation["parameters"] if p["in"] == "header" and p["required"]}
+        assert required <= set(delivery.headers), delivery.headers
+        errors = [e.message for e in _webhook_body_validator(document, event["type"]).iter_errors(event)]
+        assert errors == [], errors
+        assert delivery.headers["webhook-id"] == event["id"]
+        Webhook(secret).verify(delivery.body, delivery.headers)  # raises when the signature is wrong
+    assert "conversation.sent" in {delivery.json()["type"] for delivery in received}
