@@ -61,6 +61,21 @@ def test_time_bounds_become_the_records_own_millisecond_strings():
     assert query.limit == 25
 
 
+@pytest.mark.parametrize(
+    "bounds",
+    [
+        {"created_before": "0001-01-01T00:00:00Z"},  # minus a millisecond: before the calendar
+        {"created_after": "9999-12-31T23:59:59.9999Z"},  # rounded up: after it
+        {"created_after": "0001-01-01T00:30:00+01:00"},  # in UTC: before it
+    ],
+)
+def test_a_bound_at_the_calendars_edge_is_a_time_range_error_not_a_crash(bounds):
+    # Found by the schema-driven run (a 500 on GET /conversations).
+    with pytest.raises(InvalidListQuery) as refused:
+        _query(**bounds)
+    assert refused.value.error_code == "INVALID_TIME_RANGE"
+
+
 def _query(**values: str):
     return parse_list_query({"company_id": "c1", "project_id": "p1", **values}, None)
 
