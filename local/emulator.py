@@ -18,7 +18,7 @@ from shared.channels import ALL_CHANNELS, Channel
 from shared.consent.address_hash import CONSENT_KEY_FIELD
 from shared.consent.wakeup_names import schedule_group_name
 from shared.secret_names import consent_key_secret_name
-from shared.tables import ALL_TABLES, IndexSpec, TableSpec
+from shared.tables import ALL_TABLES, CONVERSATIONS, IndexSpec, TableSpec
 from stacks.names import (
     EVENTS_QUEUE,
     WEBHOOKS_QUEUE,
@@ -49,6 +49,7 @@ class LocalResources:
     queues: dict[Channel, QueueUrls] = field(default_factory=dict)
     events_queue: QueueUrls = field(init=False)  # created by provision()
     webhooks_queue: QueueUrls = field(init=False)  # FIFO, tenants' events (issue 13); created by provision()
+    conversations_stream_arn: str = field(init=False)  # the tenant events' source (provision())
     consent_key_secret_id: str = field(init=False)  # created by provision()
     # Wake-ups of scheduled first messages (created by provision(); local/scheduler.py fires them).
     scheduler_group_name: str = field(init=False)
@@ -130,7 +131,9 @@ def create_work_queue(
     fifo: bool = False,
     max_receive_count: int | None = None,
 ) -> QueueUrls:
-    """``ai-multi-comms-<name>-queue-<env>`` and its DLQ, as ``stacks.constructs.work_queue`` makes them."""
+    """``ai-multi-comms-<name>-queue-<env>`` and its DLQ, as ``stacks.constructs.work_queue`` makes
+    them; ``fifo``: both FIFO (``….fifo``; a FIFO queue's DLQ must be FIFO too), deduplicated by
+    the sender's MessageDeduplicationId, not by content."""
     queues = settings.queues
     day = 24 * 3600
     fifo_attributes = {"FifoQueue": "true", "ContentBasedDeduplication": "false"} if fifo else {}
@@ -163,6 +166,9 @@ def provision(settings: EnvironmentSettings, *, endpoint_url: str, region: str) 
     dynamodb = resources.client("dynamodb")
     for spec in ALL_TABLES:
         resources.tables[spec.logical_name] = create_table(dynamodb, spec, settings.name)
+    resources.conversations_stream_arn = dynamodb.describe_table(
+        TableName=resources.table_name(CONVERSATIONS.logical_name)
+    )["Table"]["LatestStreamArn"]
     sqs = resources.client("sqs")
     for channel in ALL_CHANNELS:
         resources.queues[channel] = create_work_queue(

@@ -13,6 +13,14 @@ of the API's binary media types (``multipart/form-data``: Inbound Parse) reaches
 base64-encoded with ``isBase64Encoded: true``, as API Gateway hands it; form posts and JSON go as
 text. ``/unsubscribe/{token}`` (issue 12) goes to the ingress the same way, for GET and POST, with
 the same throttle per method. The stage's default throttle (the account's) is not emulated.
+
+The read routes (issue 13), ``GET /conversations`` and ``GET /conversations/{conversation_id}``,
+go to the conversation reader behind the same key check and usage plan throttle as
+``/initiate-conversation`` (other methods: 405; OPTIONS: the preflight). The query string reaches
+the function parsed (decoded) in ``queryStringParameters``/``multiValueQueryStringParameters``;
+the path and the ``conversation_id`` path parameter reach it as the client sent them, still
+percent-encoded, as a REST API passes them (an HTTP API would decode them): the reader decodes
+the id once.
 """
 
 from __future__ import annotations
@@ -30,11 +38,18 @@ from urllib.parse import parse_qsl, unquote
 
 from jsonschema import Draft4Validator
 
-from local.api_keys import ApiKeyStore
+from local.api_keys import ApiKey, ApiKeyStore
 from local.rest_proxy_event import rest_proxy_event
 from local.throttle import Throttle
+from shared.reading.reader import CONVERSATION, CONVERSATIONS
 from shared.routing import cors
-from shared.routing.gateway_contract import RESOURCE_PATH, GatewayError, gateway_error, request_body_schema
+from shared.routing.gateway_contract import (
+    RESOURCE_PATH,
+    GatewayError,
+    gateway_error,
+    read_method_not_allowed,
+    request_body_schema,
+)
 from shared.webhooks.routes import BINARY_MEDIA_TYPES, ROUTES, UNSUBSCRIBE_METHODS, UNSUBSCRIBE_PATH
 
 REQUEST_ID_HEADER = "x-amzn-RequestId"
@@ -51,6 +66,7 @@ class LocalApiGateway:
         invoke_router: Invoker,
         invoke_webhook_ingress: Invoker,
         webhook_throttle: RouteThrottle,
+        invoke_reader: Invoker,
         port: int = 0,
     ):
         self.stage = stage
@@ -58,6 +74,7 @@ class LocalApiGateway:
         self.body_model = Draft4Validator(request_body_schema())
         self.invoke_router = invoke_router
         self.invoke_webhook_ingress = invoke_webhook_ingress
+        self.invoke_reader = invoke_reader
         self.webhook_throttle = webhook_throttle
         self.throttle = Throttle()
         self._server = _Server(("127.0.0.1", port), self._handler_class())
@@ -94,17 +111,18 @@ class LocalApiGateway:
         webhook = _webhook_route(route, self.stage)
         if webhook is not None:
             return self._webhook(method, webhook, headers, body, query, request_id)
+        read = _read_route(route, self.stage)
+        if read is not None:
+            return self._read(method, read, headers, query, request_id)
         if route.rstrip("/") != f"/{self.stage}{RESOURCE_PATH}":
             return _gateway_error("MISSING_AUTHENTICATION_TOKEN")
         if method == "OPTIONS":
             return 204, cors.preflight_headers(), b""
         if method != "POST":
             return _gateway_error("METHOD_NOT_ALLOWED")
-        key = self.keys.find(_header(headers, "x-api-key"))
-        if key is None:
-            return _gateway_error("INVALID_API_KEY")
-        if not self.throttle.allow(key.id, rate_per_second=key.rate_per_second or 0, burst=key.burst or 0):
-            return _gateway_error("THROTTLED")
+        key = self._admit(headers)
+        if not isinstance(key, ApiKey):
+            return key
         if not self._body_matches_model(body):
             return _gateway_error("BAD_REQUEST_BODY")
         event = rest_proxy_event(
@@ -120,6 +138,38 @@ class LocalApiGateway:
             base64_body=_is_binary(headers),
         )
         return _proxy_result(self.invoke_router, event)
+
+    def _admit(self, headers: dict[str, str]) -> ApiKey | Response:
+        """The API key check and the key's usage plan throttle: the key, or the refusal."""
+        key = self.keys.find(_header(headers, "x-api-key"))
+        if key is None:
+            return _gateway_error("INVALID_API_KEY")
+        if not self.throttle.allow(key.id, rate_per_second=key.rate_per_second or 0, burst=key.burst or 0):
+            return _gateway_error("THROTTLED")
+        return key
+
+    def _read(self, method: str, match: _RouteMatch, headers: dict[str, str], query: str, request_id: str) -> Response:
+        if method == "OPTIONS":
+            return 204, cors.preflight_headers(cors.READ_ALLOW_METHODS), b""
+        if method != "GET":
+            return _error(read_method_not_allowed(match.resource))
+        key = self._admit(headers)
+        if not isinstance(key, ApiKey):
+            return key
+        event = rest_proxy_event(
+            body=None,
+            method=method,
+            path=match.path,
+            resource=match.resource,
+            path_parameters=match.parameters,
+            headers=list(headers.items()),
+            query=parse_qsl(query, keep_blank_values=True),
+            stage=self.stage,
+            api_key=_header(headers, "x-api-key"),
+            api_key_id=key.id,
+            request_id=request_id,
+        )
+        return _proxy_result(self.invoke_reader, event)
 
     def _webhook(
         self, method: str, match: _WebhookMatch, headers: dict[str, str], body: bytes, query: str, request_id: str
@@ -217,6 +267,13 @@ class _WebhookMatch:
     parameters: dict[str, str]
 
 
+@dataclass(frozen=True)
+class _RouteMatch:
+    resource: str  # the route's template, as API Gateway's ``resource``
+    path: str  # without the stage, as sent (percent-encoding kept), as API Gateway's ``path``
+    parameters: dict[str, str] | None  # as sent, percent-encoding kept
+
+
 def _template_pattern(template: str) -> re.Pattern[str]:
     # A path parameter is one whole segment, as in API Gateway's resource tree.
     parts = re.split(r"\{(\w+)\}", template)
@@ -242,8 +299,26 @@ def _webhook_route(path: str, stage: str) -> _WebhookMatch | None:
     return None
 
 
+_READ_PATTERNS = [(template, _template_pattern(template)) for template in (CONVERSATIONS, CONVERSATION)]
+
+
+def _read_route(path: str, stage: str) -> _RouteMatch | None:
+    prefix = f"/{stage}"
+    if not path.startswith(prefix + "/"):
+        return None
+    path = path.removeprefix(prefix)
+    for resource, pattern in _READ_PATTERNS:
+        found = pattern.fullmatch(path)
+        if found:
+            return _RouteMatch(resource=resource, path=path, parameters=found.groupdict() or None)
+    return None
+
+
 def _gateway_error(response_type: str, *, status: int | None = None) -> Response:
-    error: GatewayError = gateway_error(response_type)
+    return _error(gateway_error(response_type), status=status)
+
+
+def _error(error: GatewayError, *, status: int | None = None) -> Response:
     return status or error.status or 400, error.all_headers(), json.dumps(error.body()).encode()
 
 

@@ -27,7 +27,7 @@ from local.env_file import read_env_file
 from shared import json_codec
 from shared.channels import ALL_CHANNELS
 from shared.tables import PROVIDER_MESSAGES
-from stacks.names import EVENTS_QUEUE, dlq_name, physical_name
+from stacks.names import EVENTS_QUEUE, WEBHOOKS_QUEUE, dlq_name, fifo_dlq_name, physical_name
 
 ENV_FILE = Path(__file__).resolve().parent.parent / ".local" / "env"
 
@@ -108,20 +108,24 @@ def outbox(env: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
 PEEK_VISIBILITY_SECONDS = 60
 
 
-# Every DLQ, by the name its messages are listed under: the channels' and the webhooks' events.
-DLQ_STEMS = (*(channel.value for channel in ALL_CHANNELS), EVENTS_QUEUE)
+# Every DLQ, by the name its messages are listed under: the channels', the providers' webhook
+# events and the tenant webhook deliveries (FIFO).
+DLQ_STEMS = (*(channel.value for channel in ALL_CHANNELS), EVENTS_QUEUE, WEBHOOKS_QUEUE)
 
 
 def dead_letters(env: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
-    """Every message of each DLQ (the channels' and the events queue's), left where it was.
+    """Every message of each DLQ (the channels', the events queue's, the tenant webhooks'), left
+    where it was.
 
     SQS has no peek: each message is received (hidden, so the next receive moves on to others),
     then all are made visible again at once. A look adds one to each message's receive count,
-    which no redrive policy reads in a DLQ; ``make redrive`` sends bodies afresh."""
+    which no redrive policy reads in a DLQ; ``make redrive`` sends bodies afresh. The FIFO DLQ
+    hands out no more of a conversation while some of it is hidden: the first ten of each."""
     sqs = aws_client(env, "sqs")
     letters: dict[str, list[dict[str, Any]]] = {}
     for stem in DLQ_STEMS:
-        url = sqs.get_queue_url(QueueName=dlq_name(stem, env["ENVIRONMENT"]))["QueueUrl"]
+        name = fifo_dlq_name(stem, env["ENVIRONMENT"]) if stem == WEBHOOKS_QUEUE else dlq_name(stem, env["ENVIRONMENT"])
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
         messages = _receive_all(sqs, url)
         _release(sqs, url, messages)
         letters[stem] = [

@@ -26,14 +26,25 @@ from local.state import StateSummary
 from local.state import remove as remove_state
 from local.state import restore as restore_state
 from local.state import save as save_state
+from local.stream_poller import StreamPoller
 from shared import tables
 from shared.channels import ALL_CHANNELS, Channel
 from shared.events.settings import EventsSettings
 from shared.processing.settings import ProcessorSettings
+from shared.reading.settings import ReaderSettings
 from shared.routing.settings import RouterSettings
+from shared.tenant_events.settings import TenantEventsSettings
+from shared.tenant_webhooks.settings import WebhookSenderSettings
 from shared.webhooks.routes import SENDGRID_EVENTS, SENDGRID_INBOUND, TWILIO_INBOUND, TWILIO_STATUS
 from shared.webhooks.settings import WebhookSettings
-from stacks.names import EVENTS_PROCESSOR, WEBHOOK_INGRESS, physical_name
+from stacks.names import (
+    CONVERSATION_READER,
+    EVENTS_PROCESSOR,
+    TENANT_EVENTS,
+    WEBHOOK_INGRESS,
+    WEBHOOK_SENDER,
+    physical_name,
+)
 from stacks.settings import EnvironmentSettings, load_settings
 
 log = logging.getLogger("local.stack")
@@ -45,6 +56,9 @@ LOCAL_VERSION = "local"
 # Offsets from the base port; the defaults stay clear of the usual 3000/5000/8000/8080/4566.
 PORTS = {"api": 0, "aws": 1, "openai": 2, "twilio": 3, "sendgrid": 4}
 DEFAULT_PORT_BASE = 4750
+# The first retry of a failed tenant webhook delivery: 1 s locally (then 2, 4, …), so a test's
+# receiver that answers 500 gets the event again within seconds; AWS waits 30 s.
+LOCAL_WEBHOOK_RETRY_BASE_SECONDS = 1
 
 
 @dataclass
@@ -82,7 +96,7 @@ class LocalStack:
     _moto: Any = None
     _sandboxes: Any = None
     _functions: dict[str, FunctionPool] = field(default_factory=dict)
-    _pollers: list[QueuePoller] = field(default_factory=list)
+    _pollers: list[QueuePoller | StreamPoller] = field(default_factory=list)
     _scheduler: LocalScheduler | None = None
     restored: StateSummary | None = None  # what start() restored (None: seeded afresh)
     saved: StateSummary | None = None  # what stop() saved
@@ -314,16 +328,71 @@ class LocalStack:
             **settings.to_environment(),
         }
 
+    def reader_environment(self) -> dict[str, str]:
+        reader = self.settings.reader
+        settings = ReaderSettings(
+            environment=self.settings.name,
+            company_table_name=self.resources.table_name(tables.COMPANY_DATA.logical_name),
+            conversations_table_name=self.resources.table_name(tables.CONVERSATIONS.logical_name),
+            consent_key_secret_id=self.resources.consent_key_secret_id,
+        )
+        return {
+            **self._aws_environment(CONVERSATION_READER),
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(reader.memory_mb),
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(reader.timeout_seconds),
+            **settings.to_environment(),
+        }
+
+    def tenant_events_environment(self) -> dict[str, str]:
+        events = self.settings.tenant_events
+        settings = TenantEventsSettings(
+            environment=self.settings.name,
+            company_table_name=self.resources.table_name(tables.COMPANY_DATA.logical_name),
+            webhook_events_table_name=self.resources.table_name(tables.WEBHOOK_EVENTS.logical_name),
+            webhook_queue_url=self.resources.webhooks_queue.queue_url,
+            conversation_retention_days=self.settings.data.conversation_retention_days,
+        )
+        return {
+            **self._aws_environment(TENANT_EVENTS),
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(events.memory_mb),
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(events.timeout_seconds),
+            **settings.to_environment(),
+        }
+
+    def webhook_sender_environment(self) -> dict[str, str]:
+        sender = self.settings.webhook_sender
+        settings = WebhookSenderSettings(
+            environment=self.settings.name,
+            company_table_name=self.resources.table_name(tables.COMPANY_DATA.logical_name),
+            webhook_events_table_name=self.resources.table_name(tables.WEBHOOK_EVENTS.logical_name),
+            webhook_queue_url=self.resources.webhooks_queue.queue_url,
+            webhook_dlq_url=self.resources.webhooks_queue.dlq_url,
+            retry_base_seconds=LOCAL_WEBHOOK_RETRY_BASE_SECONDS,
+            # A test's receiver listens on 127.0.0.1 over http://; private addresses stay refused.
+            allow_local_targets=True,
+        )
+        return {
+            **self._aws_environment(WEBHOOK_SENDER),
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(sender.memory_mb),
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(sender.timeout_seconds),
+            **settings.to_environment(),
+        }
+
     def _start_functions(self) -> None:
         logs = self.options.state_dir / "logs"
         size = self.processor_instances
-        # The two request paths (API Gateway in front) are sized alike; the events processor like
-        # a channel processor (its own maximum concurrency when that is asked for).
+        # The request paths (API Gateway in front) are sized alike; the events processor and the
+        # webhook sender like a channel processor (their own maximum concurrency when asked for).
         events_size = self.options.processor_instances or self.settings.events.max_concurrency
+        sender_size = self.options.processor_instances or self.settings.webhook_sender.max_concurrency
         for key, folder, environment, instances in (
             ("router", "channel_router", self.router_environment(), self.options.router_instances),
             ("webhook_ingress", "webhook_ingress", self.webhook_environment(), self.options.router_instances),
             ("events_processor", "events_processor", self.events_environment(), events_size),
+            ("conversation_reader", "conversation_reader", self.reader_environment(), self.options.router_instances),
+            # One invocation at a time per stream shard, as Lambda's stream event source runs it.
+            ("tenant_events", "tenant_events", self.tenant_events_environment(), 1),
+            ("webhook_sender", "webhook_sender", self.webhook_sender_environment(), sender_size),
         ):
             self._functions[key] = FunctionPool(
                 folder,
@@ -361,6 +430,7 @@ class LocalStack:
             keys=keys,
             invoke_router=lambda event: self._functions["router"].invoke(event),
             invoke_webhook_ingress=lambda event: self._functions["webhook_ingress"].invoke(event),
+            invoke_reader=lambda event: self._functions["conversation_reader"].invoke(event),
             webhook_throttle=RouteThrottle(
                 self.settings.webhooks.throttle_rate_limit, self.settings.webhooks.throttle_burst_limit
             ),
@@ -368,15 +438,30 @@ class LocalStack:
         )
 
     def _start_pollers(self) -> None:
+        # The conversations table's stream from LATEST, after the restore (the records it put back
+        # are not news) and before the queues are consumed (their work's changes are).
+        tenant_events = self.settings.tenant_events
+        self._pollers.append(
+            StreamPoller(
+                name="tenant-events",
+                streams=self.resources.client("dynamodbstreams"),
+                stream_arn=self.resources.conversations_stream_arn,
+                invoke=self._functions["tenant_events"].invoke,
+                batch_size=tenant_events.batch_size,
+                max_retries=tenant_events.retry_attempts,
+            ).start()
+        )
         # As many pollers per queue as its event source's maximum concurrency, each taking batches
         # of the deployed size: a batch in flight does not hold up the next one, as with Lambda.
-        processor, events = self.settings.processor, self.settings.events
+        processor, events, sender = self.settings.processor, self.settings.events, self.settings.webhook_sender
         sources = [
             (channel.value, self.resources.queues[channel].queue_url, processor.batch_size, processor.max_concurrency)
             for channel in ALL_CHANNELS
         ]
         events_queue = self.resources.events_queue.queue_url
         sources.append(("events_processor", events_queue, events.batch_size, events.max_concurrency))
+        webhooks_queue = self.resources.webhooks_queue.queue_url
+        sources.append(("webhook_sender", webhooks_queue, sender.batch_size, sender.max_concurrency))
         sqs = self.resources.client("sqs", max_connections=4 * sum(concurrency for *_, concurrency in sources))
         # The wake-ups of scheduled first messages: moto keeps the schedules, this fires them.
         self._scheduler = LocalScheduler(
@@ -475,6 +560,10 @@ class LocalStack:
                 "Then see what happened:  make show  (conversations with processing and delivery status, outbox, DLQs)",
                 "Answer as the person:    make reply CONVERSATION=<id> TEXT='Yes, I have a licence'",
                 "The thread:              make show WHAT=conversation CONVERSATION=<id>",
+                f"Read it through the API:  curl -sS '{self.gateway.url}/conversations?company_id="
+                f"{self.tenant.company_id}&project_id={self.tenant.project_id}' -H 'x-api-key: {self.tenant.api_key}'",
+                "Tenant events to a URL:  .venv/bin/python -m local.tenant_webhook --url http://127.0.0.1:9000/events"
+                "  (prints the signing secret once)",
                 "Stop with Ctrl-C.",
                 "",
             ]

@@ -4,10 +4,11 @@ moto 5.2.5 has no snapshot of its backends (``/moto-api/`` offers reset, seed an
 recorder whose replay would mint new ids and redeliver consumed messages), so the state goes
 through the AWS APIs, as an operator's export would: every item of every table (all pages, in
 DynamoDB's typed JSON so numbers keep their precision), every message of every queue and DLQ (the
-channels' and the events queue; as visible messages: one in flight at the stop is delivered
-again), every secret, the API keys with their values and ids (``api_key_ids`` in the company
-records must keep matching), and the sandboxes' outbox. One JSON file, written atomically,
-readable only by its owner.
+channels', the events queue and the tenant webhooks' FIFO queue with its group and deduplication
+ids, in order; as visible messages: one in flight at the stop is delivered again), every secret,
+the API keys with their values and ids (``api_key_ids`` in the company records must keep
+matching), and the sandboxes' outbox. One JSON file, written atomically, readable only by its
+owner.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from shared.tables import ALL_TABLES
 FORMAT_VERSION = 1
 # Messages a processor put back with a backoff (1, 2, 4 s locally) become visible within this.
 IN_FLIGHT_GRACE_SECONDS = 10.0
+# What a FIFO message needs to be sent back as it was: its group (the order) and its id.
+FIFO_ATTRIBUTES = ("MessageGroupId", "MessageDeduplicationId")
 
 
 class StateError(Exception):
@@ -124,28 +127,45 @@ def _export_queues(resources: LocalResources, summary: StateSummary) -> dict[str
     exported = {}
     for url in _queue_urls(resources):
         messages = _drain(sqs, url)
-        exported[_queue_name(url)] = [
-            {"MessageBody": m["Body"], "MessageAttributes": _sendable_attributes(m.get("MessageAttributes", {}))}
-            for m in messages
-        ]
+        exported[_queue_name(url)] = [_sendable(m) for m in messages]
         summary.messages[_queue_name(url)] = len(messages)
-        summary.not_saved += max(0, _held(sqs, url) - len(messages))
+        summary.not_saved += _held(sqs, url) if _is_fifo(url) else max(0, _held(sqs, url) - len(messages))
     return exported
 
 
+def _sendable(message: dict[str, Any]) -> dict[str, Any]:
+    """A received message as SendMessageBatch takes it back (a FIFO one with its ids)."""
+    sendable = {"MessageBody": message["Body"], "MessageAttributes": _sendable_attributes(message)}
+    for name in FIFO_ATTRIBUTES:
+        if name in message.get("Attributes", {}):
+            sendable[name] = message["Attributes"][name]
+    return sendable
+
+
 def _drain(sqs: Any, url: str) -> list[dict[str, Any]]:
-    """Every message of the queue, received and kept hidden so none is read twice. Messages a
-    processor hid for a retry backoff are waited for (a short grace), so they are saved too."""
+    """Every message of the queue, in order, received and kept hidden so none is read twice.
+    Messages a processor hid for a retry backoff are waited for (a short grace), so they are saved
+    too. A FIFO queue hands out no more of a group while one of its messages is hidden, so its
+    messages are deleted as they are read (the emulator is going away with them)."""
+    fifo = _is_fifo(url)
     messages: dict[str, dict[str, Any]] = {}
     deadline = time.monotonic() + IN_FLIGHT_GRACE_SECONDS
     while True:
         batch = sqs.receive_message(
-            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=3600, MessageAttributeNames=["All"]
+            QueueUrl=url,
+            MaxNumberOfMessages=10,
+            VisibilityTimeout=3600,
+            MessageAttributeNames=["All"],
+            AttributeNames=list(FIFO_ATTRIBUTES),
         ).get("Messages", [])
         messages.update((m["MessageId"], m) for m in batch)
+        if batch and fifo:
+            sqs.delete_message_batch(
+                QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)]
+            )
         if batch:
             continue
-        if _held(sqs, url) <= len(messages) or time.monotonic() > deadline:
+        if _held(sqs, url) <= (0 if fifo else len(messages)) or time.monotonic() > deadline:
             return list(messages.values())
         time.sleep(0.2)
 
@@ -161,9 +181,14 @@ def _held(sqs: Any, url: str) -> int:
     return sum(int(attributes.get(name, 0)) for name in names)
 
 
-def _sendable_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
+def _sendable_attributes(message: dict[str, Any]) -> dict[str, Any]:
     keep = ("DataType", "StringValue", "BinaryValue")
+    attributes = message.get("MessageAttributes", {})
     return {name: {k: v for k, v in value.items() if k in keep} for name, value in attributes.items()}
+
+
+def _is_fifo(url: str) -> bool:
+    return url.endswith(".fifo")
 
 
 def _export_secrets(resources: LocalResources, summary: StateSummary) -> list[dict[str, Any]]:

@@ -24,11 +24,11 @@ def response_headers() -> dict[str, str]:
     }
 
 
-def preflight_headers() -> dict[str, str]:
-    """Headers of the answer to ``OPTIONS`` (the preflight)."""
+def preflight_headers(methods: tuple[str, ...] = ALLOW_METHODS) -> dict[str, str]:
+    """Headers of the answer to ``OPTIONS`` (the preflight) on a resource allowing ``methods``."""
     return {
         "Access-Control-Allow-Origin": ALLOW_ORIGIN,
-        "Access-Control-Allow-Methods": ",".join(ALLOW_METHODS),
+        "Access-Control-Allow-Methods": ",".join(methods),
         "Access-Control-Allow-Headers": ",".join(ALLOW_HEADERS),
         "Access-Control-Max-Age": str(PREFLIGHT_MAX_AGE_SECONDS),
     }

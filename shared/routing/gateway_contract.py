@@ -88,7 +88,7 @@ GATEWAY_ERRORS: tuple[GatewayError, ...] = (
     # API Gateway's name for "no such resource or method"; with ANY answered on the resource
     # (405 below), only unknown paths get here, so it is a 404 rather than API Gateway's 403.
     GatewayError(
-        "MISSING_AUTHENTICATION_TOKEN", 404, "NOT_FOUND", f"No such resource; the API is POST {RESOURCE_PATH}"
+        "MISSING_AUTHENTICATION_TOKEN", 404, "NOT_FOUND", "No such resource; the routes are listed in docs/openapi.json"
     ),
     # The usage plan's per-key throttle (a per-second rate), not the project's limits.
     GatewayError("THROTTLED", 429, "RATE_LIMIT_EXCEEDED", "Too many requests for this API key", {"Retry-After": "1"}),

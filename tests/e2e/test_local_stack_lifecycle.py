@@ -40,6 +40,11 @@ def test_printed_curl_succeeds_and_ctrl_c_stops_every_process(tmp_path):
         curl = _printed_curl(log)
         answer = subprocess.run(["bash", "-c", curl], cwd=ROOT, capture_output=True, text=True, timeout=30, check=True)
         assert json.loads(answer.stdout)["status"] == "success"
+        read_curl = log.split("Read it through the API:", 1)[1].splitlines()[0]
+        listing = subprocess.run(
+            ["bash", "-c", read_curl], cwd=ROOT, capture_output=True, text=True, timeout=30, check=True
+        )
+        assert json.loads(answer.stdout)["conversation_id"] in json.dumps(json.loads(listing.stdout)["conversations"])
     finally:
         stack.process.send_signal(signal.SIGINT)
         exit_code = stack.process.wait(timeout=60)

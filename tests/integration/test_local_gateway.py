@@ -58,6 +58,7 @@ class Gateway:
     under_test: LocalApiGateway
     router: RouterDouble
     ingress: IngressDouble
+    reader: RouterDouble
     keys: ApiKeyStore
     key: str
     key_id: str
@@ -70,7 +71,7 @@ class Gateway:
 def gateway(aws) -> Gateway:
     api = create_api(aws, load_settings("dev"))
     key_id, key = create_tenant_key(aws, api, "tenant")
-    router, ingress = RouterDouble(), IngressDouble()
+    router, ingress, reader = RouterDouble(), IngressDouble(), RouterDouble()
     keys = ApiKeyStore(aws.client("apigateway"), api.rest_api_id, api.stage)
     settings = load_settings("dev")
     under_test = LocalApiGateway(
@@ -78,9 +79,12 @@ def gateway(aws) -> Gateway:
         keys=keys,
         invoke_router=router,
         invoke_webhook_ingress=ingress,
+        invoke_reader=reader,
         webhook_throttle=RouteThrottle(settings.webhooks.throttle_rate_limit, settings.webhooks.throttle_burst_limit),
     )
-    return Gateway(under_test=under_test, router=router, ingress=ingress, keys=keys, key=key, key_id=key_id)
+    return Gateway(
+        under_test=under_test, router=router, ingress=ingress, reader=reader, keys=keys, key=key, key_id=key_id
+    )
 
 
 def _post(gateway: Gateway, body: bytes = b"{}", *, key: str | None = None, path: str = "/dev/initiate-conversation"):
@@ -411,3 +415,97 @@ def test_an_inbound_parse_post_over_http_arrives_unchanged(gateway):
     assert answer.status_code == 200
     (event,) = gateway.ingress.events
     assert base64.b64decode(event["body"]) == INBOUND_PARSE and event["isBase64Encoded"] is True
+
+
+# -- the read routes (issue 13) -------------------------------------------------------------------
+
+
+def _get(gateway: Gateway, path: str, *, key: str | None = None, method: str = "GET"):
+    headers = {"x-api-key": key} if key else {}
+    status, headers, payload = gateway.handle(method, path, headers, b"")
+    return status, headers, json.loads(payload) if payload else None
+
+
+def test_a_listing_reaches_the_reader_with_the_query_parsed_and_the_key_id(gateway):
+    query = (
+        "company_id=ci-demo-001&project_id=pi-demo-001&status=failed,suppressed&status=x"
+        "&created_after=2026-11-01T00%3A00%3A00%2B00%3A00&empty="
+    )
+    status, _, body = _get(gateway, f"/dev/conversations?{query}", key=gateway.key)
+
+    assert (status, body) == (200, {"status": "success"})
+    (event,) = gateway.reader.events
+    assert gateway.router.events == []
+    assert (event["httpMethod"], event["resource"], event["path"]) == ("GET", "/conversations", "/conversations")
+    assert event["pathParameters"] is None and event["body"] is None
+    assert event["requestContext"]["identity"]["apiKeyId"] == gateway.key_id
+    assert event["queryStringParameters"] == {
+        "company_id": "ci-demo-001",
+        "project_id": "pi-demo-001",
+        "status": "x",  # the last value, as API Gateway's single-value map
+        "created_after": "2026-11-01T00:00:00+00:00",  # decoded
+        "empty": "",
+    }
+    assert event["multiValueQueryStringParameters"]["status"] == ["failed,suppressed", "x"]
+
+
+def test_a_conversation_id_reaches_the_reader_still_percent_encoded_as_a_rest_api_passes_it(gateway):
+    encoded = "ci-demo-001%23pi-demo-001%23req-1%23%2B447700900123"
+    status, _, _ = _get(gateway, f"/dev/conversations/{encoded}", key=gateway.key)
+
+    assert status == 200
+    (event,) = gateway.reader.events
+    assert event["resource"] == "/conversations/{conversation_id}"
+    assert event["pathParameters"] == {"conversation_id": encoded}
+    assert event["path"] == f"/conversations/{encoded}"
+    assert event["requestContext"]["resourcePath"] == "/conversations/{conversation_id}"
+    assert event["queryStringParameters"] is None
+
+
+@pytest.mark.parametrize("path", ["/dev/conversations", "/dev/conversations/c%23p%23r%23s"], ids=["listing", "by id"])
+@pytest.mark.parametrize("key", [None, "not-a-key"], ids=["no key", "unknown key"])
+def test_without_a_valid_key_the_reader_is_never_called(gateway, path, key):
+    status, headers, body = _get(gateway, path, key=key)
+
+    assert (status, body["error_code"]) == (403, "INVALID_API_KEY")
+    assert headers["Access-Control-Allow-Origin"] == "*"
+    assert gateway.reader.events == []
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
+def test_other_methods_on_the_read_routes_are_405_without_reaching_the_reader(gateway, method):
+    for path, resource in (
+        ("/dev/conversations", "/conversations"),
+        ("/dev/conversations/an-id", "/conversations/{conversation_id}"),
+    ):
+        status, headers, body = _get(gateway, path, key=gateway.key, method=method)
+        assert (status, body["error_code"]) == (405, "METHOD_NOT_ALLOWED")
+        assert body["message"] == f"Only GET is supported on {resource}"  # the deployed MOCK's words
+        assert headers["Allow"] == "GET, OPTIONS"
+    assert gateway.reader.events == []
+
+
+def test_the_read_routes_answer_the_preflight_for_get_without_a_key(gateway):
+    status, headers, _ = gateway.handle("OPTIONS", "/dev/conversations/an-id", {}, b"")
+    assert status == 204 and headers["Access-Control-Allow-Methods"] == "GET,OPTIONS"
+    assert "X-Api-Key" in headers["Access-Control-Allow-Headers"]
+
+
+def test_a_path_below_a_conversation_is_no_route(gateway):
+    status, _, body = _get(gateway, "/dev/conversations/an-id/messages", key=gateway.key)
+    assert (status, body["error_code"]) == (404, "NOT_FOUND")
+    assert gateway.reader.events == []
+
+
+def test_reads_and_initiations_share_the_key_s_usage_plan_throttle(gateway):
+    statuses = [_get(gateway, "/dev/conversations", key=gateway.key)[0] for _ in range(15)]
+    statuses += [_post(gateway, key=gateway.key)[0] for _ in range(15)]
+    assert 200 in statuses and statuses.count(429) >= 1
+    status, headers, body = _get(gateway, "/dev/conversations", key=gateway.key)
+    assert (status, body["error_code"], headers["Retry-After"]) == (429, "RATE_LIMIT_EXCEEDED", "1")
+
+
+def test_a_crashed_reader_is_a_502(gateway):
+    gateway.reader.fail = True
+    status, _, body = _get(gateway, "/dev/conversations", key=gateway.key)
+    assert (status, body["error_code"]) == (502, "INTERNAL_ERROR")

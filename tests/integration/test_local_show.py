@@ -78,6 +78,26 @@ def test_the_events_dlq_is_shown_beside_the_channels(aws, env):
     assert shown["email"] == []
 
 
+def test_the_tenant_webhooks_fifo_dlq_is_shown_and_stays(aws, env):
+    sqs = aws.client("sqs")
+    for group, n in (("conv-a", 1), ("conv-a", 2), ("conv-b", 1)):
+        body = json.dumps({"id": f"evt_{group}_{n}", "type": "conversation.sent"})
+        sqs.send_message(
+            QueueUrl=aws.webhooks_queue.dlq_url, MessageBody=body, MessageGroupId=group, MessageDeduplicationId=body
+        )
+
+    shown = dead_letters(env)
+    shown_again = dead_letters(env)
+
+    for look in (shown, shown_again):
+        assert sorted(letter["body"]["id"] for letter in look["webhooks"]) == [
+            "evt_conv-a_1",
+            "evt_conv-a_2",
+            "evt_conv-b_1",
+        ]
+    assert shown["events"] == []
+
+
 def _conversation(index: int, **fields) -> dict:
     return {
         "primary_channel": f"+44770090020{index}",

@@ -156,3 +156,50 @@ def test_a_message_hidden_for_a_retry_at_the_stop_is_saved_and_delivered_after_t
     assert summary.messages["ai-multi-comms-email-queue-dev"] == 1 and summary.not_saved == 0
     [message] = _all_messages(resources.client("sqs"), resources.queues[Channel.EMAIL].queue_url)
     assert json.loads(message["Body"]) == {"retry": "me"}
+
+
+def test_tenant_webhook_events_come_back_in_group_order_with_their_ids_and_their_log(aws, tmp_path):
+    # More than one receive's worth per group: a FIFO queue hands out no more of a group while
+    # any of it is hidden, so the save must not stop at the first ten.
+    api = create_api(aws, load_settings("dev"))
+    key_id, key_value = create_tenant_key(aws, api, "tenant")
+    sqs = aws.client("sqs")
+    queue, dlq = aws.webhooks_queue.queue_url, aws.webhooks_queue.dlq_url
+    for index in range(12):
+        for group in ("conv-a", "conv-b"):
+            sqs.send_message(
+                QueueUrl=queue,
+                MessageBody=json.dumps({"group": group, "n": index}),
+                MessageGroupId=group,
+                MessageDeduplicationId=f"evt_{group}_{index}",
+            )
+    sqs.send_message(QueueUrl=dlq, MessageBody='{"dead": 1}', MessageGroupId="conv-c", MessageDeduplicationId="d1")
+    aws.table("webhook-events").put_item(
+        Item={"conversation_id": "conv-a", "event_key": "2026-11-26T09:00:00Z#evt_1", "expires_at": 1799999999}
+    )
+    path = tmp_path / "state" / "snapshot.json"
+
+    summary = save(path, aws, api, Tenant("ci-demo-001", "pi-demo-001", key_id, key_value), None, providers=SANDBOXES)
+    resources, fresh_api = _fresh_emulator(aws)
+    restore(path, resources, fresh_api, None, providers=SANDBOXES)
+
+    assert summary.messages["ai-multi-comms-webhooks-queue-dev.fifo"] == 24 and summary.not_saved == 0
+    assert summary.items["webhook-events"] == 1
+    restored_sqs = resources.client("sqs")
+    received = []
+    while batch := restored_sqs.receive_message(
+        QueueUrl=resources.webhooks_queue.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
+    ).get("Messages"):
+        received += batch
+        restored_sqs.delete_message_batch(
+            QueueUrl=resources.webhooks_queue.queue_url,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)],
+        )
+    for group in ("conv-a", "conv-b"):
+        mine = [m for m in received if m["Attributes"]["MessageGroupId"] == group]
+        assert [json.loads(m["Body"])["n"] for m in mine] == list(range(12))
+        assert [m["Attributes"]["MessageDeduplicationId"] for m in mine] == [f"evt_{group}_{i}" for i in range(12)]
+    [dead] = restored_sqs.receive_message(QueueUrl=resources.webhooks_queue.dlq_url, AttributeNames=["All"])["Messages"]
+    assert (dead["Body"], dead["Attributes"]["MessageGroupId"]) == ('{"dead": 1}', "conv-c")
+    [logged] = resources.table("webhook-events").scan()["Items"]
+    assert logged["event_key"] == "2026-11-26T09:00:00Z#evt_1"

@@ -299,6 +299,7 @@ def test_a_post_through_the_local_gateway_reaches_the_ingress_unchanged(ingress)
         stage=api.stage,
         keys=ApiKeyStore(ingress.aws.client("apigateway"), api.rest_api_id, api.stage),
         invoke_router=lambda event: {"statusCode": 500},
+        invoke_reader=lambda event: {"statusCode": 500},
         invoke_webhook_ingress=lambda event: ingress.handler(event, FakeLambdaContext()),
         webhook_throttle=RouteThrottle(rate=100, burst=100),
     ).start()
