@@ -63,7 +63,7 @@ bench: setup
 bench-tenant: setup
 	$(PY) -m local.benchmark_tenant_api
 
-## redrive: CHANNEL=whatsapp|sms|email|events ENV=dev — dead letters back to their queue (AWS credentials; locally: . .local/env)
+## redrive: CHANNEL=whatsapp|sms|email|events|webhooks ENV=dev — dead letters back to their queue (AWS credentials; locally: . .local/env)
 redrive: setup
 	$(PY) -m tools.redrive --channel $(CHANNEL) --env $(ENV)
 

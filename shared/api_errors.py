@@ -143,7 +143,15 @@ class InvalidConversationId(RequestInvalid):
 
 
 class InvalidListQuery(RequestInvalid):
-    """A listing's query string: INVALID_STATUS_FILTER, INVALID_TIME_RANGE, INVALID_LIMIT,
-    INVALID_NEXT_TOKEN, UNKNOWN_QUERY_PARAMETER (each raised with its ``error_code``)."""
+    """A listing's query string; ``error_codes`` are all it answers (the document lists them from
+    here): the default, a parameter given twice, or the one naming the parameter that is wrong."""
 
     error_code = "INVALID_QUERY"
+    error_codes = (
+        "INVALID_QUERY",
+        "INVALID_STATUS_FILTER",
+        "INVALID_TIME_RANGE",
+        "INVALID_LIMIT",
+        "INVALID_NEXT_TOKEN",
+        "UNKNOWN_QUERY_PARAMETER",
+    )

@@ -18,12 +18,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
 from sendgrid.helpers.eventwebhook import EventWebhookHeader
 
+from shared.api_errors import InvalidListQuery
 from shared.identifiers import ID_PATTERN
+from shared.models.conversation import ConversationStatus
 from shared.models.request import InitiateRequest
+from shared.models.tenant_api import ConversationPage, ConversationView
+from shared.models.tenant_events import WebhookEvent, WebhookEventType
 from shared.routing import cors
 from shared.routing.gateway_contract import RESOURCE_PATH
+from shared.tenant_webhooks.outcome import MAX_RETRY_DELAY_SECONDS
+from shared.tenant_webhooks.settings import WebhookSenderSettings
+from shared.tenant_webhooks.signing import USER_AGENT
 from shared.webhooks import settings as webhook_settings
 from shared.webhooks.routes import (
     SENDGRID_EVENTS,
@@ -45,12 +53,16 @@ from shared.webhooks.twilio_webhook import EMPTY_TWIML, SIGNATURE_HEADER, Twilio
 from shared.webhooks.unsubscribe import PAGE_HEADERS
 
 DOCUMENT = Path(__file__).resolve().parent.parent / "docs" / "openapi.json"
+REF_TEMPLATE = "#/components/schemas/{model}"
+CONVERSATIONS_PATH = "/conversations"
+CONVERSATION_PATH = "/conversations/{conversation_id}"
 
 # (HTTP status, error_code) -> what it means for the client. One line per code the API can answer;
 # status None: API Gateway's catch-all 4xx/5xx, whose status is the one API Gateway chose.
 ERROR_CODES: dict[tuple[int | None, str], str] = {
     (400, "INVALID_REQUEST"): "The body is not a JSON object, not UTF-8, or not valid JSON.",
-    (400, "MISSING_IDENTIFIERS"): "company_data.company_id or project_id is missing.",
+    (400, "MISSING_IDENTIFIERS"): "company_id or project_id is missing (initiate: in company_data; the listing: "
+    "the query parameters).",
     (400, "INVALID_COMPANY_ID_FORMAT"): "company_id does not match [A-Za-z0-9][A-Za-z0-9_.-]{0,63}.",
     (400, "INVALID_PROJECT_ID_FORMAT"): "project_id does not match [A-Za-z0-9][A-Za-z0-9_.-]{0,63}.",
     (400, "MISSING_COMPANY_DATA"): "The company_data section is missing.",
@@ -81,7 +93,13 @@ ERROR_CODES: dict[tuple[int | None, str], str] = {
     (400, "INVALID_PROJECT_DATA"): "A project_data value DynamoDB cannot store (digits, magnitude, nesting, size); "
     "the message names its path.",
     (400, "INVALID_CONVERSATION_ID"): "The id (URL-decoded) is not {company_id}#{project_id}#{request_id}#{sender}.",
-    (400, "INVALID_QUERY"): "A listing's query string is not valid (the message names the parameter).",
+    (400, "INVALID_STATUS_FILTER"): "status is not a comma-separated list of conversation_status values.",
+    (400, "INVALID_TIME_RANGE"): "created_after or created_before is not ISO 8601 with a time zone, or the range "
+    "is empty (created_after not before created_before).",
+    (400, "INVALID_LIMIT"): "limit is not a whole number from 1 to 100.",
+    (400, "INVALID_NEXT_TOKEN"): "next_token was altered, or belongs to another query or another API key.",
+    (400, "UNKNOWN_QUERY_PARAMETER"): "A query parameter the listing does not know (the message names it).",
+    (400, "INVALID_QUERY"): "A listing's query parameter is given more than once (the message names it).",
     (404, "CONVERSATION_NOT_FOUND"): "No conversation with this id in a project the key may read.",
     (403, "INVALID_API_KEY"): "No x-api-key header, or a key API Gateway does not know (API Gateway answers).",
     (403, "API_KEY_NOT_AUTHORIZED"): "The key is valid but not bound to this company/project.",
@@ -89,7 +107,7 @@ ERROR_CODES: dict[tuple[int | None, str], str] = {
     (403, "CHANNEL_NOT_ALLOWED"): "The project does not allow the requested channel.",
     (404, "COMPANY_NOT_FOUND"): "No company/project record with these ids.",
     (404, "NOT_FOUND"): "No such resource (API Gateway answers).",
-    (405, "METHOD_NOT_ALLOWED"): f"Only POST (and the OPTIONS preflight) on {RESOURCE_PATH}.",
+    (405, "METHOD_NOT_ALLOWED"): "A method the resource does not answer (the Allow header lists those it does).",
     (409, "REQUEST_ID_REUSED"): "This request_id was used with a different body: send a new request_id.",
     (409, "REQUEST_IN_PROGRESS"): "An identical request is being queued right now: retry after Retry-After s.",
     (409, "RECIPIENT_OPTED_OUT"): "The recipient opted out of this channel for this company (STOP, unsubscribe, "
@@ -105,11 +123,50 @@ ERROR_CODES: dict[tuple[int | None, str], str] = {
     (None, "INTERNAL_ERROR"): "API Gateway's own 5xx (the router timed out or crashed: 502/504); retry later.",
 }
 
+# What API Gateway answers in front of every operation behind the API key, before its function runs.
+_KEYED_GATEWAY = {
+    (403, "INVALID_API_KEY"),
+    (429, "RATE_LIMIT_EXCEEDED"),
+    (None, "REQUEST_REJECTED"),
+    (None, "INTERNAL_ERROR"),
+}
+# Answered for a request no operation matches (an unknown path, another method): listed once, in
+# the document's description, rather than on operations that never answer them.
+OUTSIDE_OPERATIONS = {(404, "NOT_FOUND"), (405, "METHOD_NOT_ALLOWED")}
+# API Gateway's own answers on the routes without a key: the stage throttle of the route, and its 5xx.
+_OPEN_GATEWAY = {(429, "RATE_LIMIT_EXCEEDED"), (None, "INTERNAL_ERROR")}
+_READER_FAULTS = {(500, "DATABASE_ERROR"), (500, "INTERNAL_ERROR")}
+_ACCESS = {(404, "COMPANY_NOT_FOUND"), (403, "API_KEY_NOT_AUTHORIZED")}
+LIST_QUERY_CODES = {(InvalidListQuery.status_code, code) for code in InvalidListQuery.error_codes}
+_READER_ONLY = {(400, "INVALID_CONVERSATION_ID"), (404, "CONVERSATION_NOT_FOUND"), *LIST_QUERY_CODES}
+
+# operationId -> the (status, error_code) pairs it can answer.
+OPERATION_ERRORS: dict[str, set[tuple[int | None, str]]] = {
+    "initiateConversation": set(ERROR_CODES) - OUTSIDE_OPERATIONS - _READER_ONLY,
+    "getConversation": {
+        (400, "INVALID_CONVERSATION_ID"),
+        (404, "CONVERSATION_NOT_FOUND"),
+        *_ACCESS,
+        *_READER_FAULTS,
+        *_KEYED_GATEWAY,
+    },
+    "listConversations": {
+        (400, "MISSING_IDENTIFIERS"),
+        (400, "INVALID_COMPANY_ID_FORMAT"),
+        (400, "INVALID_PROJECT_ID_FORMAT"),
+        *LIST_QUERY_CODES,
+        *_ACCESS,
+        *_READER_FAULTS,
+        *_KEYED_GATEWAY,
+    },
+}
+
 
 def build_document() -> dict[str, Any]:
-    request_schema = InitiateRequest.model_json_schema(ref_template="#/components/schemas/{model}")
-    schemas: dict[str, Any] = dict(request_schema.pop("$defs", {}))
-    schemas["InitiateRequest"] = request_schema
+    schemas: dict[str, Any] = {}
+    _add_model_schema(schemas, InitiateRequest, mode="validation")
+    for model in (ConversationView, ConversationPage, WebhookEvent):
+        _add_model_schema(schemas, model, mode="serialization")
     schemas["Accepted"] = {
         "type": "object",
         "required": ["status", "request_id", "conversation_id", "message", "queue_timestamp"],
@@ -137,24 +194,20 @@ def build_document() -> dict[str, Any]:
             "request_id": {"type": ["string", "null"], "description": "The client's, when valid."},
         },
     }
-    responses: dict[str, Any] = {
-        "200": {
-            "description": "Accepted and queued; a replay of the same request answers the same.",
-            "headers": _headers(),
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Accepted"}}},
-        }
-    }
-    for status in sorted({status for status, _ in ERROR_CODES if status is not None}):
-        responses[str(status)] = _error_response(status)
-    responses["default"] = _error_response(None)
     schemas.update(_webhook_schemas())
+    outside = "\n".join(
+        f"- {status} `{code}`: {ERROR_CODES[status, code]}" for status, code in sorted(OUTSIDE_OPERATIONS)
+    )
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "AI Multi-Comms Engine",
             "version": "1",
-            "description": "Opens a conversation with one person on WhatsApp, SMS or email; the first message is "
-            "written by an LLM from the request's data. Every response carries the CORS headers.",
+            "description": "Opens a conversation with one person on WhatsApp, SMS or email (the first message is "
+            "written by an LLM from the request's data), reads it back, and tells the tenant's own URL what "
+            "happens (`webhooks`). Every answer of the API-key routes carries the CORS headers and the error "
+            "envelope `Error`; each operation lists the error codes it can answer. A request no operation "
+            f"matches is answered by API Gateway:\n{outside}",
         },
         "paths": {
             RESOURCE_PATH: {
@@ -165,20 +218,194 @@ def build_document() -> dict[str, Any]:
                         "required": True,
                         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/InitiateRequest"}}},
                     },
-                    "responses": responses,
+                    "responses": _responses(
+                        "initiateConversation",
+                        "Accepted and queued; a replay of the same request answers the same.",
+                        "Accepted",
+                    ),
                 },
-                "options": {
-                    "operationId": "preflight",
-                    "responses": {"204": {"description": "CORS preflight", "headers": _headers()}},
-                },
+                "options": _preflight("preflight"),
             },
+            **_reader_paths(),
             **_webhook_paths(),
             UNSUBSCRIBE_PATH: _unsubscribe_path(),
         },
+        "webhooks": _tenant_webhooks(),
         "components": {
             "securitySchemes": {"ApiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"}},
             "schemas": schemas,
         },
+    }
+
+
+def _add_model_schema(schemas: dict[str, Any], model: type[BaseModel], *, mode: str) -> None:
+    """The model's JSON schema and its definitions under components/schemas; a name two models
+    define differently is a bug here, not something to overwrite silently."""
+    schema = model.model_json_schema(ref_template=REF_TEMPLATE, mode=mode)  # type: ignore[arg-type]
+    for name, definition in {**schema.pop("$defs", {}), model.__name__: schema}.items():
+        if schemas.setdefault(name, definition) != definition:
+            raise ValueError(f"two different schemas named {name}")
+
+
+def _responses(operation_id: str, accepted: str, body_schema: str) -> dict[str, Any]:
+    codes = OPERATION_ERRORS[operation_id]
+    responses: dict[str, Any] = {
+        "200": {
+            "description": accepted,
+            "headers": _headers(),
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{body_schema}"}}},
+        }
+    }
+    for status in sorted({status for status, _ in codes if status is not None}):
+        responses[str(status)] = _error_response(codes, status)
+    responses["default"] = _error_response(codes, None)
+    return responses
+
+
+def _preflight(operation_id: str) -> dict[str, Any]:
+    return {
+        "operationId": operation_id,
+        "summary": "The CORS preflight (API Gateway answers; no key).",
+        "responses": {"204": {"description": "CORS preflight", "headers": _headers()}},
+    }
+
+
+def _reader_paths() -> dict[str, Any]:
+    def query(name: str, description: str, schema: dict[str, Any], *, required: bool = False) -> dict[str, Any]:
+        return {"name": name, "in": "query", "required": required, "description": description, "schema": schema}
+
+    identifier = {"type": "string", "pattern": ID_PATTERN}
+    when = {"type": "string", "format": "date-time"}
+    listing = [
+        query("company_id", "The company; the API key must be bound to its project.", identifier, required=True),
+        query("project_id", "The project.", identifier, required=True),
+        query(
+            "status",
+            "Only these conversation_status values (comma-separated): "
+            + ", ".join(status.value for status in ConversationStatus)
+            + ".",
+            {"type": "string"},
+        ),
+        query("created_after", "Only conversations created at or after this instant (ISO 8601 with a zone).", when),
+        query("created_before", "Only conversations created before this instant (ISO 8601 with a zone).", when),
+        query("limit", "Conversations per page (default 25).", {"type": "integer", "minimum": 1, "maximum": 100}),
+        query(
+            "next_token",
+            "The previous page's next_token, with the same other parameters and the same API key.",
+            {"type": "string"},
+        ),
+    ]
+    return {
+        CONVERSATIONS_PATH: {
+            "get": {
+                "operationId": "listConversations",
+                "summary": "A project's conversations, newest first, a page at a time.",
+                "description": "Through the project's listing index (never a scan). A page may hold fewer than "
+                "limit conversations (the status filter applies after the index reads a page) and still "
+                "have a next_token; the last page has none.",
+                "security": [{"ApiKey": []}],
+                "parameters": listing,
+                "responses": _responses("listConversations", "A page of conversations.", "ConversationPage"),
+            },
+            "options": _preflight("preflightConversations"),
+        },
+        CONVERSATION_PATH: {
+            "parameters": [
+                {
+                    "name": "conversation_id",
+                    "in": "path",
+                    "required": True,
+                    "description": "The conversation_id initiate answered, URL-encoded (# is %23).",
+                    "schema": {"type": "string"},
+                }
+            ],
+            "get": {
+                "operationId": "getConversation",
+                "summary": "One conversation: its status, delivery status, timestamps and message history.",
+                "description": "Personal data as the tenant sent it; never provider credentials, internal "
+                "errors or AI response ids. A conversation of a project the key is not bound to is 403; "
+                "an id of the key's project that does not exist is 404 CONVERSATION_NOT_FOUND.",
+                "security": [{"ApiKey": []}],
+                "responses": _responses("getConversation", "The conversation.", "ConversationView"),
+            },
+            "options": _preflight("preflightConversation"),
+        },
+    }
+
+
+# When each event is sent, and which of ``data``'s optional fields it sets.
+EVENT_DESCRIPTIONS: dict[WebhookEventType, str] = {
+    WebhookEventType.SCHEDULED: "The first message waits (send_at or the project's send windows); "
+    "data.scheduled_for says when it goes.",
+    WebhookEventType.SENT: "The first message was handed to the provider; data.message is it.",
+    WebhookEventType.DELIVERED: "The provider reports an outbound message delivered; data.delivery names it.",
+    WebhookEventType.READ: "The provider reports an outbound message read (WhatsApp; email opens); data.delivery.",
+    WebhookEventType.FAILED: "The first message could not be sent, a provider reports a message undelivered or "
+    "bounced (data.delivery), or a reply could not be sent; data.reason is the category.",
+    WebhookEventType.REPLY_RECEIVED: "The person wrote; data.message is their message (one event each).",
+    WebhookEventType.REPLY_SENT: "The engine answered the person; data.message is the reply.",
+    WebhookEventType.NEEDS_HUMAN: "The conversation was handed over to a person; data.reason says why.",
+    WebhookEventType.COMPLETED: "task_complete became true: the conversation reached its goal.",
+    WebhookEventType.OPTED_OUT: "The person opted out (STOP, unsubscribe, a bounce, an operator); data.reason.",
+}
+
+WEBHOOK_HEADERS: dict[str, str] = {
+    "webhook-id": "The event's id (also the body's id): the same on every delivery and replay of this event, "
+    "so the receiver dedupes on it.",
+    "webhook-timestamp": "Unix seconds of this delivery attempt; refuse one too far from now (replays).",
+    "webhook-signature": "`v1,<base64 HMAC-SHA256>` of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with "
+    "the base64-decoded part of the project's secret after `whsec_` (Standard Webhooks; the `standardwebhooks` "
+    "package verifies it). The spec allows several space-separated signatures: accept any that matches, "
+    "compared in constant time.",
+}
+
+
+def _tenant_webhooks() -> dict[str, Any]:
+    """OpenAPI 3.1 ``webhooks``: what the engine POSTs to a project's ``webhook.url``."""
+    sender = WebhookSenderSettings.model_fields
+    timeout = sender["request_timeout_seconds"].default
+    retried = (
+        f"Retried with backoff ({sender['retry_base_seconds'].default} s doubling, at most "
+        f"{MAX_RETRY_DELAY_SECONDS // 60} min apart; a Retry-After on 429/503 is honoured up to that) until "
+        f"{sender['retry_hours'].default} hours after the event, then kept for the operator (DLQ)."
+    )
+    headers = [
+        {"name": name, "in": "header", "required": True, "description": text, "schema": {"type": "string"}}
+        for name, text in WEBHOOK_HEADERS.items()
+    ]
+    return {
+        event.value: {
+            "post": {
+                "operationId": "on" + "".join(part.title() for part in event.value.replace(".", "_").split("_")),
+                "summary": EVENT_DESCRIPTIONS[event],
+                "description": "Sent at least once, in order of occurrence within a conversation, to the project's "
+                f"webhook.url (User-Agent {USER_AGENT}), signed as Standard Webhooks says. Answer within "
+                f"{timeout:g} s; a slow or failing endpoint delays only the later events of the same conversation.",
+                "parameters": headers,
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "allOf": [
+                                    {"$ref": "#/components/schemas/WebhookEvent"},
+                                    {"type": "object", "properties": {"type": {"const": event.value}}},
+                                ]
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "2XX": {"description": "Received: the event is not sent again (except by an operator's replay)."},
+                    "408": {"description": f"Request timeout. {retried}"},
+                    "429": {"description": f"Too many requests. {retried}"},
+                    "3XX": {"description": "Redirects are not followed: not retried (DLQ); fix the URL."},
+                    "4XX": {"description": "Refused: not retried; the event goes to the operator's DLQ."},
+                    "5XX": {"description": f"Failed. {retried} So are timeouts and connection errors."},
+                },
+            }
+        }
+        for event in WebhookEventType
     }
 
 
@@ -306,6 +533,7 @@ def _unsubscribe_path() -> dict[str, Any]:
                     "content": html,
                 },
                 "404": invalid,
+                **_open_gateway_responses(),
                 "503": unavailable,
             },
         },
@@ -336,6 +564,7 @@ def _unsubscribe_path() -> dict[str, Any]:
                     "content": html,
                 },
                 "404": invalid,
+                **_open_gateway_responses(),
                 "503": unavailable,
             },
         },
@@ -372,6 +601,7 @@ def _webhook_operation(
         for name, text in query or ()
     ]
     refusals = {str(status): {"description": f"{text} No body."} for status, text in WEBHOOK_REFUSALS.items()}
+    refusals = dict(sorted({**refusals, **_open_gateway_responses()}.items()))
     return {
         "post": {
             "operationId": operation_id,
@@ -466,9 +696,9 @@ def _webhook_schemas() -> dict[str, Any]:
     }
 
 
-def _error_response(status: int | None) -> dict[str, Any]:
-    codes = {code: meaning for (code_status, code), meaning in ERROR_CODES.items() if code_status == status}
-    listed = "\n".join(f"- `{code}`: {meaning}" for code, meaning in sorted(codes.items()))
+def _error_response(codes: set[tuple[int | None, str]], status: int | None) -> dict[str, Any]:
+    meanings = {code: ERROR_CODES[code_status, code] for code_status, code in codes if code_status == status}
+    listed = "\n".join(f"- `{code}`: {meaning}" for code, meaning in sorted(meanings.items()))
     return {
         "description": f"error_code is one of:\n{listed}",
         "headers": _headers(),
@@ -477,12 +707,16 @@ def _error_response(status: int | None) -> dict[str, Any]:
                 "schema": {
                     "allOf": [
                         {"$ref": "#/components/schemas/Error"},
-                        {"type": "object", "properties": {"error_code": {"type": "string", "enum": sorted(codes)}}},
+                        {"type": "object", "properties": {"error_code": {"type": "string", "enum": sorted(meanings)}}},
                     ]
                 }
             }
         },
     }
+
+
+def _open_gateway_responses() -> dict[str, Any]:
+    return {"429": _error_response(_OPEN_GATEWAY, 429), "default": _error_response(_OPEN_GATEWAY, None)}
 
 
 def _headers() -> dict[str, Any]:

@@ -64,9 +64,15 @@ def parse_list_query(single: Mapping[str, str] | None, multi: Mapping[str, list[
     company_id = _identifier(values, "company_id", "INVALID_COMPANY_ID_FORMAT")
     project_id = _identifier(values, "project_id", "INVALID_PROJECT_ID_FORMAT")
     after, before = _bound(values, "created_after"), _bound(values, "created_before")
-    created_from = None if after is None else iso(_ceil_ms(after))
-    # created_at < before  <=>  created_at <= (before rounded up to the millisecond) - 1 ms.
-    created_through = None if before is None else iso(_ceil_ms(before) - _MILLISECOND)
+    try:
+        created_from = None if after is None else iso(_ceil_ms(after))
+        # created_at < before  <=>  created_at <= (before rounded up to the millisecond) - 1 ms.
+        created_through = None if before is None else iso(_ceil_ms(before) - _MILLISECOND)
+    except OverflowError:  # a bound at the calendar's edge (year 1 or 9999) cannot be rounded or shifted
+        raise InvalidListQuery(
+            "created_after and created_before must be times between the years 1 and 9999",
+            error_code="INVALID_TIME_RANGE",
+        ) from None
     if created_from is not None and created_through is not None and created_from > created_through:
         raise InvalidListQuery("created_after must be earlier than created_before", error_code="INVALID_TIME_RANGE")
     return ListQuery(

@@ -11,6 +11,7 @@ def test_local_resources_hold_every_table_and_a_dlq_redrive_per_channel(aws):
         "ai-multi-comms-provider-messages-dev",
         "ai-multi-comms-rate-limits-dev",
         "ai-multi-comms-suppressions-dev",
+        "ai-multi-comms-webhook-events-dev",
     ]
     # The consent key exists (random, as Secrets Manager generates it at deploy) and is usable.
     secret = aws.client("secretsmanager").get_secret_value(SecretId=aws.consent_key_secret_id)

@@ -45,8 +45,10 @@ def test_a_queued_message_is_sent_once_and_recorded_with_history_tokens_and_prov
     usage = record["ai_usage"]
     assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"] > 0
     assert {k: entry[k] for k in usage} == usage
-    # Only the record's own channel puts it in a reply-matching index.
-    assert {k for k in record if k.startswith("gsi_")} == GSI[channel]
+    # Only the record's own channel puts it in a reply-matching index; every record is in its
+    # project's listing (issue 13).
+    assert {k for k in record if k.startswith("gsi_")} == GSI[channel] | {"gsi_project_key"}
+    assert record["gsi_project_key"] == f"{record['company_id']}#{record['project_id']}"
 
 
 def test_whatsapp_sends_the_projects_content_template_with_the_ai_variables(processor_for, context_message):

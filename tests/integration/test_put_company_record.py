@@ -28,3 +28,39 @@ def test_a_record_naming_another_tenants_credentials_is_not_put(aws, tmp_path, c
     assert "Item" not in aws.table("company-data").get_item(
         Key={"company_id": "ci-demo-001", "project_id": "pi-demo-001"}
     )
+
+
+def _webhook_record(tmp_path, url: str):
+    record = json.loads((EXAMPLES / "company_record.example.json").read_text())
+    record["webhook"] = {"url": url, "secret_reference": "ai-multi-comms/webhook-secrets/ci-demo-001/pi-demo-001-dev"}
+    path = tmp_path / "record.json"
+    path.write_text(json.dumps(record))
+    return path
+
+
+def _stored(aws):
+    return (
+        aws.table("company-data").get_item(Key={"company_id": "ci-demo-001", "project_id": "pi-demo-001"}).get("Item")
+    )
+
+
+def test_a_local_receiver_is_put_with_the_flag_against_the_local_stack_and_refused_without(aws, tmp_path, capsys):
+    path = _webhook_record(tmp_path, "http://127.0.0.1:9911/hooks")
+
+    assert main([str(path), "--env", "dev"]) == 2
+    assert "webhook.url: the webhook url must start with https://" in capsys.readouterr().err
+    assert _stored(aws) is None
+
+    assert main([str(path), "--env", "dev", "--allow-local-webhook"]) == 0
+    assert _stored(aws)["webhook"]["url"] == "http://127.0.0.1:9911/hooks"
+
+
+def test_the_local_flag_is_refused_against_anything_but_the_local_stack(aws, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "https://dynamodb.eu-west-2.amazonaws.com")
+
+    assert (
+        main([str(_webhook_record(tmp_path, "http://127.0.0.1:9911/hooks")), "--env", "dev", "--allow-local-webhook"])
+        == 2
+    )
+
+    assert "only for the local stack" in capsys.readouterr().err

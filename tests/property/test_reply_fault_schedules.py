@@ -116,6 +116,10 @@ QUEUE_URLS = {
 # -- the project answers replies --------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def aws(aws_in_process: dict[str, Any]) -> dict[str, Any]:
+    return replying_project(aws_in_process)
+
+
+def replying_project(aws_in_process: dict[str, Any]) -> dict[str, Any]:
     """The example project with replies configured: a reply prompt per channel, an inbound domain
     for email, and a low AI-turn limit so schedules reach it (this module's moto only). Each
     schedule writes the record again with replies on or off."""
@@ -226,9 +230,17 @@ class Inbound:
 
 
 class ReplySchedule(Schedule):
-    def __init__(self, aws: dict[str, Any], draw: Any, faults: dict[str, tuple[str, ...]] = REPLY_FAULTS):
+    def __init__(
+        self,
+        aws: dict[str, Any],
+        draw: Any,
+        faults: dict[str, tuple[str, ...]] = REPLY_FAULTS,
+        *,
+        delivery_reports: bool = False,
+    ):
         super().__init__(aws, draw, conversations=(1, 1), faults=faults)
-        self.reports = [[]]  # no delivery events here: the first test covers them
+        if not delivery_reports:
+            self.reports = [[]]  # no delivery events here: the first test covers them
         self.sqs = FakeSqs(self)
         self.openai = FakeOpenAi(self)
         self.applier = self._inbound_applier()

@@ -8,6 +8,8 @@ from pydantic import BaseModel
 
 from shared import api_errors
 from shared.models.request import InitiateRequest
+from shared.models.tenant_api import ConversationSummary, ConversationView
+from shared.models.tenant_events import WebhookEvent, WebhookEventType
 from shared.request_errors import _FIELD_CODES, SECTIONS
 from shared.routing.gateway_contract import GATEWAY_ERRORS, METHOD_NOT_ALLOWED
 from shared.webhooks.routes import (
@@ -36,7 +38,49 @@ def _concrete_api_errors() -> list[type[api_errors.ApiError]]:
 def test_every_named_api_error_is_documented_with_its_status():
     documented = set(openapi.ERROR_CODES)
     for cls in _concrete_api_errors():
-        assert (cls.status_code, cls.error_code) in documented or cls.error_code == api_errors.ApiError.error_code, cls
+        for code in getattr(cls, "error_codes", (cls.error_code,)):
+            assert (cls.status_code, code) in documented or code == api_errors.ApiError.error_code, (cls, code)
+
+
+def test_every_listed_code_is_answered_by_an_operation_or_outside_every_operation():
+    answered = set().union(*openapi.OPERATION_ERRORS.values())
+    assert answered | openapi.OUTSIDE_OPERATIONS == set(openapi.ERROR_CODES)
+    assert not answered & openapi.OUTSIDE_OPERATIONS
+
+
+def _documented_codes(operation: dict) -> set[tuple[int | None, str]]:
+    found = set()
+    for status, answer in operation["responses"].items():
+        schema = answer.get("content", {}).get("application/json", {}).get("schema", {})
+        for part in schema.get("allOf", ()):
+            for code in part.get("properties", {}).get("error_code", {}).get("enum", ()):
+                found.add((None if status == "default" else int(status), code))
+    return found
+
+
+def test_each_operation_documents_only_the_codes_it_can_answer():
+    document = openapi.build_document()
+    reader_codes = {
+        (400, "INVALID_CONVERSATION_ID"),
+        (404, "CONVERSATION_NOT_FOUND"),
+        *((400, code) for code in api_errors.InvalidListQuery.error_codes),
+    }
+    initiate = _documented_codes(document["paths"]["/initiate-conversation"]["post"])
+    one = _documented_codes(document["paths"]["/conversations/{conversation_id}"]["get"])
+    listing = _documented_codes(document["paths"]["/conversations"]["get"])
+
+    assert initiate == openapi.OPERATION_ERRORS["initiateConversation"]
+    assert one == openapi.OPERATION_ERRORS["getConversation"]
+    assert listing == openapi.OPERATION_ERRORS["listConversations"]
+    assert not initiate & reader_codes
+    assert (400, "INVALID_CONVERSATION_ID") in one and not one & {
+        (400, c) for c in api_errors.InvalidListQuery.error_codes
+    }
+    assert {(400, c) for c in api_errors.InvalidListQuery.error_codes} <= listing
+    assert (400, "INVALID_CONVERSATION_ID") not in listing and (404, "CONVERSATION_NOT_FOUND") not in listing
+    for codes in (one, listing):
+        assert {(403, "INVALID_API_KEY"), (403, "API_KEY_NOT_AUTHORIZED"), (404, "COMPANY_NOT_FOUND")} <= codes
+        assert (409, "REQUEST_ID_REUSED") not in codes and (400, "MISSING_COMPANY_DATA") not in codes
 
 
 def test_every_answer_of_api_gateway_itself_is_documented():
@@ -81,9 +125,11 @@ def test_every_webhook_route_is_documented_without_security_and_with_bare_refusa
         assert operation["security"] == []
         path_ids = {p["name"] for p in operation["parameters"] if p["in"] == "path"}
         assert path_ids == {"company_id", "project_id"}
-        refusals = {status for status in operation["responses"] if status != "200"}
+        refusals = {status for status in operation["responses"] if status not in {"200", "429", "default"}}
         assert {"400", "403", "413", "503"} <= refusals
         assert all("content" not in operation["responses"][status] for status in refusals)
+        # The route's stage throttle and API Gateway's own 5xx answer in the error envelope.
+        assert "application/json" in operation["responses"]["429"]["content"]
         assert set(document["paths"][route.path]) == {"post"}
 
 
@@ -95,8 +141,8 @@ def test_the_unsubscribe_link_is_documented_get_and_post_without_security():
     for operation in path.values():
         assert operation["security"] == []
         assert [(p["name"], p["in"]) for p in operation["parameters"]] == [("token", "path")]
-        assert set(operation["responses"]) == {"200", "404", "503"}
-        assert all("text/html" in answer["content"] for answer in operation["responses"].values())
+        assert set(operation["responses"]) == {"200", "404", "429", "503", "default"}
+        assert all("text/html" in operation["responses"][status]["content"] for status in ("200", "404", "503"))
     assert "requestBody" not in path["get"] and path["post"]["requestBody"]["required"] is False
 
 
@@ -140,3 +186,52 @@ def test_the_inbound_routes_document_their_form_fields_token_and_answers():
     ]
     assert "content" not in parse["responses"]["200"]
     assert set(QUEUED_FIELDS) <= set(schemas["SendGridInboundParse"]["properties"])
+
+
+def test_the_read_routes_take_the_api_key_and_answer_the_tenant_api_models():
+    document = openapi.build_document()
+    one = document["paths"]["/conversations/{conversation_id}"]["get"]
+    listing = document["paths"]["/conversations"]["get"]
+    schemas = document["components"]["schemas"]
+
+    for operation in (one, listing):
+        assert operation["security"] == [{"ApiKey": []}]
+    for path in ("/conversations", "/conversations/{conversation_id}"):
+        assert set(document["paths"][path]) - {"parameters"} == {"get", "options"}  # GET and the preflight
+    assert one["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ConversationView"
+    }
+    assert listing["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ConversationPage"
+    }
+    assert [p["name"] for p in listing["parameters"]] == [
+        "company_id",
+        "project_id",
+        "status",
+        "created_after",
+        "created_before",
+        "limit",
+        "next_token",
+    ]
+    assert {p["name"] for p in listing["parameters"] if p["required"]} == {"company_id", "project_id"}
+    assert set(schemas["ConversationView"]["properties"]) == set(ConversationView.model_fields)
+    assert set(schemas["ConversationSummary"]["properties"]) == set(ConversationSummary.model_fields)
+    assert "last_error" not in schemas["ConversationView"]["properties"]
+
+
+def test_every_tenant_event_type_is_a_signed_webhook_with_its_type_fixed():
+    document = openapi.build_document()
+    webhooks = document["webhooks"]
+
+    assert set(webhooks) == {event.value for event in WebhookEventType}
+    assert set(document["components"]["schemas"]["WebhookEvent"]["properties"]) == set(WebhookEvent.model_fields)
+    for name, item in webhooks.items():
+        operation = item["post"]
+        body = operation["requestBody"]["content"]["application/json"]["schema"]["allOf"]
+        assert body[0] == {"$ref": "#/components/schemas/WebhookEvent"}
+        assert body[1]["properties"]["type"] == {"const": name}
+        headers = {p["name"]: p for p in operation["parameters"] if p["in"] == "header"}
+        assert set(headers) == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+        assert "whsec_" in headers["webhook-signature"]["description"]
+        assert {"2XX", "3XX", "408", "429", "4XX", "5XX"} == set(operation["responses"])
+        assert "not retried" in operation["responses"]["4XX"]["description"].lower()

@@ -5,7 +5,7 @@ import pytest
 from pydantic import ValidationError
 
 from tests.conftest import EXAMPLES
-from tools.put_company_record import RecordRefused, prepared_record
+from tools.put_company_record import RecordRefused, prepared_record, targets_local_stack
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -70,3 +70,81 @@ def test_a_provider_secret_is_refused_as_the_openai_key(tmp_path):
         RecordRefused, match=r"ai_config\.openai_config\.sms\.api_key_reference.*openai-api-key/sms-dev"
     ):
         prepared_record(path, api_key_ids=[], now=NOW, env="dev")
+
+
+def _with_webhook(tmp_path, url: str, secret: str = "ai-multi-comms/webhook-secrets/ci-demo-001/pi-demo-001-dev"):
+    record = json.loads((EXAMPLES / "company_record.example.json").read_text())
+    record["webhook"] = {"url": url, "secret_reference": secret}
+    path = tmp_path / "record.json"
+    path.write_text(json.dumps(record))
+    return path
+
+
+def test_a_public_https_webhook_with_its_own_secret_is_kept(tmp_path):
+    record = prepared_record(
+        _with_webhook(tmp_path, "https://hooks.example.com/ai"), api_key_ids=[], now=NOW, env="dev"
+    )
+    assert record["webhook"]["url"] == "https://hooks.example.com/ai"
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://hooks.example.com/ai", "must start with https://"),
+        ("https://10.0.0.7/ai", "private"),
+        ("https://169.254.169.254/latest", "link-local"),
+        ("https://127.0.0.1:8443/ai", "loopback"),
+        ("https://localhost/ai", "this machine"),
+    ],
+    ids=["http", "private", "metadata", "loopback", "localhost"],
+)
+def test_a_webhook_the_engine_must_not_call_is_refused_with_the_reason(tmp_path, url, why):
+    # The model refuses a private address literal itself (its shape); the environment's rule the rest.
+    with pytest.raises((RecordRefused, ValidationError), match=f"(?s)webhook.url.*{why}"):
+        prepared_record(_with_webhook(tmp_path, url), api_key_ids=[], now=NOW, env="dev")
+
+
+def test_a_local_receiver_is_admitted_only_when_asked_and_a_private_one_never(tmp_path):
+    local = _with_webhook(tmp_path, "http://127.0.0.1:9911/hooks")
+    record = prepared_record(local, api_key_ids=[], now=NOW, env="dev", allow_local_webhook=True)
+    assert record["webhook"]["url"] == "http://127.0.0.1:9911/hooks"
+    with pytest.raises((RecordRefused, ValidationError), match="private"):
+        prepared_record(
+            _with_webhook(tmp_path, "http://192.168.1.20/hooks"),
+            api_key_ids=[],
+            now=NOW,
+            env="dev",
+            allow_local_webhook=True,
+        )
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "ai-multi-comms/webhook-secrets/ci-other-002/pi-demo-001-dev",
+        "ai-multi-comms/webhook-secrets/ci-demo-001/pi-demo-001-prod",
+        "ai-multi-comms/sms-credentials/ci-demo-001/pi-demo-001/twilio-dev",
+    ],
+    ids=["another-company", "another-env", "not-a-webhook-secret"],
+)
+def test_a_webhook_naming_a_secret_that_is_not_its_own_is_refused(tmp_path, secret):
+    with pytest.raises(RecordRefused, match=r"webhook\.secret_reference"):
+        prepared_record(
+            _with_webhook(tmp_path, "https://hooks.example.com/ai", secret), api_key_ids=[], now=NOW, env="dev"
+        )
+
+
+@pytest.mark.parametrize(
+    ("environment", "local"),
+    [
+        ({"AWS_ENDPOINT_URL": "http://127.0.0.1:4566"}, True),
+        ({"AWS_ENDPOINT_URL": "http://localhost:4566"}, True),
+        ({"AWS_ENDPOINT_URL": "http://[::1]:4566"}, True),
+        ({"AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:4566", "AWS_ENDPOINT_URL": "https://x.example"}, True),
+        ({}, False),
+        ({"AWS_ENDPOINT_URL": "https://dynamodb.eu-west-2.amazonaws.com"}, False),
+        ({"AWS_ENDPOINT_URL": "http://10.1.2.3:4566"}, False),
+    ],
+)
+def test_the_local_stack_is_an_endpoint_on_this_machine(environment, local):
+    assert targets_local_stack(environment) is local

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from shared.api_errors import InvalidConversationId, InvalidListQuery
@@ -59,6 +61,21 @@ def test_time_bounds_become_the_records_own_millisecond_strings():
     assert query.limit == 25
 
 
+@pytest.mark.parametrize(
+    "bounds",
+    [
+        {"created_before": "0001-01-01T00:00:00Z"},  # minus a millisecond: before the calendar
+        {"created_after": "9999-12-31T23:59:59.9999Z"},  # rounded up: after it
+        {"created_after": "0001-01-01T00:30:00+01:00"},  # in UTC: before it
+    ],
+)
+def test_a_bound_at_the_calendars_edge_is_a_time_range_error_not_a_crash(bounds):
+    # Found by the schema-driven run (a 500 on GET /conversations).
+    with pytest.raises(InvalidListQuery) as refused:
+        _query(**bounds)
+    assert refused.value.error_code == "INVALID_TIME_RANGE"
+
+
 def _query(**values: str):
     return parse_list_query({"company_id": "c1", "project_id": "p1", **values}, None)
 
@@ -76,3 +93,25 @@ def test_a_token_round_trips_for_its_query_and_key_only():
         with pytest.raises(InvalidListQuery) as refused:
             cursor.resume_key(hasher, other_query, key_id, token)
         assert refused.value.error_code == "INVALID_NEXT_TOKEN"
+
+
+def test_a_token_never_carries_the_recipients_address_readably():
+    """The table key in a token holds the recipient's number: tokens travel in URLs, so it is encrypted."""
+    token = cursor.issue(HASHER, _query(), "key-1", KEY)
+    sealed = base64.urlsafe_b64decode(token.split(".")[0] + "==")
+    for readable in (KEY["primary_channel"].encode(), KEY["primary_channel"][1:].encode(), b"primary_channel"):
+        assert readable not in sealed
+    assert "NDQ3NzAw" not in token  # base64 of "447700", in any alignment the plain JSON would give
+    # Two tokens for the same key differ (a fresh nonce each): a token says nothing by its equality.
+    assert cursor.issue(HASHER, _query(), "key-1", KEY) != token
+
+
+def test_a_token_with_one_bit_of_its_ciphertext_flipped_is_refused():
+    token = cursor.issue(HASHER, _query(), "key-1", KEY)
+    encoded, signature = token.split(".")
+    sealed = bytearray(base64.urlsafe_b64decode(encoded + "=="))
+    sealed[-1] ^= 0x01
+    altered = base64.urlsafe_b64encode(bytes(sealed)).decode().rstrip("=") + "." + signature
+    with pytest.raises(InvalidListQuery) as refused:
+        cursor.resume_key(HASHER, _query(), "key-1", altered)
+    assert refused.value.error_code == "INVALID_NEXT_TOKEN"
