@@ -2,6 +2,9 @@
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 ENV ?= dev
+# pytest-xdist workers for `make test` (the CI machine has 2 cores): whole files per worker, so a
+# module's local stack or moto is never shared across processes.
+TEST_WORKERS ?= 2
 VENV := .venv
 PY := $(VENV)/bin/python
 CDK := npx --no-install cdk
@@ -29,7 +32,7 @@ lint: setup
 
 ## test: everything CI runs — lint, unit, integration, infrastructure (both environments + cdk-nag), e2e
 test: setup lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 ## local: the whole engine on this machine (moto + sandboxes), in the foreground until Ctrl-C; its state
 ##        (tables, queues, secrets, API keys, outbox) is saved on stop to .local/state/ and restored on start
