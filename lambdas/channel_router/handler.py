@@ -13,9 +13,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.api_errors import InternalError
-from shared.log_masking import describe_error, masked_traceback
-from shared.routing.responses import error_response
+from shared.routing.responses import unexpected_failure
 from shared.routing.router import Router
 from shared.routing.settings import RouterSettings
 from shared.routing.wiring import build_router
@@ -43,13 +41,5 @@ def router_for(settings: RouterSettings) -> Router:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         return router_for(RouterSettings.from_environment()).route(event)
-    except Exception as error:  # the single outermost catch: log the cause (masked), answer without detail
-        logger.error(
-            "Unexpected failure",
-            extra={
-                "error_code": InternalError.error_code,
-                "cause": describe_error(error),
-                "trace": masked_traceback(error),
-            },
-        )
-        return error_response(InternalError("The request could not be processed"), request_id=None)
+    except Exception as error:  # the single outermost catch
+        return unexpected_failure(logger, error)

@@ -14,12 +14,10 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.api_errors import InternalError
-from shared.log_masking import describe_error, masked_traceback
 from shared.reading.reader import ConversationReader
 from shared.reading.settings import ReaderSettings
 from shared.reading.wiring import build_reader
-from shared.routing.responses import error_response
+from shared.routing.responses import unexpected_failure
 
 logger = Logger()
 
@@ -35,13 +33,5 @@ def reader_for(settings: ReaderSettings) -> ConversationReader:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         return reader_for(ReaderSettings.from_environment()).answer(event)
-    except Exception as error:  # the single outermost catch: log the cause (masked), answer without detail
-        logger.error(
-            "Unexpected failure",
-            extra={
-                "error_code": InternalError.error_code,
-                "cause": describe_error(error),
-                "trace": masked_traceback(error),
-            },
-        )
-        return error_response(InternalError("The request could not be processed"), request_id=None)
+    except Exception as error:  # the single outermost catch
+        return unexpected_failure(logger, error)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from shared.api_errors import ApiError
+from shared.api_errors import ApiError, InternalError
+from shared.log_masking import describe_error, masked_traceback
 from shared.routing import cors
 
 SUCCESS_MESSAGE = "Request accepted and queued for processing"
@@ -35,6 +36,19 @@ def ok_response(body: dict[str, Any]) -> dict[str, Any]:
 def error_response(error: ApiError, *, request_id: str | None) -> dict[str, Any]:
     """``request_id`` is the client's ``request_data.request_id`` when the body carried a valid one."""
     return _response(error.status_code, error_envelope(error.error_code, error.message, request_id), error.headers)
+
+
+def unexpected_failure(logger: Any, error: Exception) -> dict[str, Any]:
+    """The API functions' single outermost catch: log the cause (masked), answer 500 without detail."""
+    logger.error(
+        "Unexpected failure",
+        extra={
+            "error_code": InternalError.error_code,
+            "cause": describe_error(error),
+            "trace": masked_traceback(error),
+        },
+    )
+    return error_response(InternalError("The request could not be processed"), request_id=None)
 
 
 def error_envelope(error_code: str, message: str, request_id: str | None) -> dict[str, Any]:
