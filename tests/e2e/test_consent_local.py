@@ -30,7 +30,7 @@ import requests
 
 from local.consent import write_consent
 from shared.channels import Channel
-from shared.consent.address_hash import load_hasher
+from shared.consent.address_hash import forget_cached_keys, load_hasher
 from shared.consent.suppressions import SuppressionEntry, SuppressionList
 from shared.secret_names import consent_key_secret_name
 from tests.e2e.conftest import ROOT
@@ -119,6 +119,10 @@ def received(stack, person: Person, channel: str) -> list[dict[str, Any]]:
 
 def suppression_list(stack) -> SuppressionList:
     env = stack.env["ENVIRONMENT"]
+    # This stack's own key, read afresh: the test process keeps load_hasher's per-process cache, which
+    # may hold the key of another emulator it ran tests against before (pytest-xdist runs many files
+    # in one worker), and a hash under the wrong key finds no entry.
+    forget_cached_keys()
     hasher = load_hasher(_aws(stack, "secretsmanager"), consent_key_secret_name(env))
     return SuppressionList(_aws(stack, "dynamodb"), f"ai-multi-comms-suppressions-{env}", hasher)
 
