@@ -7,7 +7,6 @@ from __future__ import annotations
 from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
@@ -18,6 +17,7 @@ from shared.secret_names import consent_key_secret_name
 from shared.tables import CONVERSATION_ID_INDEX, PROJECT_CREATED_AT_INDEX
 from stacks.constructs.api_contract import add_method_not_allowed
 from stacks.constructs.consent_access import grant_consent_key_read
+from stacks.constructs.policy import allow
 from stacks.constructs.python_function import PythonFunction
 from stacks.names import CONVERSATION_READER
 from stacks.settings import EnvironmentSettings
@@ -69,29 +69,16 @@ class ConversationReader(Construct):
     ) -> None:
         # Explicit statements, not table.grant(): grant() would add every index of the table.
         role = self.function.role
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="ProjectConfiguration",
-                # The project's record by key: its bound API keys decide 403 before anything is read.
-                actions=["dynamodb:GetItem"],
-                resources=[company_data.table_arn],
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="ConversationRecords",
-                # A conversation by its key, once the id index named it: never a scan or a write.
-                actions=["dynamodb:GetItem"],
-                resources=[conversations.table_arn],
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="ReadingIndexes",
-                # The id lookup and the project's listing; the reply indexes are not the reader's.
-                actions=["dynamodb:Query"],
-                resources=[f"{conversations.table_arn}/index/{name}" for name in READ_INDEXES],
-            )
+        # The project's record by key: its bound API keys decide 403 before anything is read.
+        allow(role, sid="ProjectConfiguration", actions=["dynamodb:GetItem"], resources=[company_data.table_arn])
+        # A conversation by its key, once the id index named it: never a scan or a write.
+        allow(role, sid="ConversationRecords", actions=["dynamodb:GetItem"], resources=[conversations.table_arn])
+        # The id lookup and the project's listing; the reply indexes are not the reader's.
+        allow(
+            role,
+            sid="ReadingIndexes",
+            actions=["dynamodb:Query"],
+            resources=[f"{conversations.table_arn}/index/{name}" for name in READ_INDEXES],
         )
         # The listing's next_token is signed under the consent key (purpose list-cursor-v1).
         grant_consent_key_read(role, consent_key)

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from shared.tenant_events.settings import TenantEventsSettings
+from stacks.constructs.policy import allow
 from stacks.constructs.python_function import PythonFunction
 from stacks.constructs.work_queue import WorkQueue
 from stacks.nag import acknowledge
@@ -103,27 +103,9 @@ class TenantEvents(Construct):
 
     def _grant(self, company_data: dynamodb.ITable, webhook_events: dynamodb.ITable, queue: WorkQueue) -> None:
         role = self.function.role
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="ProjectConfiguration",
-                # The project's record by key: whether it has a webhook at all.
-                actions=["dynamodb:GetItem"],
-                resources=[company_data.table_arn],
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="EventLog",
-                # One conditional put per event (the same event again is refused, not rewritten).
-                actions=["dynamodb:PutItem"],
-                resources=[webhook_events.table_arn],
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="WebhooksQueue",
-                # SQS-managed encryption: no key to grant.
-                actions=["sqs:SendMessage"],
-                resources=[queue.queue.queue_arn],
-            )
-        )
+        # The project's record by key: whether it has a webhook at all.
+        allow(role, sid="ProjectConfiguration", actions=["dynamodb:GetItem"], resources=[company_data.table_arn])
+        # One conditional put per event (the same event again is refused, not rewritten).
+        allow(role, sid="EventLog", actions=["dynamodb:PutItem"], resources=[webhook_events.table_arn])
+        # SQS-managed encryption: no key to grant.
+        allow(role, sid="WebhooksQueue", actions=["sqs:SendMessage"], resources=[queue.queue.queue_arn])

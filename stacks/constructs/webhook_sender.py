@@ -5,10 +5,10 @@ the event's log item, delays a message (retry backoff) and moves one to the FIFO
 from __future__ import annotations
 
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from shared.tenant_webhooks.settings import WebhookSenderSettings
+from stacks.constructs.policy import allow
 from stacks.constructs.python_function import PythonFunction
 from stacks.constructs.secret_access import acknowledge_secret_wildcard, grant_secret_reads
 from stacks.constructs.work_queue import WorkQueue
@@ -62,22 +62,10 @@ class WebhookSender(Construct):
             max_concurrency=own.max_concurrency,
         )
         role = self.function.role
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="ProjectConfiguration",
-                # The project's current webhook (URL and secret reference) by key, at every delivery.
-                actions=["dynamodb:GetItem"],
-                resources=[company_data.table_arn],
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="EventLog",
-                # The event's log item: attempts, last status, delivered at.
-                actions=["dynamodb:UpdateItem"],
-                resources=[webhook_events.table_arn],
-            )
-        )
+        # The project's current webhook (URL and secret reference) by key, at every delivery.
+        allow(role, sid="ProjectConfiguration", actions=["dynamodb:GetItem"], resources=[company_data.table_arn])
+        # The event's log item: attempts, last status, delivered at.
+        allow(role, sid="EventLog", actions=["dynamodb:UpdateItem"], resources=[webhook_events.table_arn])
         pattern = webhook_secret_resource_pattern(settings.name)
         grant_secret_reads(self, role, sid="WebhookSigningSecrets", resource_patterns=[pattern])
         acknowledge_secret_wildcard(
