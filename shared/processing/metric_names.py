@@ -63,3 +63,42 @@ OPT_OUTS_RECORDED = "OptOutsRecorded"
 OPT_INS_RECORDED = "OptInsRecorded"
 HELP_REQUESTS = "HelpRequests"
 PROVIDER_SUPPRESSIONS_RECORDED = "ProviderSuppressionsRecorded"
+
+# ---------------------------------------------------------------------------------------------
+# Telemetry (issue 14): the contract between the code that emits and the dashboard and alarms
+# that read. Dimensions are bounded sets only (service, channel, outcome, error code): never a
+# company, project, conversation or address.
+# ---------------------------------------------------------------------------------------------
+ROUTER_SERVICE = "channel-router"
+CHANNEL_DIMENSION = "channel"
+OUTCOME_DIMENSION = "outcome"
+ERROR_CODE_DIMENSION = "error_code"
+# The error_code of an answer that had none (a 200).
+NO_ERROR_CODE = "none"
+
+# The router, one per request: dimensions {service: channel-router, outcome, error_code}; outcome is
+# one of REQUEST_OUTCOMES, error_code one of shared.api_errors' codes (a bounded set) or NO_ERROR_CODE.
+REQUESTS = "Requests"
+REQUEST_ACCEPTED = "accepted"  # 200: a new conversation queued (or scheduled)
+REQUEST_REPLAYED = "replayed"  # 200: the same request_id again, answered from the ledger, nothing queued
+REQUEST_REJECTED = "rejected"  # 4xx: the client's to fix (validation, key, consent, rate limit)
+REQUEST_FAILED = "failed"  # 5xx: ours (a dependency down, or a bug)
+REQUEST_OUTCOMES = (REQUEST_ACCEPTED, REQUEST_REPLAYED, REQUEST_REJECTED, REQUEST_FAILED)
+
+# The channel processors (dimension service = ``<channel>-processor``: that is the per-channel
+# split), first messages and replies alike:
+MESSAGES_WRITTEN = "MessagesWritten"  # the AI returned usable content (one per AI call that succeeded)
+AI_LATENCY = "AiLatency"  # Milliseconds, one per AI call (successful or not)
+AI_INPUT_TOKENS = "AiInputTokens"  # Count, from the response's usage
+AI_OUTPUT_TOKENS = "AiOutputTokens"  # Count
+PROVIDER_LATENCY = "ProviderLatency"  # Milliseconds, one per provider send call (Twilio/SendGrid)
+# MESSAGES_SENT, REPLIES_SENT, PERMANENT_FAILURES… above are already per processor.
+
+# The events processor (dimensions {service: events-processor, channel}): what providers reported
+# about messages the engine sent, counted when the status was applied (a duplicate is not counted).
+MESSAGES_DELIVERED = "MessagesDelivered"
+MESSAGES_READ = "MessagesRead"
+MESSAGES_UNDELIVERED = "MessagesUndelivered"  # failed/undelivered/bounced after the provider accepted it
+# The person's messages recorded (once each) and opt-outs, per channel (same two dimensions).
+REPLIES_RECEIVED = "RepliesReceived"
+OPT_OUTS = "OptOuts"

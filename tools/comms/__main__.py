@@ -1,0 +1,5 @@
+import sys
+
+from tools.comms.cli import main
+
+sys.exit(main())
