@@ -17,7 +17,12 @@ EXAMPLES = ROOT / "examples"
 REGION = "eu-north-1"
 
 # Fixture modules of each part of the engine, shared by every test layer.
-pytest_plugins = ["tests.fixtures.sandboxes", "tests.fixtures.processors", "tests.fixtures.inbound"]
+pytest_plugins = [
+    "tests.fixtures.sandboxes",
+    "tests.fixtures.processors",
+    "tests.fixtures.inbound",
+    "tests.fixtures.comms",
+]
 
 # Nothing in a test may reach real AWS: fake credentials, a fixed region, no instance metadata.
 os.environ.update(
