@@ -22,7 +22,7 @@ from email.errors import MessageError
 from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.parser import BytesParser
-from typing import Any, cast
+from typing import Any
 
 from shared.events.envelope import Provider
 from shared.processing.credentials import SendGridCredentials
@@ -155,8 +155,8 @@ def _codec(charset: str | None) -> str:
 
 def _from_raw_message(raw: bytes) -> dict[str, str]:
     """from/to/cc/subject/text/html/headers (and the attachment count) of a whole MIME message."""
-    # policy.default builds EmailMessage (get_body, iter_attachments); the parser's signature says Message.
-    message = cast(EmailMessage, BytesParser(policy=policy.default).parsebytes(raw))
+    # policy.default builds EmailMessage (get_body, iter_attachments), and the parser's type says so.
+    message = BytesParser(policy=policy.default).parsebytes(raw)
     # The raw header values, not the structured headers: the stdlib address parser raises
     # (IndexError, AttributeError) on some malformed addresses.
     raw_headers = {name.lower(): value for name, value in reversed(list(message.raw_items()))}
