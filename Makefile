@@ -11,7 +11,7 @@ CDK := npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup test lint synth diff deploy local local-reset show reply smoke bench bench-tenant redrive clean
+.PHONY: setup test lint typecheck synth diff deploy local local-reset show reply smoke bench bench-tenant redrive clean
 # `make reply` reads these from its environment, so a TEXT with quotes needs no escaping.
 export CONVERSATION TEXT TIMES MEDIA
 
@@ -31,8 +31,13 @@ lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-## test: everything CI runs — lint, unit, integration, infrastructure (both environments + cdk-nag), e2e
-test: setup lint
+## typecheck: mypy over shared/, lambdas/, stacks/ and tools/ (its configuration is in pyproject.toml;
+##            the cache in .mypy_cache/ makes a second run take seconds)
+typecheck: setup
+	$(PY) -m mypy
+
+## test: everything CI runs — lint, types, unit, integration, infrastructure (both environments + cdk-nag), e2e
+test: setup lint typecheck
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 ## local: the whole engine on this machine (moto + sandboxes), in the foreground until Ctrl-C; its state
@@ -83,4 +88,4 @@ deploy: setup
 	$(CDK) deploy --no-notices -c env=$(ENV) --all
 
 clean:
-	rm -rf cdk.out .build .pytest_cache .ruff_cache
+	rm -rf cdk.out .build .pytest_cache .ruff_cache .mypy_cache

@@ -6,6 +6,7 @@ delivery dashboard."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from aws_cdk import Stack
 from aws_cdk import aws_dynamodb as dynamodb
@@ -48,7 +49,7 @@ class ProcessorStack(Stack):
         channel_queues: Mapping[Channel, WorkQueue],
         events_queue: WorkQueue,
         webhooks_queue: WorkQueue,
-        **kwargs,
+        **kwargs: Any,
     ):
         super().__init__(scope, construct_id, **kwargs)
         self.wakeups = WakeupScheduler(

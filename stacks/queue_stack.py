@@ -4,6 +4,8 @@ FIFO DLQ."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Stack
 from constructs import Construct
 
@@ -18,7 +20,7 @@ class QueueStack(Stack):
     events_queue: WorkQueue
     webhooks_queue: WorkQueue
 
-    def __init__(self, scope: Construct, construct_id: str, *, settings: EnvironmentSettings, **kwargs):
+    def __init__(self, scope: Construct, construct_id: str, *, settings: EnvironmentSettings, **kwargs: Any):
         super().__init__(scope, construct_id, **kwargs)
         self.channel_queues = {
             channel: WorkQueue(
