@@ -4,13 +4,16 @@ without the mistake."""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+CHECKED_FOLDERS = ("shared", "lambdas", "stacks", "tools")
 
 
 @pytest.fixture(scope="module")
@@ -22,9 +25,9 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def typecheck(source: str, directory: Path, cache_dir: Path) -> subprocess.CompletedProcess[str]:
     path = directory / "checked.py"
     path.write_text(source)
+    config = ["--config-file", str(ROOT / "pyproject.toml"), "--cache-dir", str(cache_dir)]
     return subprocess.run(
-        [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml"), "--cache-dir", str(cache_dir)]
-        + [str(path)],
+        [sys.executable, "-m", "mypy", *config, str(path)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -33,7 +36,7 @@ def typecheck(source: str, directory: Path, cache_dir: Path) -> subprocess.Compl
 
 
 def test_a_wrong_argument_type_fails_the_check(tmp_path: Path, cache_dir: Path) -> None:
-    result = typecheck('from shared.tables import Key\n\nKEY = Key(name=1)\n', tmp_path, cache_dir)
+    result = typecheck("from shared.tables import Key\n\nKEY = Key(name=1)\n", tmp_path, cache_dir)
 
     assert result.returncode == 1, result.stdout
     assert 'Argument "name" to "Key" has incompatible type "int"; expected "str"  [arg-type]' in result.stdout
@@ -71,3 +74,33 @@ def test_an_unneeded_type_ignore_fails_the_check(tmp_path: Path, cache_dir: Path
 
     assert result.returncode == 1, result.stdout
     assert "[unused-ignore]" in result.stdout
+
+
+def _imported_cdk_modules() -> set[str]:
+    modules: set[str] = set()
+    sources = [ROOT / "app.py", *(path for folder in CHECKED_FOLDERS for path in (ROOT / folder).rglob("*.py"))]
+    for path in sources:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                modules |= {alias.name for alias in node.names if alias.name.split(".")[0] == "aws_cdk"}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "aws_cdk":
+                modules.add(node.module)
+                # `from aws_cdk import aws_sqs as sqs` imports the module aws_cdk.aws_sqs.
+                modules |= {f"{node.module}.{alias.name}" for alias in node.names if alias.name.startswith("aws_")}
+    return modules
+
+
+def test_every_cdk_module_the_code_imports_is_read_by_the_type_checker() -> None:
+    # The rest of aws_cdk is skipped for speed (pyproject.toml): a module missing from the list
+    # would make everything the stacks take from it Any, silently.
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]
+    followed = {
+        module
+        for override in config["overrides"]
+        if override.get("follow_imports") == "normal"
+        for module in override["module"]
+    }
+
+    missing = _imported_cdk_modules() - followed
+
+    assert not missing, f"add to the follow_imports = 'normal' list in pyproject.toml: {sorted(missing)}"
