@@ -33,18 +33,6 @@ def test_redrive_moves_local_dead_letters_back_from_a_fresh_shell(local_stack):
     assert "moved 1 message(s)" in done.stdout
 
 
-def test_put_company_record_binds_the_local_key_from_a_fresh_shell(local_stack):
-    command = (
-        f"{sys.executable} -m tools.put_company_record examples/company_record.example.json"
-        ' --env dev --api-key-id "$API_KEY_ID"'
-    )
-
-    done = _in_a_fresh_shell(local_stack, command)
-
-    assert done.returncode == 0, done.stderr
-    assert local_stack.env["API_KEY_ID"] in done.stdout
-
-
 def test_an_operators_suppression_refuses_the_next_request_and_lifting_it_lets_it_through(local_stack):
     # Its own number, so the session's other tests never meet this entry.
     number = "+447700900777"

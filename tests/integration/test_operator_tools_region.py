@@ -43,11 +43,16 @@ def test_redrive_finds_the_queues_in_the_environment_s_region(aws, region):
     assert "moved 1 message(s)" in done.stdout
 
 
-@pytest.mark.parametrize("region", [{"AWS_REGION": "eu-north-1"}, {}], ids=["as .local/env sets it", "from cdk.json"])
-def test_put_company_record_finds_the_table_in_the_environment_s_region(aws, region):
+@pytest.mark.parametrize(
+    "region",
+    [{"AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1"}, {}],
+    ids=["a shell's other region", "none"],
+)
+def test_comms_company_put_finds_the_table_in_the_region_of_cdk_json(aws, region):
+    # The engine's tables live in cdk.json's dev region only: the region the shell names must not win.
     record = str(EXAMPLES / "company_record.example.json")
 
-    done = _run(_clean_environment(aws, **region), "tools.put_company_record", record, "--env", "dev")
+    done = _run(_clean_environment(aws, **region), "tools.comms", "company", "put", record, "--env", "dev")
 
     assert done.returncode == 0, done.stderr
     key = {"company_id": "ci-demo-001", "project_id": "pi-demo-001"}
