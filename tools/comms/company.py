@@ -132,19 +132,20 @@ def _set_status(args: argparse.Namespace, target: Target) -> None:
         print(f"{args.company_id}/{args.project_id}: {change['old_status']} -> {args.status}")
 
 
+def _identity(record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        name: record.get(name)
+        for name in ("company_id", "project_id", "company_name", "project_name", "project_status")
+    }
+
+
 def _summary(record: dict[str, Any]) -> dict[str, Any]:
     """What an operator checks on a project (the whole record is ``--json``)."""
-    webhook = record.get("webhook") or {}
-    return {
-        "company_id": record.get("company_id"),
-        "project_id": record.get("project_id"),
-        "company_name": record.get("company_name"),
-        "project_name": record.get("project_name"),
-        "project_status": record.get("project_status"),
+    return _identity(record) | {
         "allowed_channels": record.get("allowed_channels"),
         "configured_channels": _configured_channels(record),
         "api_key_ids": record.get("api_key_ids"),
-        "webhook_url": webhook.get("url"),
+        "webhook_url": (record.get("webhook") or {}).get("url"),
         "allowed_link_domains": record.get("allowed_link_domains"),
         "created_at": record.get("created_at"),
         "updated_at": record.get("updated_at"),
@@ -152,12 +153,7 @@ def _summary(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _row(record: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "company_id": record.get("company_id"),
-        "project_id": record.get("project_id"),
-        "company_name": record.get("company_name"),
-        "project_name": record.get("project_name"),
-        "project_status": record.get("project_status"),
+    return _identity(record) | {
         "channels": record.get("allowed_channels"),
         "keys": len(record.get("api_key_ids") or []),
         "updated_at": record.get("updated_at"),
