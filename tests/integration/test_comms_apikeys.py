@@ -229,7 +229,7 @@ def bound_twice(comms, aws, api, project, tmp_path) -> dict[str, Any]:
     key = _create(comms, "--name", "shared", "--company-id", "ci-demo-001", "--project-id", "pi-demo-001")
     assert comms("company", "put", str(other), "--api-key-id", key["id"]).code == 0
     neighbour = _create(comms, "--name", "neighbour", "--company-id", "ci-demo-001", "--project-id", "pi-demo-002")
-    assert _bound(aws, "pi-demo-002") == sorted([key["id"], neighbour["id"]])
+    assert _bound(aws, "pi-demo-002") == [key["id"], neighbour["id"]]
     return {"key": key, "neighbour": neighbour}
 
 
@@ -251,7 +251,7 @@ def test_revoke_without_yes_lists_what_would_change_and_changes_nothing(comms, a
     assert set(_keys(aws)) == {key["id"], neighbour["id"]}
     assert _plan_members(aws) == {key["id"], neighbour["id"]}
     assert _bound(aws) == [key["id"]]
-    assert _bound(aws, "pi-demo-002") == sorted([key["id"], neighbour["id"]])
+    assert _bound(aws, "pi-demo-002") == [key["id"], neighbour["id"]]
 
 
 def test_revoke_with_yes_unbinds_every_project_leaves_the_plan_and_deletes_the_key(comms, aws, bound_twice):

@@ -83,10 +83,10 @@ class ApiKeys:
             raise
 
     def in_plan(self, plan: UsagePlan) -> list[ApiKeyInfo]:
-        """The plan's keys with their state, in creation order (no values)."""
+        """The plan's keys with their state (no values), by name: creation times are whole seconds."""
         members = {key["id"] for key in self._items("get_usage_plan_keys", usagePlanId=plan.id)}
         keys = [_info(key) for key in self._items("get_api_keys", includeValues=False) if key["id"] in members]
-        return sorted(keys, key=lambda key: (key.created or "", key.id))
+        return sorted(keys, key=lambda key: (key.name, key.id))
 
     def _items(self, operation: str, **parameters: Any) -> list[dict[str, Any]]:
         pages = self._apigateway.get_paginator(operation).paginate(**parameters)
