@@ -40,14 +40,14 @@ _FINDINGS: dict[str, dict[str, list[Match]]] = {}
 
 def _findings(synthesised: Synthesised) -> dict[str, list[Match]]:
     """cfn-lint's matches of each stack of an environment, by stack name (linted once a session)."""
-    env = synthesised.settings.name
+    env, region = synthesised.settings.name, synthesised.settings.region
+    assert region, "cdk.json names each environment's region"
     if env not in _FINDINGS:
         app = synthesised.engine.data.node.root
         stacks = [child for child in app.node.children if isinstance(child, cdk.Stack)]
         assert len(stacks) >= 4
         _FINDINGS[env] = {
-            stack.stack_name: _lint(json.dumps(Template.from_stack(stack).to_json()), synthesised.settings.region)
-            for stack in stacks
+            stack.stack_name: _lint(json.dumps(Template.from_stack(stack).to_json()), region) for stack in stacks
         }
     return _FINDINGS[env]
 
@@ -56,7 +56,7 @@ def _describe(matches: list[Match]) -> str:
     return "\n".join(f"{m.rule.id} {'/'.join(map(str, m.path))}: {m.message}" for m in matches)
 
 
-def test_no_template_of_either_environment_has_a_cfn_lint_error_or_a_new_warning(synthesised):
+def test_no_template_of_either_environment_has_a_cfn_lint_error_or_a_new_warning(synthesised: Synthesised) -> None:
     for stack_name, matches in _findings(synthesised).items():
         errors = [m for m in matches if m.rule.id.startswith("E")]
         assert not errors, f"{stack_name}:\n{_describe(errors)}"
@@ -64,13 +64,13 @@ def test_no_template_of_either_environment_has_a_cfn_lint_error_or_a_new_warning
         assert not unexpected, f"{stack_name}:\n{_describe(unexpected)}"
 
 
-def test_the_accepted_warnings_are_still_there_to_be_accepted(dev):
+def test_the_accepted_warnings_are_still_there_to_be_accepted(dev: Synthesised) -> None:
     """An entry of ACCEPTED_WARNINGS that no template raises any more is deleted, not kept."""
     found = Counter(m.rule.id for matches in _findings(dev).values() for m in matches)
     assert set(ACCEPTED_WARNINGS) <= set(found), found
 
 
-def test_cfn_lint_reports_an_error_in_a_template():
+def test_cfn_lint_reports_an_error_in_a_template() -> None:
     broken = {
         "Resources": {
             "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"VisibilityTimeout": "a minute", "Colour": "red"}}
@@ -81,6 +81,6 @@ def test_cfn_lint_reports_an_error_in_a_template():
 
 
 @pytest.mark.parametrize("region", ["eu-north-1", "us-east-1"])
-def test_the_oidc_role_template_is_clean(region):
+def test_the_oidc_role_template_is_clean(region: str) -> None:
     matches = _lint(OIDC_ROLE_TEMPLATE.read_text(), region)
     assert not matches, _describe(matches)

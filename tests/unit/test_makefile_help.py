@@ -33,7 +33,7 @@ def _listed(help_text: str) -> dict[str, str]:
     return dict(re.findall(r"^  ([a-z][a-z0-9-]*) +(\S.*)$", help_text, flags=re.MULTILINE))
 
 
-def test_help_lists_every_target_with_a_description():
+def test_help_lists_every_target_with_a_description() -> None:
     result = _make("help")
     assert result.returncode == 0, result.stderr
     listed = _listed(result.stdout)
@@ -41,14 +41,14 @@ def test_help_lists_every_target_with_a_description():
     assert all(len(description) > 10 for description in listed.values()), listed
 
 
-def test_every_listed_target_exists_and_is_phony():
+def test_every_listed_target_exists_and_is_phony() -> None:
     rules = set(re.findall(r"^([a-z][a-z0-9-]*):", MAKEFILE.read_text(), flags=re.MULTILINE))
     listed = set(_listed(_make("help").stdout))
     assert listed <= rules, f"documented but not defined: {listed - rules}"
     assert rules <= set(_phony_targets()), f"targets that are not .PHONY: {rules - set(_phony_targets())}"
 
 
-def test_plain_make_prints_the_help_and_runs_nothing_else(tmp_path):
+def test_plain_make_prints_the_help_and_runs_nothing_else(tmp_path: Path) -> None:
     shutil.copy(MAKEFILE, tmp_path / "Makefile")
     result = _make(cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -58,7 +58,7 @@ def test_plain_make_prints_the_help_and_runs_nothing_else(tmp_path):
     assert [path.name for path in tmp_path.iterdir()] == ["Makefile"]
 
 
-def test_a_continued_description_stays_with_its_target():
+def test_a_continued_description_stays_with_its_target() -> None:
     listed = _make("help").stdout.splitlines()
     local = next(i for i, line in enumerate(listed) if line.startswith("  local "))
     assert listed[local + 1].startswith(" " * 16) and "restored on start" in listed[local + 1]
