@@ -156,7 +156,7 @@ def test_ci_runs_on_pull_requests_with_read_only_contents() -> None:
 def test_ci_runs_make_test_then_synthesises_both_environments() -> None:
     (job,) = _workflow("ci.yml")["jobs"].values()
     uses = [step.get("uses", "") for step in job["steps"]]
-    assert uses[:2] == ["actions/checkout@v4", "./.github/actions/setup"]
+    assert uses[:2] == ["actions/checkout@v6", "./.github/actions/setup"]
     test = _index_of(job, r"^make test$")
     assert test < _index_of(job, r"^make synth ENV=dev$") < _index_of(job, r"^make synth ENV=prod$")
 
