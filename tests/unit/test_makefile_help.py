@@ -24,8 +24,9 @@ def _make(*arguments: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]
 
 
 def _phony_targets() -> list[str]:
-    (line,) = [line for line in MAKEFILE.read_text().splitlines() if line.startswith(".PHONY:")]
-    return line.removeprefix(".PHONY:").split()
+    lines = [line for line in MAKEFILE.read_text().splitlines() if line.startswith(".PHONY:")]
+    assert lines, "the Makefile declares its targets .PHONY"
+    return [target for line in lines for target in line.removeprefix(".PHONY:").split()]
 
 
 def _listed(help_text: str) -> dict[str, str]:
