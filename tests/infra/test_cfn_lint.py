@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 from cfnlint.api import ManualArgs, Match, lint
 
+from tests.conftest import ROOT
 from tests.infra.conftest import Synthesised
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 OIDC_ROLE_TEMPLATE = ROOT / "deploy" / "github-oidc-role.yaml"
 
 # rule -> why it is not fixed (docs/decisions.md, "CI/CD and the reviewer's checks").

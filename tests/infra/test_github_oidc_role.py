@@ -7,13 +7,13 @@ moto's CloudFormation cannot create it, and these are the properties that keep p
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
 from cfnlint.decode import decode_str
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+from tests.conftest import ROOT
+
 TEMPLATE = ROOT / "deploy" / "github-oidc-role.yaml"
 ACCOUNT = "123456789012"
 PROVIDER = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"

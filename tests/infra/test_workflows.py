@@ -7,7 +7,6 @@ only on a manual dispatch, behind the protected `production` environment, after 
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -17,7 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+from tests.conftest import ROOT
+
 WORKFLOWS = ROOT / ".github" / "workflows"
 SETUP_ACTION = ROOT / ".github" / "actions" / "setup" / "action.yml"
 ACTIONLINT = ROOT / "tools" / "ci" / "actionlint.cjs"
@@ -238,31 +238,3 @@ def _evaluate_group(group: str, event_name: str) -> str:
     assert match, f"unexpected concurrency group {group!r}"
     prefix, event, if_true, otherwise, suffix = match.groups()
     return prefix + (if_true if event_name == event else otherwise) + suffix
-
-
-# --- the make commands the workflows run mean what they say -------------------------------------
-
-
-def _make_dry_run(*arguments: str) -> str:
-    environ = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MAKELEVEL", "MFLAGS"}}
-    result = subprocess.run(
-        ["make", "--dry-run", "--no-print-directory", *arguments],
-        cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60, check=True,
-    )  # fmt: skip
-    return result.stdout
-
-
-@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
-def test_the_ci_deploy_never_waits_for_a_terminal_and_a_person_s_does() -> None:
-    assert "cdk deploy --no-notices --require-approval never -c env=prod --all" in _make_dry_run(
-        "deploy", "ENV=prod", "REQUIRE_APPROVAL=never"
-    )
-    assert "--require-approval broadening -c env=dev --all" in _make_dry_run("deploy", "ENV=dev")
-
-
-@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
-def test_the_ci_diff_compares_templates_and_a_person_s_makes_a_change_set() -> None:
-    assert "cdk diff --no-notices --method template -c env=prod" in _make_dry_run(
-        "diff", "ENV=prod", "DIFF_METHOD=template"
-    )
-    assert "cdk diff --no-notices --method auto -c env=dev" in _make_dry_run("diff")

@@ -1,4 +1,5 @@
-"""`make` alone lists every target with what it does, and does nothing else."""
+"""`make` alone lists every target with what it does, and does nothing else; the knobs the workflows
+turn (REQUIRE_APPROVAL, DIFF_METHOD) reach the CDK CLI."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+from tests.conftest import ROOT
+
 MAKEFILE = ROOT / "Makefile"
 
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
@@ -63,3 +65,24 @@ def test_a_continued_description_stays_with_its_target() -> None:
     listed = _make("help").stdout.splitlines()
     local = next(i for i, line in enumerate(listed) if line.startswith("  local "))
     assert listed[local + 1].startswith(" " * 16) and "restored on start" in listed[local + 1]
+
+
+def _dry_run(*arguments: str) -> str:
+    result = _make("--dry-run", "--no-print-directory", *arguments)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_the_ci_deploy_never_waits_for_a_terminal_and_a_person_s_does() -> None:
+    ci = _dry_run("deploy", "ENV=prod", "REQUIRE_APPROVAL=never")
+    assert "cdk deploy --no-notices --require-approval never -c env=prod --all" in ci
+    assert "--require-approval broadening -c env=dev --all" in _dry_run("deploy", "ENV=dev")
+
+
+def test_the_ci_diff_compares_templates_and_a_person_s_makes_a_change_set() -> None:
+    assert "cdk diff --no-notices --method template -c env=prod" in _dry_run("diff", "ENV=prod", "DIFF_METHOD=template")
+    assert "cdk diff --no-notices --method auto -c env=dev" in _dry_run("diff")
+
+
+def test_bootstrap_bootstraps_the_environment_s_region_from_the_app() -> None:
+    assert "cdk bootstrap --no-notices -c env=prod" in _dry_run("bootstrap", "ENV=prod")
