@@ -38,6 +38,7 @@ from shared.tenant_webhooks.signing_secrets import new_signing_secret
 from shared.url_safety import configuration_problem
 from stacks.names import physical_name
 
+
 class TenantWebhookError(ValueError):
     """A webhook the project cannot have, or a project that is not there; the message says why."""
 

@@ -69,7 +69,8 @@ def _test(args: argparse.Namespace, target: Target) -> int | None:
         emit_one(result, as_json=True)
     else:
         _print_text(result)
-    return None
+    # The processor would fail this conversation ``failed_content_check``: a script must notice.
+    return 1 if result.get("content_check", "passed") != "passed" else None
 
 
 def _openai_base_url(target: Target) -> str | None:
