@@ -21,7 +21,7 @@ from tools.comms.target import Target
 SANDBOX_URL = "OPENAI_SANDBOX_URL"
 
 
-def register(groups: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     group = groups.add_parser(
         "prompt",
         help="rehearse a project's prompt (sends nothing)",

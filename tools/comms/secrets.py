@@ -30,7 +30,7 @@ from tools.comms.target import Target
 CHECK_COLUMNS = ("kind", "channel", "secret", "exists", "valid", "last_changed", "problems", "notes")
 
 
-def register(groups: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     group = groups.add_parser(
         "secrets",
         help="put a secret (from a file or stdin) or check a project's",
