@@ -320,3 +320,18 @@ def test_check_of_a_project_that_does_not_exist_exits_1(aws, comms):
 
     assert result.code == 1
     assert f"no project {COMPANY_ID}/{PROJECT_ID}" in result.stderr
+
+
+def test_check_reports_the_empty_openai_key_a_deploy_creates_until_it_is_put(aws, comms):
+    put_record(aws)
+    _put_every_secret(aws, comms)
+    shell = json.dumps({"ai_api_key": ""})  # what ProcessorStack writes
+    aws.client("secretsmanager").put_secret_value(SecretId=openai_secret_name("sms", "dev"), SecretString=shell)
+
+    result = comms("secrets", "check", *PROJECT, "--json")
+
+    assert result.code == 1
+    row = next(row for row in result.json() if row["secret"] == openai_secret_name("sms", "dev"))
+    assert row["problems"] == ["ai_api_key: must be non-empty text"]
+    assert comms("secrets", "put", "openai", "--channel", "sms", stdin=OPENAI_KEY).code == 0
+    assert comms("secrets", "check", *PROJECT).code == 0
