@@ -133,7 +133,7 @@ class OperationsDashboard(Construct):
             metric_names.MESSAGES_SENT,
             metric_names.PERMANENT_FAILURES,
         )
-        reported = [
+        reported: list[cloudwatch.IMetric] = [
             engine_metric(name, _events_of(channel), label=name)
             for name in (
                 metric_names.MESSAGES_DELIVERED,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,10 +109,10 @@ class Dashboard:
         return [[w["properties"]["title"] for w in sorted(by_row[y], key=lambda w: w["x"])] for y in sorted(by_row)]
 
 
-_TEMPLATES: dict[str, dict[str, dict[str, Any]]] = {}
+_TEMPLATES: dict[str, dict[str, Mapping[str, Any]]] = {}
 
 
-def _templates(synthesised: Synthesised) -> dict[str, dict[str, Any]]:
+def _templates(synthesised: Synthesised) -> dict[str, Mapping[str, Any]]:
     env = synthesised.settings.name
     if env not in _TEMPLATES:
         _TEMPLATES[env] = {stack: synthesised.template(stack).to_json() for stack in STACKS}
