@@ -93,23 +93,21 @@ def _requests_search(condition: str) -> str:
 
 def queue_metric(queue: sqs.Queue, name: str, *, env: str) -> cloudwatch.Metric:
     """An SQS metric of ``queue`` at its worst in the period (depth and age are levels, not counts)."""
-    physical_name = queue_name(queue)
-    return cloudwatch.Metric(
-        namespace="AWS/SQS",
-        metric_name=name,
-        dimensions_map={"QueueName": physical_name},
-        label=short_label(physical_name, env),
-        period=PERIOD,
-        statistic="Maximum",
-    )
+    return _aws_metric("AWS/SQS", name, "QueueName", queue_name(queue), statistic="Maximum", env=env)
 
 
 def lambda_metric(function: lambda_.Function, name: str, *, statistic: str, env: str) -> cloudwatch.Metric:
-    physical_name = function_name(function)
+    return _aws_metric("AWS/Lambda", name, "FunctionName", function_name(function), statistic=statistic, env=env)
+
+
+def _aws_metric(
+    namespace: str, name: str, dimension: str, physical_name: str, *, statistic: str, env: str
+) -> cloudwatch.Metric:
+    """A service's metric of one named resource, labelled by the name without prefix and environment."""
     return cloudwatch.Metric(
-        namespace="AWS/Lambda",
+        namespace=namespace,
         metric_name=name,
-        dimensions_map={"FunctionName": physical_name},
+        dimensions_map={dimension: physical_name},
         label=short_label(physical_name, env),
         period=PERIOD,
         statistic=statistic,
