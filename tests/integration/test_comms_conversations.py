@@ -4,7 +4,6 @@ person's address masked everywhere, through the indexes the read API uses."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
@@ -14,6 +13,7 @@ import pytest
 from shared.channels import ALL_CHANNELS, Channel
 from shared.models.conversation import MessageEntry
 from shared.processing.times import iso
+from tests.fixtures.conversation_output import shown_fields, thread_heads
 from tests.fixtures.reader import SENDERS, conversation, put_conversations
 from tests.integration.reply_setup import (
     answer,
@@ -49,23 +49,6 @@ def _records(count: int, project: str = PROJECT, **fields):
     ]
 
 
-def _fields(done) -> dict[str, str]:
-    """``show``'s first block: label, two spaces or more, value."""
-    head = done.stdout.split("\n\n")[0].splitlines()
-    return dict(re.split(r"\s{2,}", line.strip(), maxsplit=1) for line in head)
-
-
-def _heads(done) -> list[tuple[str, str, str]]:
-    """Each message's first line: (direction, status, provider id)."""
-    heads = []
-    for line in done.stdout.splitlines():
-        if line.startswith("  20"):
-            _, direction, *rest = line.split()
-            status, provider_id = rest[1:3] if rest[0].startswith("#") else rest[:2]
-            heads.append((direction, status, provider_id))
-    return heads
-
-
 def _rows(done) -> list[list[str]]:
     """The table's rows (after its header), split into cells."""
     return [line.split() for line in done.stdout.splitlines()[1:]]
@@ -90,13 +73,13 @@ def test_show_prints_a_sent_whatsapp_conversation_and_the_reply_to_the_person_in
     as_json = comms("conversations", "show", message.conversation_id, "--json", "--full")
 
     assert text.code == as_json.code == 0, text.stderr
-    fields = _fields(text)
+    fields = shown_fields(text)
     assert fields["conversation"] == message.conversation_id
     assert (fields["channel"], fields["status"], fields["recipient"]) == ("whatsapp", "reply_sent", "+44********23")
     assert fields["sender"] == "+447700900001" and fields["created"] == record["created_at"]
     ids = [entry["message_id"] for entry in record["messages"]]
     # The record follows the delivery of its latest message only; the first one was sent.
-    assert _heads(text) == [
+    assert thread_heads(text) == [
         ("outbound", "sent", ids[0]),
         ("inbound", "received", ids[1]),
         ("outbound", record["delivery_status"], ids[2]),
@@ -139,7 +122,7 @@ def test_show_says_why_it_failed_with_the_providers_error_and_no_address(aws, co
     done = comms("conversations", "show", record.conversation_id)
 
     assert done.code == 0, done.stderr
-    fields = _fields(done)
+    fields = shown_fields(done)
     assert fields["status"] == "failed_to_send_message" and fields["delivery"] == "undelivered"
     assert fields["failure"] == "Twilio refused the number +44********24: error 21211"
     assert fields["last error"] == "Twilio refused (21211)"
@@ -172,11 +155,14 @@ def test_the_thread_is_in_the_order_recorded_with_tokens_media_and_what_each_rep
     put_conversations(aws, record)
 
     done = comms("conversations", "show", record.conversation_id, "--full")
+    as_json = comms("conversations", "show", record.conversation_id, "--json")
 
-    assert done.code == 0, done.stderr
+    assert done.code == as_json.code == 0, done.stderr
+    view = as_json.json()
+    assert view["messages"][2]["media_types"] == ["image/jpeg"] and view["inbound_count"] == 3
     lines = done.stdout.splitlines()
     heads = [line for line in lines if line.startswith("  2026-11-26")]
-    assert _heads(done) == [
+    assert thread_heads(done) == [
         ("outbound", "sent", "SMfirst"),
         ("inbound", "received", "SMperson1"),
         ("inbound", "received", "SMperson2"),
@@ -189,7 +175,7 @@ def test_the_thread_is_in_the_order_recorded_with_tokens_media_and_what_each_rep
     assert "keyword opt_out" in heads[4]
     reply_at = lines.index(heads[3])
     assert lines[reply_at + 1 : reply_at + 3] == ["      Thanks Alex, noted.", "      Anything else?"]
-    assert (_fields(done)["suppressed"], _fields(done)["AI turns"]) == ("stop_keyword", "1")
+    assert (shown_fields(done)["suppressed"], shown_fields(done)["AI turns"]) == ("stop_keyword", "1")
 
 
 def test_without_full_each_message_is_its_first_characters_on_one_line(aws, comms):

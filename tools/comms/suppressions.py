@@ -16,24 +16,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
-
 from shared.channels import Channel
 from shared.consent.address_hash import load_hasher, normalise_address
 from shared.consent.suppressions import SuppressionEntry, SuppressionList, SuppressionReason
 from shared.log_masking import mask_address
-from shared.models.request import PhoneNumber, RecipientEmail
 from shared.processing.errors import CredentialsMissing, RecordStoreUnavailable, SecretsUnavailable
 from shared.secret_names import consent_key_secret_name
 from shared.tables import SUPPRESSIONS
-from tools.comms.arguments import identifier
+from tools.comms.arguments import identifier, parse_address
 from tools.comms.errors import CommandError, NotFound, Unavailable
 from tools.comms.options import add_command
 from tools.comms.output import emit, emit_one
 from tools.comms.target import Target
 
-_PHONE = TypeAdapter(PhoneNumber)
-_EMAIL = TypeAdapter(RecipientEmail)
 # ``operator:<who>`` is the entry's source: a login name, not free text (it must hold no personal data).
 _OPERATOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _MAX_REASON = 300
@@ -66,18 +61,6 @@ def register(groups: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     remove.add_argument("--by", help="who is lifting it (default $USER)")
     command("check", _check, "is the address suppressed? with reason and time")
     command("list", _list, "a company's entries, addresses masked", address=False)
-
-
-def parse_address(channel: Channel, address: str) -> str:
-    """The address as the router checks it: E.164 for WhatsApp and SMS (``whatsapp:`` allowed),
-    a valid email for email. The error never repeats the address."""
-    try:
-        if channel is Channel.EMAIL:
-            return _EMAIL.validate_python(address.strip())
-        return _PHONE.validate_python(normalise_address(address))
-    except ValidationError:
-        expected = "an email address" if channel is Channel.EMAIL else "an E.164 number (+, country code, 7-15 digits)"
-        raise CommandError(f"--address is not {expected} (channel {channel.value})") from None
 
 
 def operator_name(given: str | None, environment_user: str | None) -> str:
