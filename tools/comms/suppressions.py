@@ -106,7 +106,7 @@ class _Address:
     def answer(self, entry: SuppressionEntry | None, **fields: Any) -> dict[str, Any]:
         """What ``--json`` prints: the state, the masked address and the entry without its key."""
         suppressed = entry is not None and entry.is_active
-        return {"suppressed": suppressed, "address_hint": self.masked, "entry": _public(entry), **fields}
+        return {"suppressed": suppressed, "address_hint": self.masked, "entry": None if entry is None else _public(entry), **fields}
 
 
 def _add(args: argparse.Namespace, target: Target) -> None:
@@ -180,8 +180,6 @@ def _time(entry: SuppressionEntry) -> str:
     return (entry.suppressed_at if entry.is_active else entry.lifted_at) or entry.suppressed_at
 
 
-def _public(entry: SuppressionEntry | None) -> dict[str, Any] | None:
+def _public(entry: SuppressionEntry) -> dict[str, Any]:
     """What an operator sees of an entry: everything but its key (the address's keyed hash)."""
-    if entry is None:
-        return None
     return entry.model_dump(mode="json", exclude={"suppression_key"}) | {"time": _time(entry)}
