@@ -106,7 +106,12 @@ class _Address:
     def answer(self, entry: SuppressionEntry | None, **fields: Any) -> dict[str, Any]:
         """What ``--json`` prints: the state, the masked address and the entry without its key."""
         suppressed = entry is not None and entry.is_active
-        return {"suppressed": suppressed, "address_hint": self.masked, "entry": None if entry is None else _public(entry), **fields}
+        return {
+            "suppressed": suppressed,
+            "address_hint": self.masked,
+            "entry": None if entry is None else _public(entry),
+            **fields,
+        }
 
 
 def _add(args: argparse.Namespace, target: Target) -> None:
