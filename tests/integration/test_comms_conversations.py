@@ -5,16 +5,14 @@ person's address masked everywhere, through the indexes the read API uses."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import pytest
 
-from shared.channels import ALL_CHANNELS, Channel
-from shared.models.conversation import MessageEntry
-from shared.processing.times import iso
+from shared.channels import Channel
+from shared.models.conversation import ConversationRecord, MessageEntry
 from tests.fixtures.conversation_output import shown_fields, thread_heads
-from tests.fixtures.reader import SENDERS, conversation, put_conversations
+from tests.fixtures.reader import SENDERS, conversation, minute_apart, put_conversations
 from tests.integration.reply_setup import (
     answer,
     company_record_example,  # noqa: F401 - the fixture override: the project answers replies
@@ -22,8 +20,6 @@ from tests.integration.reply_setup import (
 )
 
 COMPANY, PROJECT = "ci-demo-001", "pi-demo-001"
-START = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
-STATUSES = ("initial_message_sent", "reply_sent", "failed_to_send_message")
 # The people's addresses as they could leak: never printed whole.
 UNMASKED = ("7700900123", "7700900124", "ada@example.com", "alex.morgan")
 
@@ -33,20 +29,8 @@ def _assert_masked(*outputs: str) -> None:
         assert not [address for address in UNMASKED if address in output], output
 
 
-def _records(count: int, project: str = PROJECT, **fields):
-    """``count`` conversations a minute apart, the channels and three statuses in turn."""
-    return [
-        conversation(
-            COMPANY,
-            project,
-            str(uuid.UUID(int=n + 1, version=4)),
-            channel=ALL_CHANNELS[n % 3],
-            status=STATUSES[n % 3],
-            created_at=iso(START + timedelta(minutes=n)),
-            **fields,
-        )
-        for n in range(count)
-    ]
+def _records(count: int, project: str = PROJECT) -> list[ConversationRecord]:
+    return minute_apart(COMPANY, project, count)
 
 
 def _rows(done) -> list[list[str]]:

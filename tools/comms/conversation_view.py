@@ -41,17 +41,24 @@ class MessageLine(BaseModel):
     total_tokens: int = 0
 
 
-class ConversationOverview(BaseModel):
+class ConversationRow(BaseModel):
+    """A line of ``comms conversations list``: what the listing index projects."""
+
+    created_at: str
     conversation_id: str
-    company_id: str
-    project_id: str
-    request_id: str
     channel: str
     conversation_status: str
     delivery_status: str | None
     recipient: str  # masked
+
+
+class ConversationOverview(ConversationRow):
+    """``show``: the row, and where the conversation stands, and its thread."""
+
+    company_id: str
+    project_id: str
+    request_id: str
     company_sender: str | None
-    created_at: str
     updated_at: str
     sent_at: str | None
     scheduled_for: str | None
@@ -69,29 +76,13 @@ class ConversationOverview(BaseModel):
     messages: list[MessageLine]
 
 
-class ConversationRow(BaseModel):
-    """A line of ``comms conversations list``: what the listing index projects."""
-
-    created_at: str
-    conversation_id: str
-    channel: str
-    conversation_status: str
-    delivery_status: str | None
-    recipient: str  # masked
-
-
 def overview(record: ConversationRecord, *, full: bool = False) -> ConversationOverview:
     return ConversationOverview(
-        conversation_id=record.conversation_id,
+        **row(record).model_dump(),
         company_id=record.company_id,
         project_id=record.project_id,
         request_id=record.request_id,
-        channel=record.channel_method.value,
-        conversation_status=record.conversation_status.value,
-        delivery_status=record.delivery_status,
-        recipient=_masked_recipient(record),
         company_sender=record.company_sender,
-        created_at=record.created_at,
         updated_at=record.updated_at,
         sent_at=record.sent_at,
         scheduled_for=record.scheduled_for,
