@@ -65,9 +65,13 @@ local-reset: setup
 	$(PY) -m local --reset
 
 ## show: what the local stack did — conversations, sandbox outbox, DLQs; one thread in order:
-##       WHAT=conversation CONVERSATION=<id> (or ID=<id>)
+##       WHAT=conversation CONVERSATION=<id> (or ID=<id>): `comms conversations show <id> --env local --full`
 show: setup
-	$(PY) -m local.show $(WHAT) $(or $(CONVERSATION),$(ID))
+ifeq ($(WHAT),conversation)
+	$(PY) -m tools.comms conversations show '$(or $(CONVERSATION),$(ID))' --env local --full
+else
+	$(PY) -m local.show $(WHAT)
+endif
 
 ## reply: the person answers a conversation of a running `make local`: CONVERSATION=<id> TEXT='...'
 ##        [TIMES=3: the same delivery three times] [MEDIA=image/jpeg]
