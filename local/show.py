@@ -1,6 +1,7 @@
-"""See what the local stack did: ``python -m local.show [conversations|conversation ID|outbox|dlq]``.
+"""See what the local stack did: ``python -m local.show [conversations|outbox|dlq]``.
 
-``conversation ID`` prints the thread in order (``local.thread_view``); ``--json`` the whole record.
+One conversation and its thread are ``comms conversations show ID --env local`` (what ``make show
+WHAT=conversation CONVERSATION=ID`` runs): the operator's one view of a conversation.
 
 Each conversation shows its processing status and, beside it, its delivery status as the
 providers' webhooks reported it (with the provider's error code and reason on a failure); events
@@ -22,9 +23,7 @@ from typing import Any
 import boto3
 from boto3.dynamodb.conditions import Attr
 
-from local import thread_view
 from local.env_file import read_env_file
-from shared import json_codec
 from shared.channels import ALL_CHANNELS
 from shared.tables import PROVIDER_MESSAGES
 from stacks.names import EVENTS_QUEUE, WEBHOOKS_QUEUE, dlq_name, fifo_dlq_name, physical_name
@@ -174,23 +173,10 @@ SUMMARY_HEADER = f"{'created':<27} {'channel':<9} {'processing status':<22} {'de
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local.show", description=__doc__)
-    parser.add_argument(
-        "what", nargs="?", default="all", choices=["all", "conversations", "conversation", "outbox", "dlq"]
-    )
-    parser.add_argument("conversation_id", nargs="?")
-    parser.add_argument("--json", action="store_true", help="conversation: the whole record as JSON")
+    parser.add_argument("what", nargs="?", default="all", choices=["all", "conversations", "outbox", "dlq"])
     parser.add_argument("--env-file", type=Path, default=ENV_FILE)
     args = parser.parse_args(argv)
     env = read_env(args.env_file)
-    if args.what == "conversation":
-        if not args.conversation_id:
-            parser.error("conversation needs a conversation id")
-        item = conversation(env, args.conversation_id)
-        if item is None:
-            print(f"no conversation {args.conversation_id}", file=sys.stderr)
-            return 1
-        print(json.dumps(json.loads(json_codec.dumps(item)), indent=2) if args.json else thread_view.render(item))
-        return 0
     if args.what in ("all", "conversations"):
         listed = conversations(env)
         print(f"Conversations ({len(listed)}):")

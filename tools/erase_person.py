@@ -45,7 +45,8 @@ from shared.processing.dynamodb_items import from_item, to_item
 from shared.tables import CONVERSATIONS, PROVIDER_MESSAGES, WEBHOOK_EVENTS
 from stacks.names import physical_name
 from tools.aws_region import add_region_argument, session
-from tools.suppressions import BadInput, parse_address
+from tools.comms.arguments import parse_address
+from tools.comms.errors import CommandError
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class Person:
 
     @classmethod
     def parse(cls, raw: str) -> Person:
-        """Validated as the API and the suppressions tool do; ``BadInput`` never repeats the address."""
+        """Validated as the API and ``comms suppressions`` do; the error never repeats the address."""
         return cls(normalise_address(parse_address(Channel.EMAIL if "@" in raw else Channel.SMS, raw)))
 
     @property
@@ -305,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         person = Person.parse(args.address)
-    except BadInput as error:
+    except CommandError as error:
         parser.error(str(error))
     aws = session(args.env, args.region)
     erasure = Erasure(aws.client("dynamodb"), aws.client("scheduler"), env=args.env)

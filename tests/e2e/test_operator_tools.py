@@ -33,30 +33,6 @@ def test_redrive_moves_local_dead_letters_back_from_a_fresh_shell(local_stack):
     assert "moved 1 message(s)" in done.stdout
 
 
-def test_an_operators_suppression_refuses_the_next_request_and_lifting_it_lets_it_through(local_stack):
-    # Its own number, so the session's other tests never meet this entry.
-    number = "+447700900777"
-    address = f"--env dev --company-id ci-demo-001 --channel sms --address {number}"
-    body = example_request("sms")
-    body["recipient_data"]["recipient_tel"] = number
-
-    added = _in_a_fresh_shell(local_stack, f"{sys.executable} -m tools.suppressions add {address} --by e2e")
-    refused = local_stack.post(body)
-    listed = _in_a_fresh_shell(
-        local_stack, f"{sys.executable} -m tools.suppressions list --env dev --company-id ci-demo-001"
-    )
-    removed = _in_a_fresh_shell(
-        local_stack, f"{sys.executable} -m tools.suppressions remove {address} --by e2e --reason 'asked to rejoin'"
-    )
-    accepted = local_stack.post(body)
-
-    assert added.returncode == 0, added.stderr
-    assert (refused.status_code, refused.json()["error_code"]) == (409, "RECIPIENT_OPTED_OUT")
-    assert "+44********77" in listed.stdout and "7700900777" not in listed.stdout
-    assert removed.returncode == 0, removed.stderr
-    assert accepted.status_code == 200, accepted.text
-
-
 def test_a_local_record_expires_after_the_dev_retention_and_erasing_the_person_deletes_it(local_stack):
     # Its own number and email, so the session's other tests never meet this person.
     number, email = "+447700900888", "erase.me@example.com"

@@ -136,6 +136,14 @@ def test_create_with_half_a_project_or_no_name_is_refused_and_creates_nothing(co
     assert _bound(aws) == []
 
 
+def test_create_for_a_malformed_project_id_is_refused_before_anything(comms, aws, api, project):
+    done = comms("apikey", "create", "--name", "x", "--company-id", "ci-demo-001", "--project-id", "pi/../001")
+
+    assert done.code == 2
+    assert "'pi/../001' is not an id" in done.stderr
+    assert _keys(aws) == {}
+
+
 def test_create_in_an_environment_without_its_usage_plan_creates_no_key(comms, aws, project):
     done = comms("apikey", "create", "--name", "x", "--company-id", "ci-demo-001", "--project-id", "pi-demo-001")
 

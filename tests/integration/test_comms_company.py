@@ -260,6 +260,14 @@ def test_set_status_of_a_missing_project_exits_1_and_creates_no_item(comms, aws)
     assert aws.table("company-data").scan()["Items"] == []
 
 
+def test_set_status_of_a_malformed_id_is_refused_by_the_parser(comms, aws):
+    done = comms("company", "set-status", "ci demo", "pi-demo-001", "inactive")
+
+    assert done.code == 2
+    assert "'ci demo' is not an id" in done.stderr
+    assert aws.table("company-data").scan()["Items"] == []
+
+
 def test_an_unknown_status_is_refused_by_the_parser(comms, aws):
     assert comms("company", "put", EXAMPLE).code == 0
 

@@ -19,6 +19,7 @@ from tools.comms.errors import CommandError
 from tools.comms.key_lifecycle import Project, Revocation, create_key, revocation_of, revoke
 from tools.comms.options import add_command
 from tools.comms.output import emit, emit_one
+from tools.comms.project_arguments import identifier
 from tools.comms.target import Target
 from tools.comms.usage_plans import ApiKeys
 
@@ -40,12 +41,14 @@ def register(groups: argparse._SubParsersAction) -> None:  # type: ignore[type-a
         help="create an enabled key in the usage plan, bound to a project if given; prints its value once",
     )
     create.add_argument("--name", required=True, help="the key's name in API Gateway (e.g. <company>-<project>)")
-    create.add_argument("--company-id", help="bind the key to this company's project (with --project-id)")
-    create.add_argument("--project-id", help="bind the key to this project (with --company-id)")
+    create.add_argument(
+        "--company-id", type=identifier, help="bind the key to this company's project (with --project-id)"
+    )
+    create.add_argument("--project-id", type=identifier, help="bind the key to this project (with --company-id)")
 
     listing = add_command(commands, "list", _list, help="the usage plan's keys and the projects bound to each")
-    listing.add_argument("--company-id", help="only keys bound to this company's projects")
-    listing.add_argument("--project-id", help="only keys bound to this project (with --company-id)")
+    listing.add_argument("--company-id", type=identifier, help="only keys bound to this company's projects")
+    listing.add_argument("--project-id", type=identifier, help="only keys bound to this project (with --company-id)")
 
     withdraw = add_command(
         commands,

@@ -20,6 +20,7 @@ from tools.comms.company_table import CompanyTable
 from tools.comms.errors import CommandError
 from tools.comms.options import add_command
 from tools.comms.output import emit, emit_one
+from tools.comms.project_arguments import identifier
 from tools.comms.target import Target
 
 STATUSES = ("active", "inactive")
@@ -55,7 +56,7 @@ def register(groups: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     _project_arguments(show)
 
     listing = add_command(commands, "list", _list, help="one row per project")
-    listing.add_argument("--company-id", help="only this company's projects")
+    listing.add_argument("--company-id", type=identifier, help="only this company's projects")
 
     status = add_command(
         commands,
@@ -68,8 +69,8 @@ def register(groups: argparse._SubParsersAction) -> None:  # type: ignore[type-a
 
 
 def _project_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("company_id", metavar="COMPANY_ID")
-    parser.add_argument("project_id", metavar="PROJECT_ID")
+    parser.add_argument("company_id", metavar="COMPANY_ID", type=identifier)
+    parser.add_argument("project_id", metavar="PROJECT_ID", type=identifier)
 
 
 def _put(args: argparse.Namespace, target: Target) -> None:
