@@ -2,7 +2,8 @@
 operator to: its record (`comms company put`, in a fresh process), its key (`comms apikey
 create`), a request with that key, then the project switched off and the key revoked.
 
-The second company's provider credentials are written with boto3 here; `comms secrets put` will.
+The second company's provider credentials are the sandbox's (`make local`'s defaults), put with
+`comms secrets put credentials`.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from shared.secret_names import credentials_secret_name
-from tests.e2e.test_local_stack import _aws, conversation, example_request, wait_for
+from local.seed import ProviderSecrets
+from tests.e2e.test_local_stack import conversation, example_request, wait_for
 from tests.fixtures.comms import run_comms
 
 pytestmark = pytest.mark.e2e
@@ -34,13 +35,15 @@ def _second_company_record(seeded_company: str, seeded_project: str) -> dict[str
     return record
 
 
-def _provider_secret(stack) -> None:
-    """The second company's Twilio credentials: the sandbox's (copied from the seeded tenant's)."""
-    env = stack.env["ENVIRONMENT"]
-    manager = _aws(stack, "secretsmanager")
-    seeded = credentials_secret_name("sms", stack.env["COMPANY_ID"], stack.env["PROJECT_ID"], "twilio", env)
-    value = manager.get_secret_value(SecretId=seeded)["SecretString"]
-    manager.create_secret(Name=credentials_secret_name("sms", COMPANY, PROJECT, "twilio", env), SecretString=value)
+def _put_provider_secret(env_file: Path, folder: Path) -> None:
+    """The second company's Twilio credentials, as README's walkthrough puts them."""
+    sandbox = ProviderSecrets()
+    twilio = folder / "twilio.json"
+    twilio.write_text(json.dumps({"twilio_account_sid": sandbox.twilio_account_sid,
+                                  "twilio_auth_token": sandbox.twilio_auth_token}))  # fmt: skip
+    put = run_comms(env_file, "secrets", "put", "credentials", "--channel", "sms", "--company-id", COMPANY,
+                    "--project-id", PROJECT, "--file", str(twilio))  # fmt: skip
+    assert put.code == 0, put.stderr
 
 
 def _request() -> dict[str, Any]:
@@ -56,11 +59,13 @@ def test_a_second_company_onboarded_with_comms_is_served_switched_off_and_revoke
     record_file.write_text(
         json.dumps(_second_company_record(local_stack.env["COMPANY_ID"], local_stack.env["PROJECT_ID"]))
     )
-    _provider_secret(local_stack)
+    _put_provider_secret(env_file, tmp_path)
 
     # The record, from a fresh process that knows only the state folder (as `.venv/bin/comms … --env local`).
     put = run_comms(env_file, "company", "put", str(record_file), subprocess_run=True)
     assert put.code == 0, put.stderr
+    checked = run_comms(env_file, "secrets", "check", "--company-id", COMPANY, "--project-id", PROJECT)
+    assert checked.code == 0, checked.stdout + checked.stderr
     created = run_comms(env_file, "apikey", "create", "--name", f"{COMPANY}-{PROJECT}",
                         "--company-id", COMPANY, "--project-id", PROJECT, "--json")  # fmt: skip
     assert created.code == 0, created.stderr
