@@ -329,7 +329,12 @@ def _on_aws(aws, *arguments: str) -> subprocess.CompletedProcess[str]:
         "AWS_EC2_METADATA_DISABLED": "true",
     }
     return subprocess.run(
-        [sys.executable, "-m", "tools.comms", *arguments], cwd=ROOT, env=fresh, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "tools.comms", *arguments],
+        cwd=ROOT,
+        env=fresh,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

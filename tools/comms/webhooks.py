@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from shared.log_masking import mask_text
 from shared.tables import WEBHOOK_EVENTS
 from stacks.names import WEBHOOKS_QUEUE, fifo_queue_name
 from tools.comms.errors import CommandError, NotFound
@@ -44,7 +45,8 @@ def _replay(args: argparse.Namespace, target: Target) -> None:
     table = target.resource("dynamodb").Table(table_name)
     events = logged_events(table, args.conversation_id, since=since, event_type=event_type)
     if not events:
-        raise NotFound(f"no logged events for {args.conversation_id} in {table_name}")
+        # A conversation id ends with an address: echoed masked.
+        raise NotFound(f"no logged events for {mask_text(args.conversation_id)} in {table_name}")
     if args.yes:
         sqs = target.client("sqs")
         replay(sqs, sqs.get_queue_url(QueueName=queue)["QueueUrl"], events)
