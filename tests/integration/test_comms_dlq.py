@@ -4,15 +4,11 @@ what each shows, what it moves or deletes, and what it leaves alone."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from shared.channels import Channel
 from shared.log_masking import mask_phone
-from tests.conftest import ROOT
 
 TENANT_EVENTS_DLQ = "ai-multi-comms-tenant-events-dlq-dev"
 TEL, EMAIL = "+447700900123", "alex.morgan@example.com"
@@ -317,36 +313,19 @@ def test_redrive_from_a_fresh_process_reads_everything_from_the_env_file(aws, co
     assert "moved 1 message(s)" in done.stdout
 
 
-def _on_aws(aws, *arguments: str) -> subprocess.CompletedProcess[str]:
-    """``comms … --env dev`` from a shell with credentials and no region anywhere (boto3's
-    ``AWS_ENDPOINT_URL`` standing in for AWS)."""
-    fresh = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(ROOT / ".no-home"),  # no ~/.aws/config to fall back on
-        "AWS_ENDPOINT_URL": aws.endpoint_url,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "tools.comms", *arguments],
-        cwd=ROOT,
-        env=fresh,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
-def test_a_partial_redrive_on_aws_finds_the_queues_in_the_region_of_cdk_json(aws):
-    # --max moves one by one (SQS's move task has no count), so the emulator can stand in for AWS.
+def test_a_partial_redrive_on_aws_finds_the_queues_in_the_region_of_cdk_json(aws, comms):
+    # --max moves one by one (SQS's move task has no count), so the emulator (boto3's
+    # AWS_ENDPOINT_URL) can stand in for AWS; cdk.json's region wins over the shell's.
     aws.client("sqs").send_message(QueueUrl=aws.queues[Channel.SMS].dlq_url, MessageBody='{"n": 1}')
 
-    done = _on_aws(aws, "dlq", "redrive", "sms", "--env", "dev", "--max", "5")
-    elsewhere = _on_aws(aws, "dlq", "redrive", "sms", "--env", "dev", "--max", "5", "--region", "us-east-1")
+    with pytest.MonkeyPatch.context() as shell:
+        shell.setenv("AWS_REGION", "us-west-2")
+        shell.setenv("AWS_DEFAULT_REGION", "us-west-2")
+        done = comms("dlq", "redrive", "sms", "--env", "dev", "--max", "5")
+    elsewhere = comms("dlq", "redrive", "sms", "--env", "dev", "--max", "5", "--region", "us-east-1")
 
-    assert done.returncode == 0, done.stderr
+    assert done.code == 0, done.stderr
     assert "moved 1 message(s)" in done.stdout
     # No queue of the engine lives in us-east-1: the command must have looked there.
-    assert elsewhere.returncode == 1
+    assert elsewhere.code == 1
     assert "NonExistentQueue" in elsewhere.stderr or "does not exist" in elsewhere.stderr
