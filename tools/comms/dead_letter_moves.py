@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tools.comms.dead_letters import FAILURE_REASON, DeadLetterQueue, utc_time
+from tools.comms.dead_letters import FAILURE_REASON, DeadLetterQueue, depth, utc_time
 from tools.comms.errors import CommandError
 
 FIFO_ATTRIBUTES = ("MessageGroupId", "MessageDeduplicationId")
@@ -85,15 +85,10 @@ def _queue_name(arn: str | None) -> str | None:
 # -- against the emulator, or a partial redrive: receive and send ---------------------------------------
 
 
-def waiting(sqs: Any, dlq_url: str) -> int:
-    attributes = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["ApproximateNumberOfMessages"])
-    return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
-
-
 def move_by_hand(sqs: Any, where: Endpoints, *, limit: int | None, fifo: bool) -> int:
     """Up to ``limit`` of the messages waiting now (one that fails again, say a malformed body,
     must not go round and round); returns how many moved."""
-    count = waiting(sqs, where.dlq_url)
+    count, _in_flight = depth(sqs, where.dlq_url)
     return copy_messages(
         sqs,
         dlq_url=where.dlq_url,
