@@ -16,7 +16,7 @@ from tools.comms.errors import CommandError
 from tools.comms.options import target_of
 
 # Each group module has ``register(groups)``; the order is the order of ``comms --help``.
-GROUP_MODULES: tuple[str, ...] = ("dlq", "webhooks", "people", "maintenance")
+GROUP_MODULES: tuple[str, ...] = ("secrets", "dlq", "webhooks", "people", "maintenance", "prompt")
 
 
 def _groups() -> list[ModuleType]:
