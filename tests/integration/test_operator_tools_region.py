@@ -10,7 +10,6 @@ import sys
 
 import pytest
 
-from shared.channels import Channel
 from tests.conftest import EXAMPLES, ROOT
 
 
@@ -34,16 +33,6 @@ def _run(environment: dict[str, str], *arguments: str) -> subprocess.CompletedPr
 
 
 @pytest.mark.parametrize("region", [{"AWS_REGION": "eu-north-1"}, {}], ids=["as .local/env sets it", "from cdk.json"])
-def test_redrive_finds_the_queues_in_the_environment_s_region(aws, region):
-    aws.client("sqs").send_message(QueueUrl=aws.queues[Channel.SMS].dlq_url, MessageBody='{"n": 1}')
-
-    done = _run(_clean_environment(aws, **region), "tools.redrive", "--channel", "sms", "--env", "dev")
-
-    assert done.returncode == 0, done.stderr
-    assert "moved 1 message(s)" in done.stdout
-
-
-@pytest.mark.parametrize("region", [{"AWS_REGION": "eu-north-1"}, {}], ids=["as .local/env sets it", "from cdk.json"])
 def test_put_company_record_finds_the_table_in_the_environment_s_region(aws, region):
     record = str(EXAMPLES / "company_record.example.json")
 
@@ -52,11 +41,3 @@ def test_put_company_record_finds_the_table_in_the_environment_s_region(aws, reg
     assert done.returncode == 0, done.stderr
     key = {"company_id": "ci-demo-001", "project_id": "pi-demo-001"}
     assert aws.table("company-data").get_item(Key=key)["Item"]["company_id"] == "ci-demo-001"
-
-
-def test_an_explicit_region_wins_over_cdk_json(aws):
-    # No queue of the engine lives in us-east-1: the tool must have looked there.
-    done = _run(_clean_environment(aws), "tools.redrive", "--channel", "sms", "--env", "dev", "--region", "us-east-1")
-
-    assert done.returncode != 0
-    assert "NonExistentQueue" in done.stderr or "does not exist" in done.stderr

@@ -16,7 +16,16 @@ from tools.comms.errors import CommandError
 from tools.comms.options import target_of
 
 # Each group module has ``register(groups)``; the order is the order of ``comms --help``.
-GROUP_MODULES: tuple[str, ...] = ("secrets", "conversations", "suppressions", "prompt")
+GROUP_MODULES: tuple[str, ...] = (
+    "secrets",
+    "conversations",
+    "dlq",
+    "suppressions",
+    "webhooks",
+    "people",
+    "maintenance",
+    "prompt",
+)
 
 
 def _groups() -> list[ModuleType]:
