@@ -91,9 +91,10 @@ bench: setup
 bench-tenant: setup
 	$(PY) -m local.benchmark_tenant_api
 
-## redrive: CHANNEL=whatsapp|sms|email|events|webhooks ENV=dev — dead letters back to their queue (AWS credentials; locally: . .local/env)
+## redrive: CHANNEL=whatsapp|sms|email|events|webhooks ENV=dev|prod|local — dead letters back to their queue
+##          (= comms dlq redrive CHANNEL --env ENV: SQS's move task on AWS; ENV=local: the running make local)
 redrive: setup
-	$(PY) -m tools.redrive --channel $(CHANNEL) --env $(ENV)
+	$(PY) -m tools.comms dlq redrive $(CHANNEL) --env $(ENV)
 
 ## synth: ENV=dev|prod, with cdk-nag; bundles the Lambda assets (cached in .build/)
 synth: setup

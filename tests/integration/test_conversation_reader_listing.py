@@ -264,7 +264,7 @@ def test_limit_bounds_and_default(reader):
 
 
 def test_records_without_the_listing_key_are_not_listed(reader):
-    """Records written before issue 13 lack gsi_project_key until tools/backfill_project_key runs."""
+    """Records written before issue 13 lack gsi_project_key until `comms maintenance backfill-project-key` runs."""
     old = _records(1)[0].model_copy(update={"gsi_project_key": None})
     reader.put(old)
     assert _pages(reader, _query()) == [{"conversations": [], "next_token": None}]

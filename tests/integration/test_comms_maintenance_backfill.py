@@ -1,31 +1,18 @@
-"""tools/backfill_project_key against the emulator: old records get their listing key, once."""
+"""``comms maintenance backfill-project-key`` against the emulator: old records get their listing key, once."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import uuid
 
 from shared.channels import Channel
 from shared.processing.dynamodb_items import from_item
 from shared.tables import CONVERSATIONS, PROJECT_CREATED_AT_INDEX
-from tests.conftest import ROOT
 from tests.fixtures.reader import conversation, put_conversations
-from tools.backfill_project_key import Backfill
+from tools.comms.project_key_backfill import Backfill
 
 
-def _backfill(aws, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tools.backfill_project_key", "--env", "dev", *args],
-        cwd=ROOT,
-        env={**os.environ, "AWS_ENDPOINT_URL": aws.endpoint_url},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+def _backfill(comms, *args: str):
+    return comms("maintenance", "backfill-project-key", *args)
 
 
 def _old(company: str, project: str, n: int, **fields):
@@ -50,16 +37,16 @@ def _listed(aws, key: str) -> list[str]:
     return sorted(item["conversation_id"]["S"] for item in answer["Items"])
 
 
-def test_a_dry_run_counts_per_project_and_writes_nothing_then_yes_sets_each_key_once(aws):
+def test_a_dry_run_counts_per_project_and_writes_nothing_then_yes_sets_each_key_once(aws, comms):
     old = [_old("c1", "p1", 1, version=3), _old("c1", "p1", 2), _old("c2", "p9", 3)]
     new = conversation("c1", "p1", str(uuid.UUID(int=4, version=4)))
     broken = _old("bad#company", "p1", 5)
     put_conversations(aws, *old, new, broken)
     before = _items(aws)
 
-    dry = _backfill(aws, "--json")
-    assert dry.returncode == 0, dry.stderr
-    assert json.loads(dry.stdout) == {
+    dry = _backfill(comms, "--json")
+    assert dry.code == 0, dry.stderr
+    assert dry.json() == {
         "applied": False,
         "scanned": 5,
         "missing": {"c1#p1": 2, "c2#p9": 1},
@@ -69,9 +56,9 @@ def test_a_dry_run_counts_per_project_and_writes_nothing_then_yes_sets_each_key_
     }
     assert _items(aws) == before
 
-    done = _backfill(aws, "--yes", "--json")
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["written"] == 3
+    done = _backfill(comms, "--yes", "--json")
+    assert done.code == 0, done.stderr
+    assert done.json()["written"] == 3
     after = _items(aws)
     for record in old:
         expected = {**before[record.conversation_id], "gsi_project_key": f"{record.company_id}#{record.project_id}"}
@@ -80,8 +67,8 @@ def test_a_dry_run_counts_per_project_and_writes_nothing_then_yes_sets_each_key_
     assert "gsi_project_key" not in after[broken.conversation_id]
     assert _listed(aws, "c1#p1") == sorted([old[0].conversation_id, old[1].conversation_id, new.conversation_id])
 
-    again = _backfill(aws, "--yes")
-    assert again.returncode == 0, again.stderr
+    again = _backfill(comms, "--yes")
+    assert again.code == 0, again.stderr
     assert "records lacking gsi_project_key: 0" in again.stdout
     assert _items(aws) == after
 
@@ -98,6 +85,11 @@ def test_the_key_is_never_overwritten_and_a_gone_record_is_never_recreated(aws):
     assert items[record.conversation_id]["gsi_project_key"] == "c1#p1"
 
 
-def test_only_dev_or_prod_is_accepted(aws):
-    refused = _backfill(aws, "--env", "staging")
-    assert refused.returncode == 2 and "invalid choice" in refused.stderr
+def test_an_unknown_environment_is_refused_and_nothing_is_written(aws, comms):
+    put_conversations(aws, _old("c1", "p1", 1))
+    before = _items(aws)
+
+    refused = _backfill(comms, "--env", "staging", "--yes")
+
+    assert refused.code == 2 and "invalid choice" in refused.stderr
+    assert _items(aws) == before

@@ -1,8 +1,6 @@
-"""Erases a person's conversations and personal data, for a person who asks (issue 12):
-``python -m tools.erase_person --address <E.164 phone or email> [--company-id C] --env dev|prod --yes``.
-
-Without ``--yes`` it is a dry run: it lists what would go (addresses masked) and changes nothing.
-What goes, for that address (a phone covers its SMS and WhatsApp conversations):
+"""A person's conversations and personal data erased, for a person who asks (issue 12;
+``comms people erase``). A plan is found first (a dry run shows it, addresses masked). What goes,
+for that address (a phone covers its SMS and WhatsApp conversations):
 
 - every conversation record holding it: keyed by it (the table's partition is the address), or
   keyed by the person's other address and holding this one (a record keeps the request's
@@ -20,17 +18,14 @@ would let a client's retry of that request queue a message to the person again.
 Finding the records and the unmatched items takes one filtered Scan of the conversations and the
 provider-messages tables: an operator's rare command, never a path of the engine. Deletions run in
 an order a failed run can simply be repeated in: schedules, then items, then the records that name
-them. Uses the usual AWS credentials, or ``AWS_ENDPOINT_URL`` locally (``. .local/env``).
+them.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import re
-import sys
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -44,9 +39,7 @@ from shared.log_masking import mask_address
 from shared.processing.dynamodb_items import from_item, to_item
 from shared.tables import CONVERSATIONS, PROVIDER_MESSAGES, WEBHOOK_EVENTS
 from stacks.names import physical_name
-from tools.aws_region import add_region_argument, session
 from tools.comms.arguments import parse_address
-from tools.comms.errors import CommandError
 
 
 @dataclass(frozen=True)
@@ -276,47 +269,3 @@ def run(erasure: Erasure, person: Person, *, company_id: str | None, act: bool) 
         webhook_events=sum(len(c.webhook_event_keys) for c in plan.conversations),
         schedules_cancelled=cancelled,
     )
-
-
-def _print(summary: Summary) -> None:
-    verb = "erased" if summary.erased else "would erase (dry run: add --yes to erase)"
-    print(f"{summary.address}: {verb}")
-    print(f"  conversations: {len(summary.conversations)}")
-    for shown in summary.conversations:
-        print(
-            f"    {shown['company_id']}/{shown['project_id']} {shown['channel']} {shown['status']} "
-            f"(keyed by {shown['keyed_by']})"
-        )
-    print(f"  provider-messages items of those conversations: {summary.provider_messages}")
-    print(f"  unmatched items mentioning the address: {summary.unmatched_items}")
-    print(f"  tenant webhook events of those conversations: {summary.webhook_events}")
-    if summary.erased:
-        print(f"  pending wake-ups cancelled: {summary.schedules_cancelled}")
-    print(f"  kept: {summary.kept}")
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.erase_person", description=__doc__)
-    parser.add_argument("--address", required=True, help="E.164 phone number (+447700900123) or email address")
-    parser.add_argument("--company-id", help="only this company's data (default: every company's)")
-    parser.add_argument("--env", default="dev")
-    parser.add_argument("--yes", action="store_true", help="erase; without it, only list what would go")
-    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
-    add_region_argument(parser)
-    args = parser.parse_args(argv)
-    try:
-        person = Person.parse(args.address)
-    except CommandError as error:
-        parser.error(str(error))
-    aws = session(args.env, args.region)
-    erasure = Erasure(aws.client("dynamodb"), aws.client("scheduler"), env=args.env)
-    summary = run(erasure, person, company_id=args.company_id, act=args.yes)
-    if args.json:
-        print(json.dumps(asdict(summary), sort_keys=True))
-    else:
-        _print(summary)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

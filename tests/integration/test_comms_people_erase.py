@@ -1,15 +1,12 @@
-"""The erase command (issue 12): a person's conversations across channels and companies, their
+"""``comms people erase`` (issue 12): a person's conversations across channels and companies, their
 replies, the provider-messages items, the unmatched inbound messages and a pending wake-up are
-built with the engine's own handlers, the command runs as the README shows it (a subprocess against
-the emulator), and then no table holds the address in any spelling, while the suppression entry
-stays and still suppresses, and another person's data is untouched."""
+built with the engine's own handlers, the command runs against the emulator (``--env local``), and
+then no table holds the address in any spelling, while the suppression entry stays and still
+suppresses, and another person's data is untouched."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -24,7 +21,6 @@ from shared.events.provider_messages import ProviderMessages, SentMessage
 from shared.models.conversation import ConversationRecord
 from shared.tenant_events.derivation import derive_events
 from shared.tenant_events.event_log import WebhookEventLog
-from tests.conftest import ROOT
 from tests.fixtures.inbound import PERSON_EMAIL, PERSON_TEL, conversation_record, sendgrid_inbound, twilio_inbound
 from tests.fixtures.processors import twilio_status
 from tests.integration.reply_setup import answer, first_message_sent, replying_project
@@ -60,16 +56,8 @@ def _text(items: dict[str, list[dict[str, Any]]]) -> str:
     return json.dumps(items, default=str, sort_keys=True)
 
 
-def _erase(aws, *args: str, as_json: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tools.erase_person", *args, "--env", "dev", *(["--json"] if as_json else [])],
-        cwd=ROOT,
-        env={**os.environ, "AWS_ENDPOINT_URL": aws.endpoint_url},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+def _erase(comms, *args: str, as_json: bool = True):
+    return comms("people", "erase", *args, *(["--json"] if as_json else []))
 
 
 @pytest.fixture
@@ -173,15 +161,15 @@ def person(aws, processor_for, events_processor, context_message, sandbox, conve
     }
 
 
-def test_erasing_a_person_leaves_no_trace_of_their_address_in_any_table(aws, person):
+def test_erasing_a_person_leaves_no_trace_of_their_address_in_any_table(aws, comms, person):
     before = _everything(aws)
     assert all(form in _text(before) for form in PHONE_FORMS[:3])  # the setup really holds them
     assert sum(1 for r in before["conversations"] if r["primary_channel"] == PERSON_TEL) == 3
 
-    by_phone = _erase(aws, "--address", f"whatsapp:{PERSON_TEL}", "--yes")
+    by_phone = _erase(comms, "--address", f"whatsapp:{PERSON_TEL}", "--yes")
 
-    assert by_phone.returncode == 0, by_phone.stderr
-    summary = json.loads(by_phone.stdout)
+    assert by_phone.code == 0, by_phone.stderr
+    summary = by_phone.json()
     assert summary["erased"] is True and summary["schedules_cancelled"] == 1
     # SMS and WhatsApp with the first company, the email conversation (it holds the number too),
     # and the other company's held SMS.
@@ -207,10 +195,10 @@ def test_erasing_a_person_leaves_no_trace_of_their_address_in_any_table(aws, per
             Name=schedule_name(person["held"].conversation_id), GroupName=schedule_group_name("dev")
         )
 
-    by_email = _erase(aws, "--address", PERSON_EMAIL.title(), "--yes")
+    by_email = _erase(comms, "--address", PERSON_EMAIL.title(), "--yes")
 
-    assert by_email.returncode == 0, by_email.stderr
-    assert json.loads(by_email.stdout)["unmatched_items"] == 1  # the email to nobody, sent in upper case
+    assert by_email.code == 0, by_email.stderr
+    assert by_email.json()["unmatched_items"] == 1  # the email to nobody, sent in upper case
     assert PERSON_EMAIL not in _text(_everything(aws)).lower()
     # The consent history stays, and still stops the next message.
     suppressions: SuppressionList = person["suppressions"]
@@ -218,7 +206,7 @@ def test_erasing_a_person_leaves_no_trace_of_their_address_in_any_table(aws, per
     assert len(_everything(aws)["suppressions"]) == 1
 
 
-def test_someone_elses_data_is_untouched(aws, person):
+def test_someone_elses_data_is_untouched(aws, comms, person):
     def theirs(items: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
         return [
             item
@@ -230,22 +218,22 @@ def test_someone_elses_data_is_untouched(aws, person):
     mine = theirs(_everything(aws))
     assert len(mine) == 3  # their record, their first message's item, their unmatched SMS
 
-    assert _erase(aws, "--address", PERSON_TEL, "--yes").returncode == 0
+    assert _erase(comms, "--address", PERSON_TEL, "--yes").code == 0
 
     assert theirs(_everything(aws)) == mine
 
 
-def test_a_dry_run_lists_masked_and_changes_nothing(aws, person):
+def test_a_dry_run_lists_masked_and_changes_nothing(aws, comms, person):
     before = _everything(aws)
 
-    dry = _erase(aws, "--address", PERSON_TEL)
+    dry = _erase(comms, "--address", PERSON_TEL)
 
-    assert dry.returncode == 0, dry.stderr
-    summary = json.loads(dry.stdout)
+    assert dry.code == 0, dry.stderr
+    summary = dry.json()
     assert summary["erased"] is False and len(summary["conversations"]) == 4
     assert summary["address"] == "+44********23" and PERSON_TEL[1:] not in dry.stdout
-    listed = _erase(aws, "--address", PERSON_TEL, "--company-id", OTHER_COMPANY, as_json=False)
-    assert listed.returncode == 0, listed.stderr
+    listed = _erase(comms, "--address", PERSON_TEL, "--company-id", OTHER_COMPANY, as_json=False)
+    assert listed.code == 0, listed.stderr
     assert "would erase (dry run: add --yes to erase)" in listed.stdout
     assert f"{OTHER_COMPANY}/{OTHER_PROJECT} sms scheduled" in listed.stdout and "ci-demo-001" not in listed.stdout
     assert "provider-messages items of those conversations: 1" in listed.stdout  # the orphan only
@@ -256,8 +244,8 @@ def test_a_dry_run_lists_masked_and_changes_nothing(aws, person):
     )
 
 
-def test_an_address_that_is_neither_a_number_nor_an_email_is_refused(aws):
-    refused = _erase(aws, "--address", "07700 900123", "--yes")
+def test_an_address_that_is_neither_a_number_nor_an_email_is_refused(aws, comms):
+    refused = _erase(comms, "--address", "07700 900123", "--yes")
 
-    assert refused.returncode == 2
+    assert refused.code == 2
     assert "E.164" in refused.stderr

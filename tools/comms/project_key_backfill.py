@@ -1,25 +1,21 @@
-"""Gives conversation records written before issue 13 their listing key:
-``python -m tools.backfill_project_key --env dev|prod [--yes] [--region R] [--json]``.
+"""Gives conversation records written before issue 13 their listing key
+(``comms maintenance backfill-project-key``).
 
 ``GET /conversations`` lists a project through ``project-created-at-index``, whose partition key
 ``gsi_project_key`` (``<company_id>#<project_id>``) the pipeline writes when it creates a record;
-older records lack it and are not listed until this runs. Without ``--yes`` it is a dry run: it
-counts what it would set, per project, and changes nothing.
+older records lack it and are not listed until this runs. A dry run counts what it would set, per
+project, and changes nothing.
 
 Finding them takes a paginated Scan of the conversations table (an operator's one-off command,
 never a path of the API), reading only the keys and ids. Each record is updated with
 ``SET gsi_project_key`` on the condition that it still exists and still lacks the key, so a run
 never recreates a record deleted meanwhile and can be repeated or interrupted safely; ``version``
-and ``updated_at`` are left alone (this is not a change of the conversation). Uses the usual AWS
-credentials, or ``AWS_ENDPOINT_URL`` locally (``. .local/env``).
+and ``updated_at`` are left alone (this is not a change of the conversation).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import re
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,12 +26,8 @@ from botocore.exceptions import ClientError
 from shared.identifiers import ID_PATTERN
 from shared.models.conversation import project_key
 from shared.processing.dynamodb_items import CONDITION_FAILED, error_code, from_item, to_item
-from shared.tables import CONVERSATIONS
-from stacks.names import physical_name
-from tools.aws_region import add_region_argument, session
 
 _ID = re.compile(ID_PATTERN)
-ENVIRONMENTS = ("dev", "prod")
 
 
 @dataclass
@@ -110,40 +102,3 @@ class Backfill:
                 return False
             raise
         return True
-
-
-def _print(summary: Summary) -> None:
-    verb = "set" if summary.applied else "would set (dry run: add --yes to write)"
-    print(f"records scanned: {summary.scanned}")
-    print(f"records lacking gsi_project_key: {sum(summary.missing.values())} ({verb})")
-    for key, count in sorted(summary.missing.items()):
-        print(f"  {key}: {count}")
-    if summary.applied:
-        print(f"written: {summary.written}; already set or gone meanwhile: {summary.already_set}")
-    if summary.unusable:
-        print(f"left alone (company_id or project_id is not a valid id): {summary.unusable}")
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m tools.backfill_project_key",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--env", required=True, choices=ENVIRONMENTS)
-    parser.add_argument("--yes", action="store_true", help="write; without it, only count what would be set")
-    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
-    add_region_argument(parser)
-    args = parser.parse_args(argv)
-    aws = session(args.env, args.region)
-    backfill = Backfill(aws.client("dynamodb"), physical_name(CONVERSATIONS.logical_name, args.env))
-    summary = backfill.run(act=args.yes)
-    if args.json:
-        print(json.dumps(summary.as_dict(), sort_keys=True))
-    else:
-        _print(summary)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,14 +1,10 @@
-"""``python -m tools.webhook_replay`` run as the README runs it (a subprocess with the local stack's
-environment) against the emulator: what it lists, what it puts back on the webhooks FIFO queue (in
-order, in the conversation's group, the same body and webhook id, a new deduplication id), and its
-refusals."""
+"""``comms webhooks replay`` against the emulator: what it lists, what it puts back on the webhooks
+FIFO queue (in order, in the conversation's group, the same body and webhook id, a new
+deduplication id), and its refusals."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
@@ -16,7 +12,6 @@ from shared.channels import Channel
 from shared.models.conversation import ConversationStatus
 from shared.models.tenant_events import WebhookEvent, WebhookEventData, WebhookEventType, event_id
 from shared.tenant_events.event_log import WebhookEventLog, event_key
-from tests.conftest import REGION, ROOT
 
 CONVERSATION = "ci-demo-001#pi-demo-001#3f8b2c1e-4d5a-4b6c-9e7f-0a1b2c3d4e5f#whatsapp:+447700900000"
 OTHER = "ci-demo-001#pi-demo-001#0d1e2f3a-4d5a-4b6c-9e7f-0a1b2c3d4e5f#whatsapp:+447700900000"
@@ -71,24 +66,8 @@ def queue(aws) -> str:
     return aws.webhooks_queue.queue_url
 
 
-def _tool(aws, *arguments: str) -> subprocess.CompletedProcess[str]:
-    environment = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(ROOT / ".no-home"),
-        "AWS_ENDPOINT_URL": aws.endpoint_url,
-        "AWS_REGION": REGION,  # as . .local/env exports it
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "tools.webhook_replay", *arguments],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+def _tool(comms, *arguments: str):
+    return comms("webhooks", "replay", *arguments)
 
 
 def _queued(aws, queue: str) -> list[dict]:
@@ -105,24 +84,27 @@ def _queued(aws, queue: str) -> list[dict]:
     return found
 
 
-def test_a_dry_run_lists_the_conversations_events_in_order_and_sends_nothing(aws, logged, queue):
-    done = _tool(aws, "--conversation-id", CONVERSATION, "--env", "dev")
+def test_a_dry_run_lists_the_conversations_events_in_order_and_sends_nothing(aws, comms, logged, queue):
+    done = _tool(comms, "--conversation-id", CONVERSATION)
 
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.strip().splitlines()
+    assert done.code == 0, done.stderr
+    header, *lines = done.stdout.strip().splitlines()
     expected = logged[CONVERSATION]
+    assert header.split() == ["TIMESTAMP", "TYPE", "ID", "DELIVERY_STATE"]
     assert [line.split()[:3] for line in lines[:-1]] == [[e.timestamp, e.type.value, e.id] for e in expected]
     assert [line.split()[-1] for line in lines[:-1]] == [state for *_, state in HISTORY]
     assert lines[-1].startswith("dry run: 4 event(s) would be re-sent to ai-multi-comms-webhooks-queue-dev.fifo")
     assert _queued(aws, queue) == []
 
 
-def test_yes_requeues_them_in_order_with_their_ids_and_new_dedup_ids_and_again_on_a_second_run(aws, logged, queue):
-    first = _tool(aws, "--conversation-id", CONVERSATION, "--env", "dev", "--yes")
-    second = _tool(aws, "--conversation-id", CONVERSATION, "--env", "dev", "--yes")
+def test_yes_requeues_them_in_order_with_their_ids_and_new_dedup_ids_and_again_on_a_second_run(
+    aws, comms, logged, queue
+):
+    first = _tool(comms, "--conversation-id", CONVERSATION, "--yes")
+    second = _tool(comms, "--conversation-id", CONVERSATION, "--yes")
 
-    assert first.returncode == 0, first.stderr
-    assert second.returncode == 0, second.stderr
+    assert first.code == 0, first.stderr
+    assert second.code == 0, second.stderr
     assert "re-sent 4 event(s) to ai-multi-comms-webhooks-queue-dev.fifo" in first.stdout
     queued = _queued(aws, queue)
     expected = logged[CONVERSATION]
@@ -134,13 +116,11 @@ def test_yes_requeues_them_in_order_with_their_ids_and_new_dedup_ids_and_again_o
     assert all(d.startswith(e.id) and d != e.id for d, e in zip(dedup_ids, expected + expected, strict=True))
 
 
-def test_since_and_type_narrow_what_is_replayed(aws, logged, queue):
-    done = _tool(
-        aws, "--conversation-id", CONVERSATION, "--env", "dev", "--since", "2026-11-26T09:00:05Z", "--json", "--yes"
-    )
+def test_since_and_type_narrow_what_is_replayed(aws, comms, logged, queue):
+    done = _tool(comms, "--conversation-id", CONVERSATION, "--since", "2026-11-26T09:00:05Z", "--json", "--yes")
 
-    assert done.returncode == 0, done.stderr
-    answer = json.loads(done.stdout)
+    assert done.code == 0, done.stderr
+    answer = done.json()
     assert answer["replayed"] is True
     assert [e["type"] for e in answer["events"]] == [
         "conversation.delivered",
@@ -149,19 +129,22 @@ def test_since_and_type_narrow_what_is_replayed(aws, logged, queue):
     ]
     assert [json.loads(m["Body"])["type"] for m in _queued(aws, queue)] == [e["type"] for e in answer["events"]]
 
-    only = _tool(aws, "--conversation-id", CONVERSATION, "--env", "dev", "--type", "reply_received", "--json")
-    assert [e["id"] for e in json.loads(only.stdout)["events"]] == [logged[CONVERSATION][2].id]
+    only = _tool(comms, "--conversation-id", CONVERSATION, "--type", "reply_received", "--json")
+    assert [e["id"] for e in only.json()["events"]] == [logged[CONVERSATION][2].id]
 
 
-def test_a_conversation_without_logged_events_says_so(aws, logged, queue):
-    done = _tool(aws, "--conversation-id", "ci-demo-001#pi-demo-001#nothing#x", "--env", "dev", "--yes")
+def test_a_conversation_without_logged_events_says_so(aws, comms, logged, queue):
+    done = _tool(comms, "--conversation-id", "ci-demo-001#pi-demo-001#nothing#x", "--yes")
 
-    assert done.returncode == 1
+    assert done.code == 1
     assert (
-        done.stdout.strip()
-        == "no logged events for ci-demo-001#pi-demo-001#nothing#x in ai-multi-comms-webhook-events-dev"
+        done.stderr.strip()
+        == "error: no logged events for ci-demo-001#pi-demo-001#nothing#x in ai-multi-comms-webhook-events-dev"
     )
+    assert done.stdout == ""
     assert _queued(aws, queue) == []
+    unknown = _tool(comms, "--conversation-id", OTHER.replace("0d1e2f3a", "00000000"))
+    assert unknown.code == 1 and "whatsapp:+44********00 in" in unknown.stderr  # echoed masked
 
 
 @pytest.mark.parametrize(
@@ -172,26 +155,26 @@ def test_a_conversation_without_logged_events_says_so(aws, logged, queue):
         (("--type", "conversation.exploded"), "--type 'conversation.exploded' is not an event type"),
     ],
 )
-def test_bad_arguments_are_refused_before_anything_is_read(aws, arguments, why):
-    done = _tool(aws, "--conversation-id", CONVERSATION, "--env", "dev", *arguments)
+def test_bad_arguments_are_refused_before_anything_is_read(aws, comms, arguments, why):
+    done = _tool(comms, "--conversation-id", CONVERSATION, *arguments)
 
-    assert done.returncode == 2
+    assert done.code == 2
     assert why in done.stderr
 
 
-def test_a_log_item_that_is_not_an_event_stops_the_replay_before_anything_is_sent(aws, logged, queue):
+def test_a_log_item_that_is_not_an_event_stops_the_replay_before_anything_is_sent(aws, comms, logged, queue):
     aws.table("webhook-events").put_item(
         Item={"conversation_id": CONVERSATION, "event_key": "2026-11-26T09:05:00.000Z#evt_x", "payload": "{}"}
     )
 
-    done = _tool(aws, "--conversation-id", CONVERSATION, "--env", "dev", "--yes")
+    done = _tool(comms, "--conversation-id", CONVERSATION, "--yes")
 
-    assert done.returncode == 1
+    assert done.code == 1
     assert "'2026-11-26T09:05:00.000Z#evt_x' is not a valid event" in done.stderr
     assert _queued(aws, queue) == []
 
 
-def test_a_queue_refusing_midway_says_how_many_went_and_sends_none_after(aws, logged, queue):
+def test_a_queue_refusing_midway_says_how_many_went_and_sends_none_after(aws, comms, logged, queue):
     # The third event's body over the queue's size limit: the queue refuses it; those before it went.
     aws.client("sqs").set_queue_attributes(QueueUrl=queue, Attributes={"MaximumMessageSize": "1024"})
     big = logged[CONVERSATION][2].model_copy(deep=True)
@@ -202,8 +185,8 @@ def test_a_queue_refusing_midway_says_how_many_went_and_sends_none_after(aws, lo
         ExpressionAttributeValues={":p": big.model_dump_json()},
     )
 
-    done = _tool(aws, "--conversation-id", CONVERSATION, "--env", "dev", "--yes")
+    done = _tool(comms, "--conversation-id", CONVERSATION, "--yes")
 
-    assert done.returncode == 1
+    assert done.code == 1
     assert "after 2 were re-sent; the rest were not" in done.stderr
     assert [WebhookEvent.model_validate_json(m["Body"]) for m in _queued(aws, queue)] == logged[CONVERSATION][:2]
