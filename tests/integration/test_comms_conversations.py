@@ -288,7 +288,7 @@ def test_list_filters_by_status_across_pages_and_by_time(aws, comms):
         ),
         (["--limit", "0"], "--limit must be from 1 to 1000"),
         (["--limit", "many"], "invalid int value"),
-        (["--company-id", "ci#demo"], "--company-id is not an id"),
+        (["--company-id", "ci#demo"], "argument --company-id: 'ci#demo' is not an id"),
     ],
 )
 def test_list_refuses_bad_input_with_the_flag_named(aws, comms, arguments, message):

@@ -178,7 +178,10 @@ def test_a_company_without_entries_lists_none(aws, comms):
         (["add", "--channel", "sms", "--address", "07700 900123"], "--address is not an E.164 number"),
         (["add", "--channel", "email", "--address", "alex.morgan@"], "--address is not an email address"),
         (["add", "--channel", "sms", "--address", TEL, "--by", "sam smith"], "--by must be a login name"),
-        (["add", "--channel", "sms", "--address", TEL, "--project-id", "pi#1"], "--project-id is not an id"),
+        (
+            ["add", "--channel", "sms", "--address", TEL, "--project-id", "pi#1"],
+            "argument --project-id: 'pi#1' is not an id",
+        ),
         (["remove", "--channel", "sms", "--address", TEL, "--reason", "  "], "--reason must say why"),
         (["remove", "--channel", "sms", "--address", TEL, "--reason", "x" * 301], "--reason is longer than 300"),
         (["add", "--channel", "sms", "--address", TEL, "--reason", "hard_bounce"], "invalid choice"),
@@ -199,7 +202,7 @@ def test_bad_input_is_refused_with_a_clear_message_and_nothing_written(aws, comm
 def test_a_company_id_that_is_not_an_id_is_refused(aws, comms):
     done = comms("suppressions", "list", "--company-id", "ci#demo")
 
-    assert done.code == 2 and "--company-id is not an id" in done.stderr
+    assert done.code == 2 and "argument --company-id: 'ci#demo' is not an id" in done.stderr
 
 
 def test_without_a_name_to_record_add_is_refused(aws, comms, monkeypatch):

@@ -14,12 +14,12 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
+from tools.comms.arguments import identifier
 from tools.comms.company_table import CompanyTable
 from tools.comms.errors import CommandError
 from tools.comms.key_lifecycle import Project, Revocation, create_key, revocation_of, revoke
 from tools.comms.options import add_command
 from tools.comms.output import emit, emit_one
-from tools.comms.project_arguments import identifier
 from tools.comms.target import Target
 from tools.comms.usage_plans import ApiKeys
 

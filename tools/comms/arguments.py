@@ -1,7 +1,9 @@
-"""Checks of command-line values that several groups share, refused as ``CommandError`` (exit 2)."""
+"""Command-line values several groups share: ids and channels checked by argparse (exit 2 before anything
+runs), addresses checked as the router checks them (``CommandError``, exit 2)."""
 
 from __future__ import annotations
 
+import argparse
 import re
 
 from pydantic import TypeAdapter, ValidationError
@@ -12,16 +14,21 @@ from shared.identifiers import ID_PATTERN
 from shared.models.request import PhoneNumber, RecipientEmail
 from tools.comms.errors import CommandError
 
-_ID = re.compile(ID_PATTERN)
+CHANNELS = tuple(channel.value for channel in Channel)
 _PHONE = TypeAdapter(PhoneNumber)
 _EMAIL = TypeAdapter(RecipientEmail)
 
 
-def identifier(value: str, option: str) -> str:
-    """A company or project id as the engine stores it; ``option`` names the flag in the error."""
-    if not _ID.match(value):
-        raise CommandError(f"{option} is not an id ([A-Za-z0-9][A-Za-z0-9_.-]{{0,63}})")
+def identifier(value: str) -> str:
+    """A company or project id (an argparse ``type``): a wrong one is refused, not looked up."""
+    if not re.fullmatch(ID_PATTERN, value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not an id (letters, digits, '_', '.', '-'; at most 64)")
     return value
+
+
+def project_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--company-id", required=True, type=identifier)
+    parser.add_argument("--project-id", required=True, type=identifier)
 
 
 def parse_address(channel: Channel, address: str) -> str:

@@ -15,12 +15,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from tools.comms.arguments import identifier
 from tools.comms.company_records import RecordRefused, prepared_record, read_record_file, record_key
 from tools.comms.company_table import CompanyTable
 from tools.comms.errors import CommandError
 from tools.comms.options import add_command
 from tools.comms.output import emit, emit_one
-from tools.comms.project_arguments import identifier
 from tools.comms.target import Target
 
 STATUSES = ("active", "inactive")

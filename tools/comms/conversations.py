@@ -22,7 +22,7 @@ from shared.reading.conversation_store import ConversationStore
 from shared.reading.list_query import MAX_LIMIT, ListQuery, created_range, parse_statuses
 from shared.tables import CONVERSATIONS
 from tools.comms import conversation_view
-from tools.comms.arguments import identifier
+from tools.comms.arguments import project_options
 from tools.comms.errors import CommandError, NotFound, Unavailable
 from tools.comms.options import add_command
 from tools.comms.output import emit, emit_one
@@ -52,8 +52,7 @@ def register(groups: argparse._SubParsersAction) -> None:  # type: ignore[type-a
         help=f"each message whole (default: its first {conversation_view.PREVIEW_CHARS} characters)",
     )
     listing = add_command(commands, "list", _list, help="a project's conversations, newest first")
-    listing.add_argument("--company-id", required=True)
-    listing.add_argument("--project-id", required=True)
+    project_options(listing)
     listing.add_argument("--status", help="only these statuses: a comma-separated list, e.g. failed_to_send_message")
     listing.add_argument("--since", help="created at or after this ISO 8601 time with a zone (2026-11-24T09:00:00Z)")
     listing.add_argument("--until", help="created before this ISO 8601 time with a zone")
@@ -117,8 +116,8 @@ def _query(args: argparse.Namespace) -> ListQuery:
     except ApiError as error:
         raise CommandError(error.message) from None
     return ListQuery(
-        company_id=identifier(args.company_id, "--company-id"),
-        project_id=identifier(args.project_id, "--project-id"),
+        company_id=args.company_id,
+        project_id=args.project_id,
         statuses=statuses,
         created_from=created_from,
         created_through=created_through,

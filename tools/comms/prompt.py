@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from shared.channels import Channel
+from tools.comms.arguments import CHANNELS, project_options
 from tools.comms.errors import CommandError
 from tools.comms.options import add_command
 from tools.comms.output import emit_one
-from tools.comms.project_arguments import CHANNELS, project_options
 from tools.comms.project_record import load_project
 from tools.comms.prompt_rehearsal import Rendered, content_check, read_request, render, utc_now, write_draft
 from tools.comms.target import Target

@@ -16,10 +16,10 @@ from shared.channels import Channel
 from shared.models.company import CHANNEL_CONFIGS
 from shared.secret_names import openai_secret_name, webhook_secret_name
 from shared.tenant_webhooks.signing_secrets import new_signing_secret
+from tools.comms.arguments import CHANNELS, project_options
 from tools.comms.errors import CommandError
 from tools.comms.options import add_command
 from tools.comms.output import emit, emit_one
-from tools.comms.project_arguments import CHANNELS, project_options
 from tools.comms.project_record import load_project
 from tools.comms.project_secrets import check_secret, needed_secrets
 from tools.comms.secret_input import read_secret_text

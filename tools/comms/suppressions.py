@@ -46,7 +46,7 @@ def register(groups: argparse._SubParsersAction) -> None:  # type: ignore[type-a
 
     def command(name: str, run: Any, help_text: str, *, address: bool = True) -> argparse.ArgumentParser:
         sub = add_command(commands, name, run, help=help_text)
-        sub.add_argument("--company-id", required=True)
+        sub.add_argument("--company-id", required=True, type=identifier)
         if address:
             sub.add_argument("--channel", required=True, choices=[channel.value for channel in Channel])
             sub.add_argument("--address", required=True, help="the person's number or email (never printed unmasked)")
@@ -54,7 +54,7 @@ def register(groups: argparse._SubParsersAction) -> None:  # type: ignore[type-a
 
     add = command("add", _add, "suppress an address (reason operator: START never lifts it)")
     add.add_argument("--reason", default=SuppressionReason.OPERATOR.value, choices=[SuppressionReason.OPERATOR.value])
-    add.add_argument("--project-id", help="the project the request came through, if any")
+    add.add_argument("--project-id", type=identifier, help="the project the request came through, if any")
     add.add_argument("--by", help="who is adding it (default $USER); stored as source operator:<by>")
     remove = command("remove", _remove, "lift an active entry of any reason, saying why")
     remove.add_argument("--reason", required=True, help="why it is lifted (do not write the address)")
@@ -85,7 +85,7 @@ class _Address:
     """The address of a command, checked, with its masked form (what is printed)."""
 
     def __init__(self, args: argparse.Namespace):
-        self.company_id = identifier(args.company_id, "--company-id")
+        self.company_id = args.company_id
         self.channel = Channel(args.channel)
         self.address = parse_address(self.channel, args.address)
         self.masked = mask_address(normalise_address(self.address)) or ""
@@ -116,7 +116,7 @@ class _Address:
 
 def _add(args: argparse.Namespace, target: Target) -> None:
     address = _Address(args)
-    project_id = None if args.project_id is None else identifier(args.project_id, "--project-id")
+    project_id = args.project_id
     who = operator_name(args.by, os.environ.get("USER"))
     with _suppression_list(target) as suppressions:
         made = suppressions.suppress(
@@ -162,7 +162,7 @@ def _check(args: argparse.Namespace, target: Target) -> None:
 
 
 def _list(args: argparse.Namespace, target: Target) -> None:
-    company_id = identifier(args.company_id, "--company-id")
+    company_id = args.company_id
     with _suppression_list(target) as suppressions:
         entries = suppressions.entries(company_id)
     ordered = sorted(entries, key=lambda entry: (entry.channel.value, _time(entry)))
