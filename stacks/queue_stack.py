@@ -50,3 +50,7 @@ class QueueStack(Stack):
             fifo=True,
             max_receive_count=settings.webhook_sender.max_receive_count,
         )
+        # Issue 14 moved the events queue's dashboard out of ProcessorStack, the only importer of
+        # this name. A deployed stack's import blocks removing an export (QueueStack deploys first),
+        # so it stays exported until every environment has deployed without the import; then delete.
+        self.export_value(self.events_queue.queue.queue_name)

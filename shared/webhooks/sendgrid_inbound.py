@@ -61,6 +61,18 @@ RAW_MESSAGE_FIELD = "email"
 DEFAULT_CHARSET = "utf-8"
 
 
+def inbound_token(credentials: SendGridCredentials) -> str:
+    """The project's Inbound Parse token; ``KeyUnusable`` (naming the field) when there is none or
+    it is too short to be unguessable. ``comms secrets`` applies it too."""
+    expected = credentials.sendgrid_inbound_token
+    if expected is None:
+        raise KeyUnusable("the email credentials hold no sendgrid_inbound_token")
+    value = expected.get_secret_value()
+    if len(value) < MIN_TOKEN_LENGTH:
+        raise KeyUnusable(f"sendgrid_inbound_token is shorter than {MIN_TOKEN_LENGTH} characters")
+    return value
+
+
 class SendGridInboundWebhook:
     provider = Provider.SENDGRID
     credentials = SendGridCredentials
@@ -89,14 +101,8 @@ class SendGridInboundWebhook:
         given = tokens[0].encode("utf-8", "surrogatepass")
 
         def verifies(credentials: SendGridCredentials) -> bool:
-            expected = credentials.sendgrid_inbound_token
-            if expected is None:
-                raise KeyUnusable("the email credentials hold no sendgrid_inbound_token")
-            value = expected.get_secret_value()
-            if len(value) < MIN_TOKEN_LENGTH:
-                raise KeyUnusable(f"sendgrid_inbound_token is shorter than {MIN_TOKEN_LENGTH} characters")
             # Constant time: how much of a guess matches must not show in the answer's timing.
-            return hmac.compare_digest(given, value.encode("utf-8"))
+            return hmac.compare_digest(given, inbound_token(credentials).encode("utf-8"))
 
         return verifies
 

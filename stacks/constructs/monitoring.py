@@ -109,7 +109,7 @@ class Monitoring(Construct):
             ),
             "The tenant-events function gave up on stream records after its retries: their events were "
             "not queued. Each message names the shard and sequence range; replay the affected "
-            "conversations (tools.webhook_replay) once the cause is fixed.",
+            "conversations (comms webhooks replay) once the cause is fixed.",
         )
         self._alarm(
             "tenant-events-errors",

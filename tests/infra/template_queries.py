@@ -117,3 +117,18 @@ def consent_grants(template: Template, function_properties: dict[str, Any]) -> d
         for name, actions in grants_by_resource(template, function_properties).items()
         if name in ("SuppressionsTable", "ConsentKey")
     }
+
+
+def joined(value: Any) -> str:
+    """A ``Fn::Join`` (a dashboard's body) as one string, each token written as the logical id it
+    names (``{"Ref": "ApiDeploymentStagedev…"}`` -> ``ApiDeploymentStagedev…``, ``AWS::Region``)."""
+    if isinstance(value, str):
+        return value
+    if "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return separator.join(joined(part) for part in parts)
+    if "Ref" in value:
+        return value["Ref"]
+    if "Fn::GetAtt" in value:
+        return ".".join(value["Fn::GetAtt"])
+    raise AssertionError(f"unexpected token {value}")
