@@ -26,7 +26,7 @@ from tools.comms.usage_plans import ApiKeys
 LIST_COLUMNS = ("id", "name", "enabled", "created", "projects")
 
 
-def register(groups: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     group = groups.add_parser(
         "apikey",
         help="tenants' API keys: create (in the usage plan, bound to a project), list, revoke",

@@ -27,7 +27,7 @@ STATUSES = ("active", "inactive")
 LIST_COLUMNS = ("company_id", "project_id", "project_status", "channels", "keys", "updated_at")
 
 
-def register(groups: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     group = groups.add_parser(
         "company",
         help="tenants' company/project records: put, show, list, set-status",

@@ -32,7 +32,7 @@ DEFAULT_LIMIT = 25
 MAX_ROWS = 1000
 
 
-def register(groups: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     group = groups.add_parser(
         "conversations",
         help="one conversation and its thread, or a project's conversations",

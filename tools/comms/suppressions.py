@@ -35,7 +35,7 @@ _MAX_REASON = 300
 LIST_COLUMNS = ("channel", "address_hint", "state", "reason", "source", "time")
 
 
-def register(groups: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     group = groups.add_parser(
         "suppressions",
         help="who a company may not contact: add, remove, check an address, list",
