@@ -140,7 +140,8 @@ def write_overview(view: ConversationOverview, out: TextIO) -> None:
     emit_one({name: value for name, value in fields.items() if value is not None}, as_json=False, stream=out)
     # In the order the engine recorded them, which is the thread's: an email's timestamp is its Date
     # header (whole seconds, the sender's clock), so sorting by time could put an answer first.
-    out.write(f"\nThread ({len(view.messages)} messages, as recorded):\n")
+    count = len(view.messages)
+    out.write(f"\nThread ({count} message{'' if count == 1 else 's'}, as recorded):\n")
     for message in view.messages:
         out.write(_message_lines(message))
 
