@@ -93,11 +93,13 @@ def test_render_only_needs_no_sandbox_and_prints_sections_for_people(aws, comms)
 
 
 def test_prompt_test_returns_the_sandbox_draft_written_with_the_channels_key_and_keeps_nothing(
-    aws, comms_with_sandbox, sandbox
+    aws, comms_with_sandbox, sandbox, monkeypatch
 ):
     put_record(aws)
     store_openai_key(aws, Channel.SMS)
-    sandbox.openai.api_keys = {OPENAI_KEY}  # any other key is refused: the stored one must be used
+    monkeypatch.setattr(
+        sandbox.openai, "api_keys", {OPENAI_KEY}
+    )  # any other key is refused: the stored one must be used
     sandbox.openai.script(Outcome.output({"body": DRAFT}))
     before = emulator_state(aws)
 
@@ -152,10 +154,10 @@ def test_without_the_channels_openai_key_it_exits_1_naming_the_secret(aws, comms
     assert sandbox.openai.requests == []
 
 
-def test_a_key_openai_refuses_exits_1(aws, comms_with_sandbox, sandbox):
+def test_a_key_openai_refuses_exits_1(aws, comms_with_sandbox, sandbox, monkeypatch):
     put_record(aws)
     store_openai_key(aws, Channel.SMS)
-    sandbox.openai.api_keys = {"sk-another-key"}
+    monkeypatch.setattr(sandbox.openai, "api_keys", {"sk-another-key"})
 
     result = comms_with_sandbox("prompt", "test", *PROJECT, "--channel", "sms")
 
