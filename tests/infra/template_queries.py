@@ -8,6 +8,9 @@ from typing import Any
 
 from aws_cdk.assertions import Template
 
+# The attributes of ``app.Engine``, one per stack.
+ENGINE_STACKS = ("data", "queues", "api", "processors")
+
 
 def resources(template: Template, kind: str) -> dict[str, dict[str, Any]]:
     return template.find_resources(kind)
@@ -116,4 +119,11 @@ def consent_grants(template: Template, function_properties: dict[str, Any]) -> d
         name: actions
         for name, actions in grants_by_resource(template, function_properties).items()
         if name in ("SuppressionsTable", "ConsentKey")
+    }
+
+
+def alarms_by_name(template: Template) -> dict[str, dict[str, Any]]:
+    """Every CloudWatch alarm of the template: its name -> its properties."""
+    return {
+        a["Properties"]["AlarmName"]: a["Properties"] for a in resources(template, "AWS::CloudWatch::Alarm").values()
     }

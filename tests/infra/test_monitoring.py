@@ -14,9 +14,8 @@ from aws_cdk.assertions import Template
 import app as cdk_app
 from stacks.settings import CDK_JSON, EnvironmentSettings, SettingsError, load_settings, settings_from_block
 from tests.infra.conftest import ENVIRONMENTS, Synthesised, app_context, synthesised_env
-from tests.infra.template_queries import resources
+from tests.infra.template_queries import alarms_by_name, resources
 
-STACKS = ("data", "queues", "api", "processors")
 WORK_QUEUES = {
     "whatsapp": "ai-multi-comms-whatsapp-queue-{env}",
     "sms": "ai-multi-comms-sms-queue-{env}",
@@ -73,13 +72,7 @@ ALARMS = {
 
 
 def alarms_of(synthesised: Synthesised, stack: str) -> dict[str, dict[str, Any]]:
-    """Alarm name -> its properties, in one stack."""
-    found = resources(synthesised.template(stack), "AWS::CloudWatch::Alarm").values()
-    return {a["Properties"]["AlarmName"]: a["Properties"] for a in found}
-
-
-def every_alarm(synthesised: Synthesised) -> dict[str, dict[str, Any]]:
-    return {name: alarm for stack in STACKS for name, alarm in alarms_of(synthesised, stack).items()}
+    return alarms_by_name(synthesised.template(stack))
 
 
 def _topic_action(synthesised: Synthesised, stack: str) -> list[Any]:
@@ -157,7 +150,7 @@ def test_every_function_alarms_on_its_throttles(synthesised, stack):
 
 def test_every_alarm_description_ends_with_its_runbook_section(synthesised):
     env = synthesised.settings.name
-    for name, alarm in every_alarm(synthesised).items():
+    for name, alarm in synthesised.alarms().items():
         section = name.removesuffix(f"-{env}") + "-env"
         assert alarm["AlarmDescription"].endswith(f" Runbook: docs/runbook.md#{section}"), name
 
@@ -247,5 +240,5 @@ def test_a_webhooks_threshold_inside_the_senders_retry_budget_is_refused():
 
 def test_the_template_of_a_flipped_environment_is_otherwise_the_same_alarms(prod):
     flipped = _synthesise(_with_tracing(prod.settings, True))
-    assert sorted(every_alarm(flipped)) == sorted(every_alarm(prod))
+    assert sorted(flipped.alarms()) == sorted(prod.alarms())
     assert Template.from_stack(flipped.engine.data).to_json() == prod.template("data").to_json()
