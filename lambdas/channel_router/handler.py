@@ -10,11 +10,10 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.processing import metric_names
 from shared.routing.request_outcome import UNEXPECTED, Routed, count_request
 from shared.routing.responses import unexpected_failure
 from shared.routing.router import Router
@@ -22,8 +21,6 @@ from shared.routing.settings import RouterSettings
 from shared.routing.wiring import build_router
 
 logger = Logger()
-# The contract's namespace and service dimension (metric_names), which the dashboard and alarms read.
-metrics = Metrics(namespace=metric_names.NAMESPACE, service=metric_names.ROUTER_SERVICE)
 
 
 @lru_cache(maxsize=1)
@@ -43,11 +40,10 @@ def router_for(settings: RouterSettings) -> Router:
 
 # log_event=False explicitly: the event holds the API key and personal data, whatever the env says.
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False, clear_state=True)
-@metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         routed = router_for(RouterSettings.from_environment()).route(event)
     except Exception as error:  # the single outermost catch
         routed = Routed(unexpected_failure(logger, error), UNEXPECTED)
-    count_request(metrics, routed.outcome)
+    count_request(routed.outcome)
     return routed.response

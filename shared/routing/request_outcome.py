@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from shared.api_errors import ApiError, InternalError
 from shared.processing import metric_names
@@ -42,9 +42,16 @@ class Routed:
     outcome: RequestOutcome
 
 
-def count_request(metrics: Any, outcome: RequestOutcome) -> None:
-    """One ``Requests`` data point; the router flushes once per invocation, so the dimensions added
-    here are this request's alone."""
-    metrics.add_dimension(name=metric_names.OUTCOME_DIMENSION, value=outcome.outcome)
-    metrics.add_dimension(name=metric_names.ERROR_CODE_DIMENSION, value=outcome.error_code)
-    metrics.add_metric(name=metric_names.REQUESTS, unit=MetricUnit.Count, value=1)
+def count_request(outcome: RequestOutcome, *, namespace: str = metric_names.NAMESPACE) -> None:
+    """One ``Requests`` data point, printed now as its own EMF document: its dimensions are this
+    request's alone, also when one process serves requests concurrently (the local stack's
+    function host), which Powertools ``Metrics``' shared dimension set would mix up."""
+    with single_metric(
+        name=metric_names.REQUESTS,
+        unit=MetricUnit.Count,
+        value=1,
+        namespace=namespace,
+        default_dimensions={metric_names.SERVICE_DIMENSION: metric_names.ROUTER_SERVICE},
+    ) as metric:
+        metric.add_dimension(name=metric_names.OUTCOME_DIMENSION, value=outcome.outcome)
+        metric.add_dimension(name=metric_names.ERROR_CODE_DIMENSION, value=outcome.error_code)
