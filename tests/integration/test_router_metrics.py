@@ -3,11 +3,16 @@ real handler prints it (EMF) against the emulator."""
 
 from __future__ import annotations
 
+import copy
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from shared.channels import Channel
 from tests.fixtures.emf import data_points
-from tests.integration.conftest import OTHER_API_KEY_ID
+from tests.integration.conftest import API_KEY_ID, OTHER_API_KEY_ID
 
 
 def _requests(capsys: pytest.CaptureFixture[str]) -> list[tuple[dict[str, str], float, str]]:
@@ -79,3 +84,29 @@ def test_each_request_carries_only_its_own_outcome_and_no_tenant(router, initiat
     points = [p for p in data_points(capsys.readouterr().out) if p.name == "Requests"]
     assert [p.dimensions["outcome"] for p in points] == ["accepted", "rejected", "replayed"]
     assert {name for p in points for name in p.dimensions} == {"service", "outcome", "error_code"}
+
+
+def test_concurrent_requests_in_one_process_each_count_their_own_outcome(
+    router, initiate_request_example, company_record_example, capsys
+):
+    """The local stack's function host serves requests on threads of one process."""
+    limits = {**company_record_example["rate_limits"], "requests_per_minute": 1000, "requests_per_day": 3}
+    router.put_company({**company_record_example, "rate_limits": limits, "api_key_ids": [API_KEY_ID]})
+    events = []
+    for _ in range(8):
+        body = copy.deepcopy(initiate_request_example)
+        body["request_data"]["request_id"] = str(uuid.uuid4())
+        events.append(router.event(body))
+    start = threading.Barrier(len(events))
+
+    def call(event: dict) -> int:
+        start.wait()
+        return router.call(event).status
+
+    capsys.readouterr()
+    with ThreadPoolExecutor(max_workers=len(events)) as pool:
+        statuses = sorted(pool.map(call, events))
+
+    assert statuses == [200] * 3 + [429] * 5
+    counted = sorted((d["outcome"], d["error_code"]) for d, _, _ in _requests(capsys))
+    assert counted == [("accepted", "none")] * 3 + [("rejected", "RATE_LIMIT_EXCEEDED")] * 5
