@@ -5,7 +5,8 @@ DataStack (tables) ─┐
 QueueStack (queues) ┴─> ProcessorStack (a processor per channel, the events processor, the tenant-events
                     │                    stream consumer, the webhook sender, the critical-alerts topic)
                     └─> ApiStack (the router, the conversation reader and the webhook ingress; deployed
-                                  after the processors, alarms to their topic)
+                                  after the processors, alarms to their topic; the operations
+                                  dashboard of every stack's functions and queues)
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 import aws_cdk as cdk
 
 from stacks.api_stack import ApiStack
+from stacks.constructs.operations_dashboard import OperationsDashboard, engine_functions
 from stacks.data_stack import DataStack
 from stacks.nag import enable_nag
 from stacks.names import stack_id
@@ -31,6 +33,7 @@ class Engine:
     queues: QueueStack
     api: ApiStack
     processors: ProcessorStack
+    dashboard: OperationsDashboard
 
 
 def build(app: cdk.App, settings: EnvironmentSettings) -> Engine:
@@ -72,10 +75,20 @@ def build(app: cdk.App, settings: EnvironmentSettings) -> Engine:
     # Processors first: a router that writes a newer context message must never reach queues
     # whose consumers cannot read it yet (cdk deploy --all follows dependencies).
     api.add_stack_dependency(processors)
+    # In the stack deployed last, drawn from physical names: no export ties it to the others.
+    dashboard = OperationsDashboard(
+        api,
+        "Operations",
+        env=settings.name,
+        api=api.api,
+        functions=engine_functions(api, processors),
+        queues=[*queues.channel_queues.values(), queues.events_queue, queues.webhooks_queue],
+        stream_failures=processors.tenant_events.stream_failures,
+    )
     for stack in (data, queues, api, processors):
         cdk.Tags.of(stack).add("project", "ai-multi-comms")
         cdk.Tags.of(stack).add("environment", settings.name)
-    return Engine(data=data, queues=queues, api=api, processors=processors)
+    return Engine(data=data, queues=queues, api=api, processors=processors, dashboard=dashboard)
 
 
 def main() -> None:

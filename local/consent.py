@@ -2,7 +2,7 @@
 
 What an operator writes into the company/project record's ``consent`` (``shared.models.company.
 ConsentConfig``): the HELP text, the send windows (quiet hours) with their default time zone, and
-the unsubscribe mailbox. The record is checked whole, as ``tools.put_company_record`` checks it,
+the unsubscribe mailbox. The record is checked whole, as ``comms company put`` checks it,
 before it is written; the engine reads it on the next request (nothing caches it).
 
     python -m local.consent                                       # what the project has now

@@ -81,7 +81,7 @@ def seed_sample_tenant(
 ) -> Tenant:
     record: dict[str, Any] = json_codec.loads(record_path.read_text())
     company = CompanyRecord.model_validate(record)
-    # The same refusal as tools.put_company_record: a sample that names another tenant's secrets
+    # The same refusal as `comms company put`: a sample that names another tenant's secrets
     # would teach the wrong convention.
     problems = company.secret_problems(resources.env)
     if problems:

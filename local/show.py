@@ -1,6 +1,7 @@
-"""See what the local stack did: ``python -m local.show [conversations|conversation ID|outbox|dlq]``.
+"""See what the local stack did: ``python -m local.show [conversations|outbox|dlq]``.
 
-``conversation ID`` prints the thread in order (``local.thread_view``); ``--json`` the whole record.
+One conversation and its thread are ``comms conversations show ID --env local`` (what ``make show
+WHAT=conversation CONVERSATION=ID`` runs): the operator's one view of a conversation.
 
 Each conversation shows its processing status and, beside it, its delivery status as the
 providers' webhooks reported it (with the provider's error code and reason on a failure); events
@@ -22,12 +23,10 @@ from typing import Any
 import boto3
 from boto3.dynamodb.conditions import Attr
 
-from local import thread_view
 from local.env_file import read_env_file
-from shared import json_codec
-from shared.channels import ALL_CHANNELS
 from shared.tables import PROVIDER_MESSAGES
-from stacks.names import EVENTS_QUEUE, WEBHOOKS_QUEUE, dlq_name, fifo_dlq_name, physical_name
+from stacks.names import TENANT_EVENTS, physical_name
+from tools.comms.dead_letters import dead_letter_queues, peek
 
 ENV_FILE = Path(__file__).resolve().parent.parent / ".local" / "env"
 
@@ -104,54 +103,23 @@ def outbox(env: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
     return boxes
 
 
-# Long enough to read a whole DLQ without meeting a message twice; released straight after.
-PEEK_VISIBILITY_SECONDS = 60
-
-
-# Every DLQ, by the name its messages are listed under: the channels', the providers' webhook
-# events and the tenant webhook deliveries (FIFO).
-DLQ_STEMS = (*(channel.value for channel in ALL_CHANNELS), EVENTS_QUEUE, WEBHOOKS_QUEUE)
-
-
 def dead_letters(env: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
-    """Every message of each DLQ (the channels', the events queue's, the tenant webhooks'), left
-    where it was.
-
-    SQS has no peek: each message is received (hidden, so the next receive moves on to others),
-    then all are made visible again at once. A look adds one to each message's receive count,
-    which no redrive policy reads in a DLQ; ``make redrive`` sends bodies afresh. The FIFO DLQ
-    hands out no more of a conversation while some of it is hidden: the first ten of each."""
+    """Every message of each DLQ the local stack has (the channels', the events queue's, the tenant
+    webhooks'), left where it was (``tools.comms.dead_letters.peek``: a FIFO DLQ shows the first
+    messages of each group). The local stack logs the tenant-events stream failures instead of
+    queueing them: it has no such DLQ."""
     sqs = aws_client(env, "sqs")
     letters: dict[str, list[dict[str, Any]]] = {}
-    for stem in DLQ_STEMS:
-        name = fifo_dlq_name(stem, env["ENVIRONMENT"]) if stem == WEBHOOKS_QUEUE else dlq_name(stem, env["ENVIRONMENT"])
-        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
-        messages = _receive_all(sqs, url)
-        _release(sqs, url, messages)
-        letters[stem] = [
+    for queue in dead_letter_queues(env["ENVIRONMENT"]):
+        if queue.key == TENANT_EVENTS:
+            continue
+        messages = peek(sqs, sqs.get_queue_url(QueueName=queue.name)["QueueUrl"])
+        letters[queue.key] = [
             {"message_id": m["MessageId"], "receive_count": m["Attributes"].get("ApproximateReceiveCount"),
              "body": json.loads(m["Body"])}
             for m in messages
         ]  # fmt: skip
     return letters
-
-
-def _receive_all(sqs: Any, url: str) -> list[dict[str, Any]]:
-    received: dict[str, dict[str, Any]] = {}
-    while batch := sqs.receive_message(
-        QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=PEEK_VISIBILITY_SECONDS, AttributeNames=["All"]
-    ).get("Messages", []):
-        received.update((m["MessageId"], m) for m in batch)
-    return list(received.values())
-
-
-def _release(sqs: Any, url: str, messages: list[dict[str, Any]]) -> None:
-    for start in range(0, len(messages), 10):
-        entries = [
-            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
-            for i, m in enumerate(messages[start : start + 10])
-        ]
-        sqs.change_message_visibility_batch(QueueUrl=url, Entries=entries)
 
 
 def _delivery(item: dict[str, Any]) -> str:
@@ -174,23 +142,10 @@ SUMMARY_HEADER = f"{'created':<27} {'channel':<9} {'processing status':<22} {'de
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local.show", description=__doc__)
-    parser.add_argument(
-        "what", nargs="?", default="all", choices=["all", "conversations", "conversation", "outbox", "dlq"]
-    )
-    parser.add_argument("conversation_id", nargs="?")
-    parser.add_argument("--json", action="store_true", help="conversation: the whole record as JSON")
+    parser.add_argument("what", nargs="?", default="all", choices=["all", "conversations", "outbox", "dlq"])
     parser.add_argument("--env-file", type=Path, default=ENV_FILE)
     args = parser.parse_args(argv)
     env = read_env(args.env_file)
-    if args.what == "conversation":
-        if not args.conversation_id:
-            parser.error("conversation needs a conversation id")
-        item = conversation(env, args.conversation_id)
-        if item is None:
-            print(f"no conversation {args.conversation_id}", file=sys.stderr)
-            return 1
-        print(json.dumps(json.loads(json_codec.dumps(item)), indent=2) if args.json else thread_view.render(item))
-        return 0
     if args.what in ("all", "conversations"):
         listed = conversations(env)
         print(f"Conversations ({len(listed)}):")

@@ -564,6 +564,7 @@ class LocalStack:
                 f"{self.tenant.company_id}&project_id={self.tenant.project_id}' -H 'x-api-key: {self.tenant.api_key}'",
                 "Tenant events to a URL:  .venv/bin/python -m local.tenant_webhook --url http://127.0.0.1:9000/events"
                 "  (prints the signing secret once)",
+                "Operate it:              .venv/bin/comms --help  (tenants, keys, secrets, DLQs…; --env local)",
                 "Stop with Ctrl-C.",
                 "",
             ]

@@ -24,9 +24,7 @@ private and link-local addresses are refused as in AWS. Reads ``.local/env`` (wr
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
-import secrets
 import sys
 from pathlib import Path
 from typing import Any
@@ -36,19 +34,13 @@ from pydantic import ValidationError
 from local.show import ENV_FILE, aws_client, read_env
 from shared.models.company import CompanyRecord
 from shared.secret_names import webhook_secret_name
-from shared.tenant_webhooks.signing_secrets import SECRET_PREFIX
+from shared.tenant_webhooks.signing_secrets import new_signing_secret
 from shared.url_safety import configuration_problem
 from stacks.names import physical_name
-
-SECRET_BYTES = 32  # Standard Webhooks asks for 24 to 64 random bytes
 
 
 class TenantWebhookError(ValueError):
     """A webhook the project cannot have, or a project that is not there; the message says why."""
-
-
-def new_signing_secret() -> str:
-    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode("ascii")
 
 
 def set_webhook(

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from shared.api_errors import RequestInvalid
 from shared.models.request import NOW, InitiateRequest
@@ -39,7 +40,7 @@ def parse_initiate_request(body: Any, *, now: datetime | None = None) -> Initiat
         raise _to_request_invalid(error.errors()[0]) from None
 
 
-def _to_request_invalid(error: dict[str, Any]) -> RequestInvalid:
+def _to_request_invalid(error: ErrorDetails) -> RequestInvalid:
     location = tuple(str(part) for part in error["loc"])
     missing = error["type"] == "missing"
     where = ".".join(location)

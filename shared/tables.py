@@ -45,7 +45,8 @@ class TableSpec:
     def key_attributes(self) -> dict[str, AttributeType]:
         """Every attribute a key schema of the table or of one of its indexes names."""
         keys: dict[str, AttributeType] = {}
-        for index in (self, *self.global_indexes, *self.local_indexes):
+        indexes: tuple[TableSpec | IndexSpec, ...] = (self, *self.global_indexes, *self.local_indexes)
+        for index in indexes:
             for key in (index.partition_key, index.sort_key):
                 if key is not None:
                     keys[key.name] = key.type

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import Any
 
 from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
@@ -76,7 +77,7 @@ class ApiStack(Stack):
         channel_queues: Mapping[Channel, sqs.IQueue],
         events_queue: sqs.IQueue,
         alerts: sns.ITopic,
-        **kwargs,
+        **kwargs: Any,
     ):
         super().__init__(scope, construct_id, **kwargs)
         self.api = self._rest_api(settings)

@@ -3,6 +3,8 @@ webhook-events tables, and the consent key (issue 12)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -46,7 +48,7 @@ class DataStack(Stack):
     webhook_events: dynamodb.Table
     consent_key: secretsmanager.Secret
 
-    def __init__(self, scope: Construct, construct_id: str, *, settings: EnvironmentSettings, **kwargs):
+    def __init__(self, scope: Construct, construct_id: str, *, settings: EnvironmentSettings, **kwargs: Any):
         super().__init__(scope, construct_id, **kwargs)
         self.company_data = SpecTable(self, "CompanyData", spec=tables.COMPANY_DATA, settings=settings).table
         self.conversations = SpecTable(

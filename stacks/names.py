@@ -23,6 +23,11 @@ def physical_name(thing: str, env: str) -> str:
     return f"{PREFIX}-{thing}-{env}"
 
 
+def dashboard_name(env: str) -> str:
+    """``ai-multi-comms-<env>``: the environment's one operations dashboard."""
+    return f"{PREFIX}-{env}"
+
+
 def queue_name(channel: str, env: str) -> str:
     return physical_name(f"{channel}-queue", env)
 

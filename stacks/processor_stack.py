@@ -1,11 +1,11 @@
 """ProcessorStack: one processor per channel, fed by its queue; the events processor, fed by the
 events queue; the tenant-events function, fed by the conversations table's stream, and the webhook
-sender, fed by the FIFO webhooks queue (issue 13); the critical alerts that watch them, and the
-delivery dashboard."""
+sender, fed by the FIFO webhooks queue (issue 13); and the critical alerts that watch them."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from aws_cdk import Stack
 from aws_cdk import aws_dynamodb as dynamodb
@@ -14,7 +14,6 @@ from constructs import Construct
 
 from shared.channels import ALL_CHANNELS, Channel
 from stacks.constructs.channel_processor import ChannelProcessor
-from stacks.constructs.delivery_dashboard import DeliveryDashboard
 from stacks.constructs.events_processor import EventsProcessor
 from stacks.constructs.monitoring import Monitoring
 from stacks.constructs.tenant_events import TenantEvents
@@ -30,7 +29,6 @@ class ProcessorStack(Stack):
     tenant_events: TenantEvents
     webhook_sender: WebhookSender
     monitoring: Monitoring
-    delivery_dashboard: DeliveryDashboard
     wakeups: WakeupScheduler
 
     def __init__(
@@ -48,7 +46,7 @@ class ProcessorStack(Stack):
         channel_queues: Mapping[Channel, WorkQueue],
         events_queue: WorkQueue,
         webhooks_queue: WorkQueue,
-        **kwargs,
+        **kwargs: Any,
     ):
         super().__init__(scope, construct_id, **kwargs)
         self.wakeups = WakeupScheduler(
@@ -115,4 +113,3 @@ class ProcessorStack(Stack):
             webhook_sender=self.webhook_sender.function.function,
             webhooks_queue=webhooks_queue,
         )
-        self.delivery_dashboard = DeliveryDashboard(self, "Delivery", env=settings.name, events_queue=events_queue)

@@ -4,6 +4,8 @@ FIFO DLQ."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Stack
 from constructs import Construct
 
@@ -18,7 +20,7 @@ class QueueStack(Stack):
     events_queue: WorkQueue
     webhooks_queue: WorkQueue
 
-    def __init__(self, scope: Construct, construct_id: str, *, settings: EnvironmentSettings, **kwargs):
+    def __init__(self, scope: Construct, construct_id: str, *, settings: EnvironmentSettings, **kwargs: Any):
         super().__init__(scope, construct_id, **kwargs)
         self.channel_queues = {
             channel: WorkQueue(
@@ -48,3 +50,7 @@ class QueueStack(Stack):
             fifo=True,
             max_receive_count=settings.webhook_sender.max_receive_count,
         )
+        # Issue 14 moved the events queue's dashboard out of ProcessorStack, the only importer of
+        # this name. A deployed stack's import blocks removing an export (QueueStack deploys first),
+        # so it stays exported until every environment has deployed without the import; then delete.
+        self.export_value(self.events_queue.queue.queue_name)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode
 from sendgrid.helpers.eventwebhook import EventWebhookHeader
 
 from shared.api_errors import InvalidListQuery
@@ -238,10 +239,10 @@ def build_document() -> dict[str, Any]:
     }
 
 
-def _add_model_schema(schemas: dict[str, Any], model: type[BaseModel], *, mode: str) -> None:
+def _add_model_schema(schemas: dict[str, Any], model: type[BaseModel], *, mode: JsonSchemaMode) -> None:
     """The model's JSON schema and its definitions under components/schemas; a name two models
     define differently is a bug here, not something to overwrite silently."""
-    schema = model.model_json_schema(ref_template=REF_TEMPLATE, mode=mode)  # type: ignore[arg-type]
+    schema = model.model_json_schema(ref_template=REF_TEMPLATE, mode=mode)
     for name, definition in {**schema.pop("$defs", {}), model.__name__: schema}.items():
         if schemas.setdefault(name, definition) != definition:
             raise ValueError(f"two different schemas named {name}")

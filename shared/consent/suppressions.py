@@ -36,7 +36,7 @@ class SuppressionReason(StrEnum):
     UNSUBSCRIBE_LINK = "unsubscribe_link"  # the email's one-click unsubscribe (RFC 8058)
     HARD_BOUNCE = "hard_bounce"  # the address does not exist: SendGrid bounce/dropped, Twilio 21211…
     SPAM_REPORT = "spam_report"  # SendGrid spamreport
-    OPERATOR = "operator"  # an operator added it (tools.suppressions)
+    OPERATOR = "operator"  # an operator added it (comms suppressions add)
 
 
 # What the person's START / UNSTOP (or Twilio's OptOutType=START) may lift.

@@ -98,7 +98,8 @@ def _encode(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
-def _decode(token: str) -> bytes:
+def _decode(token: object) -> bytes:
+    # Typed str by the caller, but it arrives from a URL: anything else is refused, not raised on.
     if not isinstance(token, str) or not _TOKEN.fullmatch(token):
         raise TokenInvalid("not URL-safe base64")
     try:

@@ -80,7 +80,7 @@ class ProviderMessages:
         """Create the send's item, once: a redelivery's re-put must not reset what events already
         moved. Returns the message's delivery state as the item holds it after the call."""
         rank = rank_of(sent.delivery_status) if sent.delivery_status else None
-        item = {
+        item: dict[str, Any] = {
             "provider_message_key": message_key(sent.provider, sent.provider_message_id),
             "item_type": MESSAGE,
             "provider": sent.provider,

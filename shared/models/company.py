@@ -164,6 +164,9 @@ def _variable_order(name: str) -> tuple[int, str]:
     return (int(name), "") if name.isdigit() else (1_000_000, name)
 
 
+# The configuration of one channel, whichever it is (a project slice carries exactly one).
+AnyChannelConfig = WhatsAppConfig | SmsConfig | EmailConfig
+
 CHANNEL_CONFIGS: dict[Channel, type[ChannelConfigBase]] = {
     config.channel: config for config in (WhatsAppConfig, SmsConfig, EmailConfig)
 }
@@ -176,8 +179,9 @@ class ChannelConfig(BaseModel):
     sms: SmsConfig | None = None
     email: EmailConfig | None = None
 
-    def for_channel(self, channel: Channel) -> ChannelConfigBase | None:
-        return getattr(self, Channel(channel).value)
+    def for_channel(self, channel: Channel) -> AnyChannelConfig | None:
+        config: AnyChannelConfig | None = getattr(self, Channel(channel).value)
+        return config
 
 
 class TemplateSender(BaseModel):
@@ -367,7 +371,7 @@ class CompanyRecord(BaseModel):
     def secret_problems(self, env: str, channels: Iterable[Channel] | None = None) -> list[str]:
         """Every secret id of ``channels`` (all configured ones by default) that is not this
         project's own in ``env``, each with the field that names it."""
-        problems: list[str] = []
+        problems: list[str | None] = []
         for channel in ALL_CHANNELS if channels is None else channels:
             config = self.channel_config.for_channel(channel)
             if config is not None:

@@ -7,14 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.channels import Channel
-from shared.models.company import (
-    ConsentConfig,
-    EmailConfig,
-    OpenAiChannelConfig,
-    RateLimits,
-    SmsConfig,
-    WhatsAppConfig,
-)
+from shared.models.company import AnyChannelConfig, ConsentConfig, OpenAiChannelConfig, RateLimits
 from shared.models.request import CompanyData, ProjectData, RecipientData, RequestData
 
 CONTEXT_SCHEMA_VERSION = "3"  # 3: ``schedule`` and ``project.consent`` (issue 12)
@@ -29,7 +22,7 @@ class ProjectSlice(BaseModel):
     project_name: str
     company_rep: dict[str, str | None]
     rate_limits: RateLimits
-    channel_config: WhatsAppConfig | SmsConfig | EmailConfig
+    channel_config: AnyChannelConfig
     ai_config: OpenAiChannelConfig
     contact_channels: dict[str, str] = Field(
         default_factory=dict,

@@ -8,7 +8,7 @@ index keys. ``tools.openapi`` documents these models as the responses' schemas.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -46,6 +46,7 @@ class MessageView(_View):
             inbound_seq=entry.inbound_seq,
             answers_through=entry.answers_through,
             media_count=entry.media_count,
+            # The record holds a ConsentKeyword's value (or None); the view's Literal lists them for the API docs.
             consent_keyword=entry.consent_keyword,  # type: ignore[arg-type]
         )
 
@@ -55,6 +56,21 @@ class RecipientView(_View):
     last_name: str | None = None
     tel: str | None = None
     email: str | None = None
+
+
+class _SummaryFields(TypedDict):
+    # The fields ConversationSummary and ConversationView share, typed so both are built checked.
+    conversation_id: str
+    company_id: str
+    project_id: str
+    request_id: str
+    channel: Channel
+    conversation_status: ConversationStatus
+    delivery_status: str | None
+    task_complete: bool
+    created_at: str
+    updated_at: str
+    scheduled_for: str | None
 
 
 class ConversationSummary(_View):
@@ -80,7 +96,7 @@ class ConversationSummary(_View):
         return cls(**_summary_fields(record))
 
 
-def _summary_fields(record: ConversationRecord) -> dict[str, object]:
+def _summary_fields(record: ConversationRecord) -> _SummaryFields:
     return {
         "conversation_id": record.conversation_id,
         "company_id": record.company_id,

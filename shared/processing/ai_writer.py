@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import openai
+from openai.types.responses import ResponseInputParam
 
 from shared import json_codec
 from shared.models.company import OpenAiChannelConfig, TemplateSender, representative_names
@@ -176,7 +177,7 @@ class AiWriter:
         api_key: str,
         model: str,
         instructions: str,
-        input: str | list[dict[str, str]],
+        input: str | ResponseInputParam,
         schema_name: str,
         schema: dict[str, Any],
         check: Callable[[Any], T],
@@ -226,7 +227,7 @@ def _create(
     *,
     model: str,
     instructions: str,
-    text: str | list[dict[str, str]],
+    text: str | ResponseInputParam,
     name: str,
     schema: dict[str, Any],
 ) -> Any:
@@ -234,7 +235,7 @@ def _create(
         return client.responses.create(
             model=model,
             instructions=instructions,
-            input=text,  # type: ignore[arg-type]
+            input=text,
             text={"format": {"type": "json_schema", "name": name, "schema": schema, "strict": True}},
             # The record keeps the conversation; OpenAI need not keep a copy of personal data.
             store=False,

@@ -58,7 +58,34 @@ class SendGridCredentials(_Credentials):
     sendgrid_inbound_token: SecretStr | None = None
 
 
+# The shape of each provider's credentials secret, by the provider part of its name (``twilio``,
+# ``sendgrid``: ``ChannelConfigBase.provider``).
+PROVIDER_CREDENTIALS: dict[str, type[_Credentials]] = {"twilio": TwilioCredentials, "sendgrid": SendGridCredentials}
+
 C = TypeVar("C", bound=_Credentials)
+
+
+def stored_shape_problems(data: Any, shape: type[_Credentials]) -> list[str]:
+    """Why ``data`` (a secret's JSON) should not be stored as a ``shape``, each naming the field and
+    never its value; empty when it may.
+
+    Stricter than reading (which ignores unknown fields): a misspelt field name would be ignored
+    and the field it was meant to be missing, so an unknown field is refused, and so is any value
+    that is not non-empty text (an empty optional field reads as present but unusable).
+    """
+    if not isinstance(data, dict):
+        return ["the secret is not a JSON object"]
+    known = set(shape.model_fields)
+    problems = [f"{name}: not a field of {shape.__name__}" for name in sorted(set(data) - known)]
+    problems += [
+        f"{name}: must be non-empty text"
+        for name in sorted(known & set(data))
+        if not isinstance(data[name], str) or not data[name].strip()
+    ]
+    problems += [
+        f"{name}: missing" for name, field in shape.model_fields.items() if field.is_required() and name not in data
+    ]
+    return problems
 
 
 @dataclass(frozen=True)

@@ -189,9 +189,10 @@ class Pipeline:
         elif not created:
             self.logger.info("record exists; resuming", extra={"status": record.conversation_status.value})
         while not record.conversation_status.is_final:
-            if record.conversation_status is _S.SCHEDULED and not is_due(scheduled_for(record), self.clock()):
+            moment = scheduled_for(record) if record.conversation_status is _S.SCHEDULED else None
+            if moment is not None and not is_due(moment, self.clock()):
                 # Not yet (the first delivery, its redelivery, or an early wake-up): arm (again) and wait.
-                self.wakeups.arm(message, scheduled_for(record), now=self.clock())
+                self.wakeups.arm(message, moment, now=self.clock())
                 return record
             record = self._steps[record.conversation_status](message, claim)
         return record

@@ -63,22 +63,11 @@ def parse_list_query(single: Mapping[str, str] | None, multi: Mapping[str, list[
         raise InvalidListQuery(f"The query parameter {repeated[0]!r} is given more than once")
     company_id = _identifier(values, "company_id", "INVALID_COMPANY_ID_FORMAT")
     project_id = _identifier(values, "project_id", "INVALID_PROJECT_ID_FORMAT")
-    after, before = _bound(values, "created_after"), _bound(values, "created_before")
-    try:
-        created_from = None if after is None else iso(_ceil_ms(after))
-        # created_at < before  <=>  created_at <= (before rounded up to the millisecond) - 1 ms.
-        created_through = None if before is None else iso(_ceil_ms(before) - _MILLISECOND)
-    except OverflowError:  # a bound at the calendar's edge (year 1 or 9999) cannot be rounded or shifted
-        raise InvalidListQuery(
-            "created_after and created_before must be times between the years 1 and 9999",
-            error_code="INVALID_TIME_RANGE",
-        ) from None
-    if created_from is not None and created_through is not None and created_from > created_through:
-        raise InvalidListQuery("created_after must be earlier than created_before", error_code="INVALID_TIME_RANGE")
+    created_from, created_through = created_range(values.get("created_after"), values.get("created_before"))
     return ListQuery(
         company_id=company_id,
         project_id=project_id,
-        statuses=_statuses(values.get("status")),
+        statuses=parse_statuses(values.get("status")),
         created_from=created_from,
         created_through=created_through,
         limit=_limit(values.get("limit")),
@@ -98,21 +87,42 @@ def _identifier(values: Mapping[str, str], name: str, invalid_code: str) -> str:
     return value
 
 
-def _statuses(value: str | None) -> tuple[ConversationStatus, ...]:
+def parse_statuses(value: str | None, *, name: str = "status") -> tuple[ConversationStatus, ...]:
+    """A comma-separated list of statuses (``name`` is what the caller calls the parameter)."""
     if value is None:
         return ()
-    names = [name.strip() for name in value.split(",")]
-    unknown = [name for name in names if name not in _STATUSES]
+    names = [status.strip() for status in value.split(",")]
+    unknown = [status for status in names if status not in _STATUSES]
     if unknown:
         raise InvalidListQuery(
-            f"Unknown status {unknown[0]!r}; status is a comma-separated list of: {', '.join(_STATUSES)}",
+            f"Unknown status {unknown[0]!r}; {name} is a comma-separated list of: {', '.join(_STATUSES)}",
             error_code="INVALID_STATUS_FILTER",
         )
-    return tuple(sorted({_STATUSES[name] for name in names}, key=lambda status: status.value))
+    return tuple(sorted({_STATUSES[status] for status in names}, key=lambda status: status.value))
 
 
-def _bound(values: Mapping[str, str], name: str) -> datetime | None:
-    value = values.get(name)
+def created_range(
+    after: str | None, before: str | None, *, names: tuple[str, str] = ("created_after", "created_before")
+) -> tuple[str | None, str | None]:
+    """``after`` (inclusive) and ``before`` (exclusive) as the inclusive pair of ``created_at``
+    values the index's key condition takes; ``names`` are what the caller calls the two bounds."""
+    after_name, before_name = names
+    after_at, before_at = _bound(after, after_name), _bound(before, before_name)
+    try:
+        created_from = None if after_at is None else iso(_ceil_ms(after_at))
+        # created_at < before  <=>  created_at <= (before rounded up to the millisecond) - 1 ms.
+        created_through = None if before_at is None else iso(_ceil_ms(before_at) - _MILLISECOND)
+    except OverflowError:  # a bound at the calendar's edge (year 1 or 9999) cannot be rounded or shifted
+        raise InvalidListQuery(
+            f"{after_name} and {before_name} must be times between the years 1 and 9999",
+            error_code="INVALID_TIME_RANGE",
+        ) from None
+    if created_from is not None and created_through is not None and created_from > created_through:
+        raise InvalidListQuery(f"{after_name} must be earlier than {before_name}", error_code="INVALID_TIME_RANGE")
+    return created_from, created_through
+
+
+def _bound(value: str | None, name: str) -> datetime | None:
     if value is None:
         return None
     try:

@@ -20,6 +20,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC
+from email.message import Message
 from email.parser import HeaderParser
 from email.policy import default as default_policy
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
@@ -192,7 +193,7 @@ def html_to_text(html: str) -> str:
     return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip()
 
 
-def _recipients(payload: dict, headers) -> tuple[str, ...]:
+def _recipients(payload: dict, headers: Message) -> tuple[str, ...]:
     values = [_text(payload, "to"), _text(payload, "cc"), _header(headers, "To"), _header(headers, "Cc")]
     addresses = [address for _, address in getaddresses([v for v in values if v])]
     try:
@@ -243,7 +244,7 @@ def _iso_date(value: str | None) -> str | None:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _header(headers, name: str) -> str | None:
+def _header(headers: Message, name: str) -> str | None:
     try:
         value = headers.get(name)
     except (TypeError, ValueError, IndexError):  # a header the policy cannot parse is as good as absent

@@ -9,7 +9,7 @@ A job is safe to deliver any number of times: the turn answers the messages pend
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -22,7 +22,7 @@ from shared.models.request import Identifier
 REPLY_JOB_SCHEMA_VERSION = "1"
 # The message attribute that tells a channel processor a body is a reply job, not a context message.
 KIND_ATTRIBUTE = "kind"
-REPLY_KIND = "reply"
+REPLY_KIND: Final = "reply"
 
 
 class ReplyJobMetadata(BaseModel):

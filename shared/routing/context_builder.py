@@ -12,7 +12,7 @@ from shared import json_codec
 from shared.api_errors import ConfigurationError, PayloadTooLarge
 from shared.channels import Channel
 from shared.identifiers import conversation_id
-from shared.models.company import ChannelConfig, ChannelConfigBase, CompanyRecord, OpenAiChannelConfig
+from shared.models.company import AnyChannelConfig, ChannelConfig, CompanyRecord, OpenAiChannelConfig
 from shared.models.context import ContextMessage, ContextMetadata, ProjectSlice, Schedule
 from shared.models.request import InitiateRequest
 
@@ -84,7 +84,7 @@ def queue_body(message: ContextMessage) -> str:
     return body
 
 
-def _channel_config(record: CompanyRecord, channel: Channel) -> ChannelConfigBase:
+def _channel_config(record: CompanyRecord, channel: Channel) -> AnyChannelConfig:
     config = record.channel_config.for_channel(channel)
     if config is None:
         raise ConfigurationError(f"The project has no {channel.value} channel configuration")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +20,8 @@ from botocore.exceptions import ClientError
 from shared.secret_names import webhook_secret_problem
 
 SECRET_PREFIX = "whsec_"
+SECRET_BYTES = 32  # Standard Webhooks asks for 24 to 64 random bytes
+MIN_SECRET_BYTES = 16
 CACHE_SECONDS = 300.0
 # Codes that will not change by asking again: the secret is missing or cannot be read by us.
 _PERMANENT_CODES = frozenset({"ResourceNotFoundException", "InvalidRequestException", "DecryptionFailure"})
@@ -71,16 +74,23 @@ class SigningSecrets:
                 raise SecretUnusable(f"the webhook signing secret {secret_reference!r} cannot be read") from None
             raise
         value = response.get("SecretString") or ""
-        if not _is_signing_secret(value):
+        if not is_signing_secret(value):
             raise SecretUnusable(f"the webhook signing secret {secret_reference!r} is not a whsec_<base64> value")
         return value
 
 
-def _is_signing_secret(value: str) -> bool:
+def new_signing_secret() -> str:
+    """A fresh ``whsec_<base64>`` of ``SECRET_BYTES`` random bytes (the local tool and ``comms``)."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode("ascii")
+
+
+def is_signing_secret(value: str) -> bool:
+    """Whether ``value`` is a signing secret the sender will use: ``whsec_`` and base64 of at least
+    ``MIN_SECRET_BYTES`` bytes."""
     if not value.startswith(SECRET_PREFIX):
         return False
     encoded = value[len(SECRET_PREFIX) :]
     try:  # unpadded base64 is accepted, as the standardwebhooks library accepts it
-        return len(base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)) >= 16
+        return len(base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)) >= MIN_SECRET_BYTES
     except (binascii.Error, ValueError):
         return False

@@ -42,7 +42,9 @@ class TargetResponse:
 
 
 def system_resolver(host: str, port: int) -> list[str]:
-    return [info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+    # An IPv4 or IPv6 socket address starts with the address as text (typeshed also allows the
+    # (int, bytes) of other families, which a TCP lookup never returns).
+    return [str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
 
 
 def post(
@@ -122,7 +124,7 @@ def _checked_addresses(host: str, port: int, resolver: Resolver, *, allow_local:
     return addresses
 
 
-def _open_socket(addresses: Sequence[Address], port: int, timeout: float) -> socket.socket:
+def _open_socket(addresses: Sequence[Address], port: int, timeout: float | None) -> socket.socket:
     """A connection to the first checked address that accepts one."""
     last: OSError | None = None
     for address in addresses:
@@ -149,11 +151,12 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     def __init__(self, host: str, port: int, addresses: Sequence[Address], timeout: float, context: ssl.SSLContext):
         super().__init__(host, port, timeout=timeout, context=context)
         self._addresses = addresses
+        self._tls = context
 
     def connect(self) -> None:
         sock = _open_socket(self._addresses, self.port, self.timeout)
         # The certificate is checked against the name the tenant configured, not the address.
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
 
 
 def _pinned_connection(

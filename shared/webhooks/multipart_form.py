@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from email import policy
 from email.errors import MessageDefect
+from email.message import Message
 from email.parser import BytesParser
 from email.utils import collapse_rfc2231_value
 
@@ -44,6 +45,8 @@ def read_form(body: bytes, content_type: str) -> dict[str, FormField]:
         raise BodyInvalid("the body holds no parts")
     fields: dict[str, FormField] = {}
     for part in parts:
+        if not isinstance(part, Message):  # the parser makes every part a Message; the type allows text
+            raise BodyInvalid("a part is not a named form-data field")
         _refuse_defects(part.defects)
         param = part.get_param("name", header="content-disposition")
         name = collapse_rfc2231_value(param) if param is not None else None

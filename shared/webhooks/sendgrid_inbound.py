@@ -22,7 +22,7 @@ from email.errors import MessageError
 from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.parser import BytesParser
-from typing import Any, cast
+from typing import Any
 
 from shared.events.envelope import Provider
 from shared.processing.credentials import SendGridCredentials
@@ -61,6 +61,18 @@ RAW_MESSAGE_FIELD = "email"
 DEFAULT_CHARSET = "utf-8"
 
 
+def inbound_token(credentials: SendGridCredentials) -> str:
+    """The project's Inbound Parse token; ``KeyUnusable`` (naming the field) when there is none or
+    it is too short to be unguessable. ``comms secrets`` applies it too."""
+    expected = credentials.sendgrid_inbound_token
+    if expected is None:
+        raise KeyUnusable("the email credentials hold no sendgrid_inbound_token")
+    value = expected.get_secret_value()
+    if len(value) < MIN_TOKEN_LENGTH:
+        raise KeyUnusable(f"sendgrid_inbound_token is shorter than {MIN_TOKEN_LENGTH} characters")
+    return value
+
+
 class SendGridInboundWebhook:
     provider = Provider.SENDGRID
     credentials = SendGridCredentials
@@ -89,14 +101,8 @@ class SendGridInboundWebhook:
         given = tokens[0].encode("utf-8", "surrogatepass")
 
         def verifies(credentials: SendGridCredentials) -> bool:
-            expected = credentials.sendgrid_inbound_token
-            if expected is None:
-                raise KeyUnusable("the email credentials hold no sendgrid_inbound_token")
-            value = expected.get_secret_value()
-            if len(value) < MIN_TOKEN_LENGTH:
-                raise KeyUnusable(f"sendgrid_inbound_token is shorter than {MIN_TOKEN_LENGTH} characters")
             # Constant time: how much of a guess matches must not show in the answer's timing.
-            return hmac.compare_digest(given, value.encode("utf-8"))
+            return hmac.compare_digest(given, inbound_token(credentials).encode("utf-8"))
 
         return verifies
 
@@ -155,8 +161,8 @@ def _codec(charset: str | None) -> str:
 
 def _from_raw_message(raw: bytes) -> dict[str, str]:
     """from/to/cc/subject/text/html/headers (and the attachment count) of a whole MIME message."""
-    # policy.default builds EmailMessage (get_body, iter_attachments); the parser's signature says Message.
-    message = cast(EmailMessage, BytesParser(policy=policy.default).parsebytes(raw))
+    # policy.default builds EmailMessage (get_body, iter_attachments), and the parser's type says so.
+    message = BytesParser(policy=policy.default).parsebytes(raw)
     # The raw header values, not the structured headers: the stdlib address parser raises
     # (IndexError, AttributeError) on some malformed addresses.
     raw_headers = {name.lower(): value for name, value in reversed(list(message.raw_items()))}

@@ -68,7 +68,7 @@ class SendGridWebhook:
         text = body.decode("utf-8")
 
         def verifies(credentials: SendGridCredentials) -> bool:
-            key = _public_key(credentials.sendgrid_webhook_public_key)
+            key = verification_key(credentials.sendgrid_webhook_public_key)
             try:
                 return EventWebhook().verify_signature(text, signature, timestamp, key)
             except (ValueError, TypeError):
@@ -82,7 +82,9 @@ class SendGridWebhook:
 
 
 @lru_cache(maxsize=64)
-def _public_key(encoded: str | None) -> ec.EllipticCurvePublicKey:
+def verification_key(encoded: str | None) -> ec.EllipticCurvePublicKey:
+    """The Event Webhook's public key as the SDK reads it; ``KeyUnusable`` (naming the field) when
+    there is none or it is not a base64 DER elliptic-curve key. ``comms secrets`` applies it too."""
     if not encoded:
         raise KeyUnusable("the email credentials hold no sendgrid_webhook_public_key")
     try:

@@ -19,8 +19,12 @@ _PROJECTIONS = {
 }
 
 
-def _attribute(key: Key | None) -> dynamodb.Attribute | None:
-    return None if key is None else dynamodb.Attribute(name=key.name, type=_TYPES[key.type])
+def _attribute(key: Key) -> dynamodb.Attribute:
+    return dynamodb.Attribute(name=key.name, type=_TYPES[key.type])
+
+
+def _optional_attribute(key: Key | None) -> dynamodb.Attribute | None:
+    return None if key is None else _attribute(key)
 
 
 def _projection(index: IndexSpec) -> dict:
@@ -49,7 +53,7 @@ class SpecTable(Construct):
             "Table",
             table_name=physical_name(spec.logical_name, settings.name),
             partition_key=_attribute(spec.partition_key),
-            sort_key=_attribute(spec.sort_key),
+            sort_key=_optional_attribute(spec.sort_key),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
@@ -74,10 +78,12 @@ class SpecTable(Construct):
             self.table.add_global_secondary_index(
                 index_name=index.name,
                 partition_key=_attribute(index.partition_key),
-                sort_key=_attribute(index.sort_key),
+                sort_key=_optional_attribute(index.sort_key),
                 **_projection(index),
             )
         for index in spec.local_indexes:
+            if index.sort_key is None:
+                raise ValueError(f"local index {index.name}: a local index is defined by its sort key")
             self.table.add_local_secondary_index(
                 index_name=index.name, sort_key=_attribute(index.sort_key), **_projection(index)
             )

@@ -3,6 +3,8 @@ queue, the events queue, or the FIFO webhooks queue (issue 13)."""
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from aws_cdk import Duration
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
@@ -11,6 +13,12 @@ from constructs import Construct
 
 from stacks.names import dlq_name, fifo_dlq_name, fifo_queue_name, queue_name
 from stacks.settings import EnvironmentSettings
+
+
+class FifoOptions(TypedDict, total=False):
+    # The Queue properties only a FIFO queue sets (typed, so ``**`` into sqs.Queue is checked).
+    fifo: bool
+    content_based_deduplication: bool
 
 
 class WorkQueue(Construct):
@@ -37,7 +45,7 @@ class WorkQueue(Construct):
         deduplication off): two events with the same body are still two events."""
         super().__init__(scope, construct_id)
         queues = settings.queues
-        fifo_options = {"fifo": True, "content_based_deduplication": False} if fifo else {}
+        fifo_options = FifoOptions(fifo=True, content_based_deduplication=False) if fifo else FifoOptions()
         self.dead_letter_queue = sqs.Queue(
             self,
             "DeadLetterQueue",

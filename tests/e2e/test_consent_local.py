@@ -37,6 +37,7 @@ from tests.e2e.conftest import ROOT
 from tests.e2e.test_delivery_status_local import provider_messages
 from tests.e2e.test_local_stack import PROVIDER_OF, _aws, conversation, example_request, sandbox_outbox, wait_for
 from tests.e2e.test_replies_local import CHANNELS, put_second_project
+from tests.fixtures.comms import run_comms
 
 pytestmark = pytest.mark.e2e
 
@@ -328,12 +329,10 @@ def test_erasing_a_person_who_opted_out_leaves_nothing_readable_and_the_opt_out_
     assert tables_mentioning(local_stack, person.tel, national, person.email)  # there is something to erase
 
     for address in (person.tel, person.email):
-        erased = subprocess.run(
-            ["bash", "-c", f'. "{local_stack.state_dir / "env"}" && "{sys.executable}" -m tools.erase_person '
-             f"--env {local_stack.env['ENVIRONMENT']} --address '{address}' --yes"],
-            cwd=ROOT, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
-        assert erased.returncode == 0, erased.stderr
+        erased = run_comms(
+            local_stack.state_dir / "env", "people", "erase", "--address", address, "--yes", subprocess_run=True
+        )
+        assert erased.code == 0, erased.stderr
         assert address not in erased.stdout  # masked
 
     assert tables_mentioning(local_stack, person.tel, national, person.email) == {}

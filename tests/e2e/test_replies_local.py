@@ -30,6 +30,8 @@ from tests.e2e.test_delivery_status_local import (
     tenant_twilio_token,
 )
 from tests.e2e.test_local_stack import ADDRESS_OF, PROVIDER_OF, _aws, conversation, example_request, wait_for
+from tests.fixtures.comms import run_comms
+from tests.fixtures.conversation_output import shown_fields, thread_heads
 from tests.fixtures.emf import emitted_metrics
 
 pytestmark = pytest.mark.e2e
@@ -311,7 +313,7 @@ def test_a_needs_human_answer_stops_the_automatic_thread(local_stack, channel):
 # -- what an operator does: make reply, make show ---------------------------------------------------------
 
 
-def test_make_reply_answers_as_the_person_and_make_show_prints_the_thread(local_stack):
+def test_make_reply_answers_as_the_person_and_comms_shows_the_thread(local_stack):
     conversation_id = start(local_stack, "whatsapp")
     record_when(local_stack, "whatsapp", conversation_id, conversation_status="initial_message_sent")
     env_file = str(local_stack.state_dir / "env")
@@ -325,14 +327,13 @@ def test_make_reply_answers_as_the_person_and_make_show_prints_the_thread(local_
     assert replied.returncode == 0, replied.stderr
     assert "delivery 1: HTTP 200" in replied.stdout and "delivery 2: HTTP 200" in replied.stdout
     answered(local_stack, "whatsapp", conversation_id, through=1)
-    shown = subprocess.run(
-        [sys.executable, "-m", "local.show", "conversation", conversation_id, "--env-file", env_file],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=True,
-    ).stdout  # fmt: skip
-    assert "status:               reply_sent" in shown and "answered through:     1" in shown
-    heads = [line.split()[1] for line in shown.splitlines() if line.startswith("  20")]
-    assert heads == ["engine", "person", "engine"]
-    assert "      It's a full licence" in shown and 'you wrote: "It\'s a full licence"' in shown
+    # What `make show WHAT=conversation` runs.
+    shown = run_comms(local_stack.state_dir / "env", "conversations", "show", conversation_id, "--full")
+    assert shown.code == 0, shown.stderr
+    fields = shown_fields(shown)
+    assert (fields["status"], fields["answered through"]) == ("reply_sent", "1")
+    assert [direction for direction, _, _ in thread_heads(shown)] == ["outbound", "inbound", "outbound"]
+    assert "      It's a full licence" in shown.stdout and 'you wrote: "It\'s a full licence"' in shown.stdout
 
 
 def test_the_env_file_names_the_inbound_urls_and_nothing_written_holds_the_inbound_token(local_stack):

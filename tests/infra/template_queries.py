@@ -136,3 +136,18 @@ def alarms_by_name(template: Template) -> dict[str, dict[str, Any]]:
     return {
         a["Properties"]["AlarmName"]: a["Properties"] for a in resources(template, "AWS::CloudWatch::Alarm").values()
     }
+
+
+def joined(value: Any) -> str:
+    """A ``Fn::Join`` (a dashboard's body) as one string, each token written as the logical id it
+    names (``{"Ref": "ApiDeploymentStagedev…"}`` -> ``ApiDeploymentStagedev…``, ``AWS::Region``)."""
+    if isinstance(value, str):
+        return value
+    if "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return separator.join(joined(part) for part in parts)
+    if "Ref" in value:
+        return value["Ref"]
+    if "Fn::GetAtt" in value:
+        return ".".join(value["Fn::GetAtt"])
+    raise AssertionError(f"unexpected token {value}")

@@ -161,22 +161,3 @@ def test_the_events_dlq_and_the_events_processors_failures_alert_the_critical_to
         assert alarm["Threshold"] == 1 and alarm["AlarmActions"] == [{"Ref": topic_id}]
     # Unknown messages' events are kept and counted, not alarmed (docs/decisions.md).
     assert metric_names.PROVIDER_EVENTS_UNMATCHED not in json.dumps(alarms)
-
-
-def test_the_delivery_dashboard_shows_unmatched_and_rejected_counts_and_the_events_backlog(synthesised):
-    template = synthesised.template("processors")
-    [dashboard] = resources(template, "AWS::CloudWatch::Dashboard").values()
-    assert dashboard["Properties"]["DashboardName"] == f"ai-multi-comms-delivery-{synthesised.settings.name}"
-    widgets = json.loads(resource_name(dashboard["Properties"]["DashboardBody"]))["widgets"]
-    metrics = {tuple(line[:4]) for widget in widgets for line in widget["properties"]["metrics"]}
-    for service, metric in (
-        ("webhook-ingress", metric_names.WEBHOOK_ACCEPTED),
-        ("webhook-ingress", metric_names.WEBHOOK_REJECTED),
-        ("webhook-ingress", metric_names.WEBHOOK_SIGNATURE_REJECTED),
-        ("events-processor", metric_names.PROVIDER_EVENTS_APPLIED),
-        ("events-processor", metric_names.PROVIDER_EVENTS_IGNORED),
-        ("events-processor", metric_names.PROVIDER_EVENTS_UNMATCHED),
-    ):
-        assert (metric_names.NAMESPACE, metric, "service", service) in metrics
-    # The queue's name is imported from QueueStack (a token here).
-    assert ("AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", "<token>") in metrics

@@ -6,22 +6,27 @@ import base64
 import json
 import logging
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
-from shared.channels import ALL_CHANNELS
 from shared.models.conversation import ConversationRecord
 from shared.processing.times import iso
 from shared.tables import COMPANY_DATA
-from tests.fixtures.reader import ReaderHarness, conversation, load_reader_handler, reader_settings
+from tests.fixtures.reader import (
+    MINUTE_APART_START,
+    ReaderHarness,
+    conversation,
+    load_reader_handler,
+    minute_apart,
+    reader_settings,
+)
 from tests.fixtures.tenants import record_for_tenant
 from tests.integration.conftest import API_KEY_ID, OTHER_API_KEY_ID
 
 COMPANY, PROJECT, OTHER_PROJECT = "ci-demo-001", "pi-demo-001", "pi-other-001"
 SECOND_KEY_ID = "s3c0ndk3y1"  # another key bound to the same project
-START = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
-STATUSES = ("initial_message_sent", "reply_sent", "failed_to_send_message")
+START = MINUTE_APART_START
 
 
 @pytest.fixture
@@ -38,19 +43,7 @@ def reader(aws, monkeypatch, company_record_example) -> ReaderHarness:
 
 
 def _records(count: int, project: str = PROJECT) -> list[ConversationRecord]:
-    """``count`` conversations a minute apart, the channels and three statuses in turn."""
-    return [
-        conversation(
-            COMPANY,
-            project,
-            str(uuid.UUID(int=n + 1, version=4)),
-            channel=ALL_CHANNELS[n % 3],
-            status=STATUSES[n % 3],
-            created_at=iso(START + timedelta(minutes=n)),
-            task_complete=n % 2,
-        )
-        for n in range(count)
-    ]
+    return minute_apart(COMPANY, project, count)
 
 
 def _query(**values: str) -> dict[str, str]:
@@ -271,7 +264,7 @@ def test_limit_bounds_and_default(reader):
 
 
 def test_records_without_the_listing_key_are_not_listed(reader):
-    """Records written before issue 13 lack gsi_project_key until tools/backfill_project_key runs."""
+    """Records written before issue 13 lack gsi_project_key until `comms maintenance backfill-project-key` runs."""
     old = _records(1)[0].model_copy(update={"gsi_project_key": None})
     reader.put(old)
     assert _pages(reader, _query()) == [{"conversations": [], "next_token": None}]

@@ -122,6 +122,24 @@ def test_a_disabled_key_or_one_outside_the_usage_plan_is_refused(gateway, aws):
     assert _post(gateway, key=loose["value"])[0] == 403
 
 
+def test_a_revoked_key_is_refused_once_what_the_gateway_read_is_older_than_its_max_age(aws):
+    # No explicit refresh: what `comms apikey revoke` does to a running stack (delete the key,
+    # remove it from its plan) must stop the key on its own, as in API Gateway.
+    api = create_api(aws, load_settings("dev"))
+    key_id, key = create_tenant_key(aws, api, "tenant")
+    now = [0.0]
+    keys = ApiKeyStore(aws.client("apigateway"), api.rest_api_id, api.stage, max_age=1.0, clock=lambda: now[0])
+    assert keys.find(key) is not None
+
+    aws.client("apigateway").delete_api_key(apiKey=key_id)
+    now[0] = 0.5
+    still_known = keys.find(key)
+    now[0] = 1.0
+    after_max_age = keys.find(key)
+
+    assert still_known is not None and after_max_age is None
+
+
 def test_the_usage_plan_throttle_answers_429_beyond_the_burst(gateway):
     statuses = [_post(gateway, key=gateway.key)[0] for _ in range(30)]
     # Burst 20, refilling at 10/s: a tight loop of 30 gets about 20 through.

@@ -1,5 +1,6 @@
 """``make show`` reports everything: every conversation over many scan pages, any one of them
-wherever it is in the table, and every dead letter, not the first ten (and leaves them there)."""
+wherever it is in the table, and every dead letter, not the first ten (and leaves them there).
+One conversation's thread is ``comms conversations show`` (tests/integration/test_comms_conversations.py)."""
 
 from __future__ import annotations
 
@@ -136,72 +137,3 @@ def test_each_conversation_shows_its_delivery_status_beside_its_processing_statu
     assert "processing" in lines[4] and " - " in lines[4]
     assert lines[5] == "Unmatched provider events: 2"
     assert unmatched_events(env) == 2
-
-
-def _thread_record() -> dict:
-    """A WhatsApp thread as the engine writes it: the first message, two messages of the person
-    (the second with a photo) and one reply answering both. The person's second message carries an
-    earlier time than the first (a provider's clock may run behind): the recorded order wins."""
-    return _conversation(
-        7,
-        channel_method="whatsapp",
-        company_id="ci-demo-001",
-        project_id="pi-demo-001",
-        company_sender="+447700900001",
-        conversation_status="reply_sent",
-        delivery_status="read",
-        inbound_count=2,
-        answered_through=2,
-        ai_turns=1,
-        messages=[
-            {"message_id": "SMfirst", "timestamp": "2026-11-26T09:00:00Z", "role": "assistant",
-             "content": "{\"1\": \"Alex\"}", "prompt_tokens": 120, "completion_tokens": 30, "total_tokens": 150},
-            {"message_id": "SMperson1", "timestamp": "2026-11-26T09:03:00Z", "role": "user",
-             "content": "Yes, I drive.", "inbound_seq": 1},
-            {"message_id": "SMperson2", "timestamp": "2026-11-26T09:02:59Z", "role": "user",
-             "content": "Here is my licence", "inbound_seq": 2, "media_count": 1, "media_types": ["image/jpeg"]},
-            {"message_id": "SMreply", "timestamp": "2026-11-26T09:05:00Z", "role": "assistant",
-             "content": "Thanks Alex, noted.\nAnything else?", "prompt_tokens": 200, "completion_tokens": 12,
-             "total_tokens": 212, "answers_through": 2},
-        ],
-    )  # fmt: skip
-
-
-def test_one_conversation_prints_its_thread_as_recorded_with_tokens_and_where_it_stands(aws, env, tmp_path, capsys):
-    record = _thread_record()
-    aws.table("conversations").put_item(Item=record)
-    env_file = tmp_path / "env"
-    env_file.write_text("".join(f"export {name}={value}\n" for name, value in env.items()))
-
-    assert main(["conversation", record["conversation_id"], "--env-file", str(env_file)]) == 0
-
-    out = capsys.readouterr().out
-    lines = out.splitlines()
-    assert lines[0] == f"Conversation {record['conversation_id']}"
-    assert "whatsapp" in lines[1] and "+447700900207" in lines[1] and "+447700900001" in lines[1]
-    assert "status:               reply_sent" in out and "delivery:             read" in out
-    assert "inbound messages:     2" in out and "answered through:     2" in out and "AI turns:             1" in out
-    heads = [line for line in lines if line.startswith("  2026-11-26")]
-    assert [next(word for word in h.split() if word.startswith("SM")) for h in heads] == [
-        "SMfirst",
-        "SMperson1",
-        "SMperson2",
-        "SMreply",
-    ]
-    assert heads[0].split()[1] == "engine" and "tokens 150 (120 in, 30 out)" in heads[0]
-    assert "person #1" in heads[1] and "person #2" in heads[2] and "media 1 image/jpeg" in heads[2]
-    assert "answers through #2" in heads[3] and "tokens 212 (200 in, 12 out)" in heads[3]
-    reply_at = lines.index(heads[3])
-    assert lines[reply_at + 1 : reply_at + 3] == ["      Thanks Alex, noted.", "      Anything else?"]
-
-
-def test_one_conversation_as_json_is_the_whole_record(aws, env, tmp_path, capsys):
-    record = _thread_record()
-    aws.table("conversations").put_item(Item=record)
-    env_file = tmp_path / "env"
-    env_file.write_text("".join(f"export {name}={value}\n" for name, value in env.items()))
-
-    assert main(["conversation", record["conversation_id"], "--json", "--env-file", str(env_file)]) == 0
-
-    shown = json.loads(capsys.readouterr().out)
-    assert shown["messages"][2]["media_types"] == ["image/jpeg"] and shown["inbound_count"] == 2

@@ -1,6 +1,5 @@
-"""The operator tools run the way the README runs them: a fresh shell holding only what
-``.local/env`` exports (AWS_REGION, not AWS_DEFAULT_REGION), or nothing but credentials, when the
-region comes from cdk.json's environment settings."""
+"""``comms --env dev`` run from a fresh shell on a clean machine: the region is cdk.json's for the
+environment, whatever region the shell names (``. .local/env`` exports one), and none is needed."""
 
 from __future__ import annotations
 
@@ -10,7 +9,6 @@ import sys
 
 import pytest
 
-from shared.channels import Channel
 from tests.conftest import EXAMPLES, ROOT
 
 
@@ -33,30 +31,17 @@ def _run(environment: dict[str, str], *arguments: str) -> subprocess.CompletedPr
     )
 
 
-@pytest.mark.parametrize("region", [{"AWS_REGION": "eu-north-1"}, {}], ids=["as .local/env sets it", "from cdk.json"])
-def test_redrive_finds_the_queues_in_the_environment_s_region(aws, region):
-    aws.client("sqs").send_message(QueueUrl=aws.queues[Channel.SMS].dlq_url, MessageBody='{"n": 1}')
-
-    done = _run(_clean_environment(aws, **region), "tools.redrive", "--channel", "sms", "--env", "dev")
-
-    assert done.returncode == 0, done.stderr
-    assert "moved 1 message(s)" in done.stdout
-
-
-@pytest.mark.parametrize("region", [{"AWS_REGION": "eu-north-1"}, {}], ids=["as .local/env sets it", "from cdk.json"])
-def test_put_company_record_finds_the_table_in_the_environment_s_region(aws, region):
+@pytest.mark.parametrize(
+    "region",
+    [{"AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1"}, {}],
+    ids=["a shell's other region", "none"],
+)
+def test_comms_company_put_finds_the_table_in_the_region_of_cdk_json(aws, region):
+    # The engine's tables live in cdk.json's dev region only: the region the shell names must not win.
     record = str(EXAMPLES / "company_record.example.json")
 
-    done = _run(_clean_environment(aws, **region), "tools.put_company_record", record, "--env", "dev")
+    done = _run(_clean_environment(aws, **region), "tools.comms", "company", "put", record, "--env", "dev")
 
     assert done.returncode == 0, done.stderr
     key = {"company_id": "ci-demo-001", "project_id": "pi-demo-001"}
     assert aws.table("company-data").get_item(Key=key)["Item"]["company_id"] == "ci-demo-001"
-
-
-def test_an_explicit_region_wins_over_cdk_json(aws):
-    # No queue of the engine lives in us-east-1: the tool must have looked there.
-    done = _run(_clean_environment(aws), "tools.redrive", "--channel", "sms", "--env", "dev", "--region", "us-east-1")
-
-    assert done.returncode != 0
-    assert "NonExistentQueue" in done.stderr or "does not exist" in done.stderr

@@ -16,7 +16,18 @@ from tools.comms.errors import CommandError
 from tools.comms.options import target_of
 
 # Each group module has ``register(groups)``; the order is the order of ``comms --help``.
-GROUP_MODULES: tuple[str, ...] = ()
+GROUP_MODULES: tuple[str, ...] = (
+    "company",
+    "apikeys",
+    "secrets",
+    "conversations",
+    "dlq",
+    "suppressions",
+    "webhooks",
+    "people",
+    "maintenance",
+    "prompt",
+)
 
 
 def _groups() -> list[ModuleType]:

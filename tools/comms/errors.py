@@ -13,3 +13,10 @@ class NotFound(CommandError):
     """The thing named does not exist in the environment (a company, a key, a conversation)."""
 
     exit_code = 1
+
+
+class Unavailable(CommandError):
+    """What the command needs in the environment could not be used (a missing key, a failing
+    table): nothing was changed by this command, and retrying may help."""
+
+    exit_code = 1

@@ -24,7 +24,7 @@ def common_options() -> argparse.ArgumentParser:
 
 
 def add_command(
-    commands: argparse._SubParsersAction,  # type: ignore[type-arg]
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
     name: str,
     run: Callable[[argparse.Namespace, Target], int | None],
     *,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypedDict
 
 from shared.channels import Channel
 from shared.consent.address_hash import AddressHasher
@@ -21,6 +21,18 @@ from shared.processing.errors import CredentialsMissing, MalformedMessage
 from shared.processing.senders import Outgoing, Sender
 from shared.processing.settings import ProcessorSettings
 from shared.replies.reply_job import ReplyJob
+
+
+class ReplyIndexAttributes(TypedDict, total=False):
+    """The sparse ``gsi_*`` fields of a ``ConversationRecord`` a channel sets (only its own pair, and
+    the reply token for email), named here so the record is built from them with their types checked."""
+
+    gsi_company_whatsapp_number: str
+    gsi_company_sms_number: str
+    gsi_company_email: str
+    gsi_recipient_tel: str
+    gsi_recipient_email: str
+    gsi_reply_token: str
 
 
 class ChannelAdapter(ABC):
@@ -70,7 +82,7 @@ class ChannelAdapter(ABC):
         unsubscribe, issue 12) keep ``load``: the environment's key, read at the first send."""
 
     @abstractmethod
-    def reply_index_attributes(self, message: ContextMessage) -> dict[str, str]:
+    def reply_index_attributes(self, message: ContextMessage) -> ReplyIndexAttributes:
         """The sparse ``gsi_*`` attributes that put the record in this channel's reply index."""
 
     def check_ready(self, message: ContextMessage, credentials: Any) -> None:  # noqa: B027 - optional hook

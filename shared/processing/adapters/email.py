@@ -14,7 +14,7 @@ from shared.events.status_updates import CONVERSATION_ARG
 from shared.models.company import EmailConfig
 from shared.models.context import ContextMessage, ProjectSlice
 from shared.models.conversation import ConversationRecord
-from shared.processing.adapters import ChannelAdapter
+from shared.processing.adapters import ChannelAdapter, ReplyIndexAttributes
 from shared.processing.credentials import SendGridCredentials
 from shared.processing.errors import CredentialsMissing, MalformedMessage
 from shared.processing.replies.email_thread import first_message_threading, reply_subject, reply_threading
@@ -45,7 +45,7 @@ class EmailChannel(ChannelAdapter):
             raise MalformedMessage("An email message needs recipient_email")
         return email
 
-    def reply_index_attributes(self, message: ContextMessage) -> dict[str, str]:
+    def reply_index_attributes(self, message: ContextMessage) -> ReplyIndexAttributes:
         # The token is drawn for the record's creation only: a redelivery finds the record created
         # and sends with the record's token, never this one.
         return {

@@ -10,7 +10,7 @@ from shared.channels import Channel
 from shared.models.company import WhatsAppConfig
 from shared.models.context import ContextMessage, ProjectSlice
 from shared.models.conversation import ConversationRecord
-from shared.processing.adapters import ChannelAdapter
+from shared.processing.adapters import ChannelAdapter, ReplyIndexAttributes
 from shared.processing.credentials import TwilioCredentials
 from shared.processing.errors import ContentCheckFailed, MalformedMessage, ProviderRejected, WhatsAppWindowClosed
 from shared.processing.senders import Outgoing, Sender
@@ -55,7 +55,7 @@ class _TwilioChannel(ChannelAdapter):
 class WhatsAppChannel(_TwilioChannel):
     channel: ClassVar[Channel] = Channel.WHATSAPP
 
-    def reply_index_attributes(self, message: ContextMessage) -> dict[str, str]:
+    def reply_index_attributes(self, message: ContextMessage) -> ReplyIndexAttributes:
         return {"gsi_company_whatsapp_number": self.sender_address(message), "gsi_recipient_tel": self._tel(message)}
 
     def content_sid(self, message: ContextMessage, credentials: TwilioCredentials) -> str:
@@ -112,7 +112,7 @@ class WhatsAppChannel(_TwilioChannel):
 class SmsChannel(_TwilioChannel):
     channel: ClassVar[Channel] = Channel.SMS
 
-    def reply_index_attributes(self, message: ContextMessage) -> dict[str, str]:
+    def reply_index_attributes(self, message: ContextMessage) -> ReplyIndexAttributes:
         return {"gsi_company_sms_number": self.sender_address(message), "gsi_recipient_tel": self._tel(message)}
 
     def outgoing(
