@@ -20,10 +20,21 @@ from shared.models.conversation import TokenUsage
 from shared.processing import metric_names
 
 
+class _Discarded:
+    def add_metric(self, **_: Any) -> None:
+        return None
+
+
 class ProcessorTelemetry:
     def __init__(self, metrics: Any, monotonic: Callable[[], float] = time.monotonic):
         self._metrics = metrics
         self._monotonic = monotonic
+
+    @classmethod
+    def unmeasured(cls) -> ProcessorTelemetry:
+        """For the AI writer outside a processor (the operator CLI's ``prompt test``): nothing is
+        printed, so no EMF line lands among a command's output."""
+        return cls(_Discarded())
 
     @contextmanager
     def timed(self, name: str) -> Iterator[None]:

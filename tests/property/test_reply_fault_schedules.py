@@ -211,7 +211,7 @@ class AiAtTheFake(AiWriter):
     """The real writer (prompt, schema, checks, retry on invalid output) talking to the fake OpenAI."""
 
     def __init__(self, client: FakeOpenAi):
-        super().__init__(base_url=None, timeout_seconds=5, max_retries=0, telemetry=ProcessorTelemetry(Quiet()))
+        super().__init__(base_url=None, timeout_seconds=5, max_retries=0, telemetry=ProcessorTelemetry.unmeasured())
         self._fake = client
 
     def _client(self, api_key: str) -> Any:
