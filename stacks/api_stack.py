@@ -27,7 +27,7 @@ from stacks.bundling import asset_hash
 from stacks.constructs.api_contract import add_gateway_responses, add_method_not_allowed, request_models
 from stacks.constructs.consent_access import grant_consent_access
 from stacks.constructs.conversation_reader import ConversationReader
-from stacks.constructs.monitoring import critical_alarm
+from stacks.constructs.monitoring import critical_alarm, throttle_alarms
 from stacks.constructs.python_function import LAMBDAS, PythonFunction, log_retention
 from stacks.constructs.webhook_ingress import WebhookIngress, stage_method_options
 from stacks.nag import acknowledge
@@ -243,6 +243,8 @@ class ApiStack(Stack):
                 # phone numbers and emails included. The access log and the router's masked log
                 # lines (by request id) are what debugging uses.
                 data_trace_enabled=False,
+                # monitoring.tracing of cdk.json: a trace per request, continued by the Lambdas.
+                tracing_enabled=settings.monitoring.tracing,
                 method_options=stage_method_options(settings),
             ),
         )
@@ -275,6 +277,7 @@ class ApiStack(Stack):
             description="The router Lambda itself failed (crash or timeout); API Gateway answered 502/504.",
             topic=alerts,
         )
+        throttle_alarms(self, settings=settings, topic=alerts)  # after the stack's last function
 
     def _acknowledge(self, *tenant_resources: apigw.Resource) -> None:
         """``tenant_resources``: the routes tenants call with their API key (and their children)."""

@@ -11,7 +11,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, ValidationError, model_validator
 
+from shared.tenant_webhooks.outcome import MAX_RETRY_DELAY_SECONDS
+from shared.tenant_webhooks.settings import WebhookSenderSettings
+
 CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
+# The webhook sender retries a tenant's endpoint for WEBHOOK_RETRY_HOURS (its default: the stack
+# does not set it), and the last attempt may come an hour after that (the longest backoff).
+WEBHOOK_RETRY_BUDGET_SECONDS = (
+    WebhookSenderSettings.model_fields["retry_hours"].default * 3600 + MAX_RETRY_DELAY_SECONDS
+)
 DEFAULT_ENVIRONMENT = "dev"
 
 
@@ -146,6 +154,31 @@ class DataSettings(_Settings):
     conversation_retention_days: int = Field(ge=1, le=3650)
 
 
+class OldestMessageAlarmMinutes(_Settings):
+    """How old the oldest message of each work queue may get before someone is mailed
+    (``ApproximateAgeOfOldestMessage``). Each is above what the queue's own retries reach, so a
+    normal retry never alarms; see docs/decisions.md (issue 14) for the arithmetic."""
+
+    whatsapp: int = Field(ge=1)
+    sms: int = Field(ge=1)
+    email: int = Field(ge=1)
+    events: int = Field(ge=1)
+    webhooks: int = Field(ge=1)
+
+    def seconds(self, queue: str) -> int:
+        return int(getattr(self, queue)) * 60
+
+
+class MonitoringSettings(_Settings):
+    """Tracing and the thresholds of the alarms that are tuned per environment (issue 14)."""
+
+    # True: every Lambda traces actively and the API stage sends traces to X-Ray; False: neither.
+    tracing: bool
+    oldest_message_alarm_minutes: OldestMessageAlarmMinutes
+    # Throttled invocations of one function in five minutes before someone is mailed.
+    throttles_alarm_threshold: int = Field(ge=1)
+
+
 class ProtectionSettings(_Settings):
     point_in_time_recovery: bool
     deletion_protection: bool
@@ -169,6 +202,7 @@ class EnvironmentSettings(_Settings):
     tenant_events: TenantEventsFunctionSettings
     webhook_sender: WebhookSenderFunctionSettings
     data: DataSettings
+    monitoring: MonitoringSettings
     protection: ProtectionSettings
 
     @model_validator(mode="after")
@@ -181,6 +215,10 @@ class EnvironmentSettings(_Settings):
             raise ValueError("queues.dlq_retention_days must be > queues.retention_days")
         if self.processor.heartbeat_interval_seconds >= self.queues.visibility_timeout_seconds:
             raise ValueError("processor.heartbeat_interval_seconds must be < the visibility timeout")
+        if self.monitoring.oldest_message_alarm_minutes.seconds("webhooks") <= WEBHOOK_RETRY_BUDGET_SECONDS:
+            # The sender keeps retrying a tenant's failing endpoint for its whole budget: an alarm
+            # below it would fire on every tenant outage the retries are there to ride out.
+            raise ValueError("monitoring.oldest_message_alarm_minutes.webhooks must exceed the webhook retry budget")
         return self
 
 

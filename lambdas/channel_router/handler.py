@@ -1,7 +1,8 @@
 """Channel router: ``POST /initiate-conversation`` (API Gateway REST, Lambda proxy integration).
 
-The flow is ``shared.routing.router``; this module only wires settings, logging and the one
-catch-all that turns an unexpected failure into a 500 without detail.
+The flow is ``shared.routing.router``; this module only wires settings, logging, the ``Requests``
+metric (one per request, by outcome and error code) and the one catch-all that turns an unexpected
+failure into a 500 without detail.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.routing.request_outcome import UNEXPECTED, Routed, count_request
 from shared.routing.responses import unexpected_failure
 from shared.routing.router import Router
 from shared.routing.settings import RouterSettings
@@ -40,6 +42,8 @@ def router_for(settings: RouterSettings) -> Router:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False, clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
-        return router_for(RouterSettings.from_environment()).route(event)
+        routed = router_for(RouterSettings.from_environment()).route(event)
     except Exception as error:  # the single outermost catch
-        return unexpected_failure(logger, error)
+        routed = Routed(unexpected_failure(logger, error), UNEXPECTED)
+    count_request(routed.outcome)
+    return routed.response

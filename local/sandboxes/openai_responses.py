@@ -160,6 +160,7 @@ class FakeOpenAI(Sandbox):
                 "model": response["model"],
                 "instructions": response["instructions"],
                 "output_text": output,
+                "usage": response["usage"],  # what the engine's token counts must equal
                 "created_at": datetime.now(UTC).isoformat(),
             }
         )

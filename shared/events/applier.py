@@ -23,6 +23,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from shared.events.address_signals import AddressSignal, address_signal
+from shared.events.channel_metrics import ChannelCounts
 from shared.events.delivery_state import DeliveryState
 from shared.events.envelope import ProviderEvent
 from shared.events.outcome import DONE, EventOutcome, iso
@@ -49,8 +50,10 @@ class EventApplier:
         metrics: Any,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         inbound: InboundApplier | None = None,
+        channel_counts: ChannelCounts | None = None,
     ):
         self.messages = messages
+        self.channel_counts = channel_counts or ChannelCounts()
         self.conversations = conversations
         self.suppressions = suppressions
         self.settings = settings
@@ -103,6 +106,9 @@ class EventApplier:
             return self._unmatched(event, update, applied.match.value)
         if applied.match is Match.APPLIED:
             self._count(metric_names.PROVIDER_EVENTS_APPLIED)
+            assert applied.item is not None
+            if update.kind is UpdateKind.DELIVERY:
+                self.channel_counts.delivery(update.status, applied.item["channel"])
             self.logger.info("event applied to the message")
         else:
             self._count(metric_names.PROVIDER_EVENTS_IGNORED)
@@ -146,6 +152,7 @@ class EventApplier:
         )
         if made:
             self._count(metric_names.PROVIDER_SUPPRESSIONS_RECORDED)
+            self.channel_counts.opt_out(signal.reason, signal.channel)
         self.logger.info(
             "address suppressed" if made else "address already suppressed",
             extra=extra | {"suppressed_channel": signal.channel.value, "recipient": mask_address(signal.address)},

@@ -13,6 +13,7 @@ from botocore.config import Config
 from shared.channels import Channel
 from shared.events.applier import EventApplier
 from shared.events.batch import EventsBatch
+from shared.events.channel_metrics import SERVICE, ChannelCounts
 from shared.events.provider_messages import ProviderMessages
 from shared.events.settings import EventsSettings
 from shared.events.suppression_writes import EventSuppressions
@@ -25,14 +26,16 @@ from shared.replies.matching import ReplyMatcher
 from shared.replies.reply_queue import ReplyJobQueues
 from shared.routing.company_directory import CompanyDirectory
 
-SERVICE = "events-processor"
 _AWS = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
 
 
 def lambda_handler(environ: Mapping[str, str]) -> Callable[[dict[str, Any], Any], dict]:
     settings = EventsSettings.from_variables(environ)
     logger = Logger(service=SERVICE)
-    metrics = Metrics(namespace=environ.get("POWERTOOLS_METRICS_NAMESPACE") or metric_names.NAMESPACE, service=SERVICE)
+    namespace = environ.get("POWERTOOLS_METRICS_NAMESPACE") or metric_names.NAMESPACE
+    metrics = Metrics(namespace=namespace, service=SERVICE)
+    # Per-channel counts (delivered, read, replies, opt-outs) need a dimension per record.
+    channel_counts = ChannelCounts(namespace=namespace, service=SERVICE)
     session = boto3.session.Session()
     dynamodb = session.client("dynamodb", config=_AWS)
     sqs = session.client("sqs", config=_AWS)
@@ -52,7 +55,13 @@ def lambda_handler(environ: Mapping[str, str]) -> Callable[[dict[str, Any], Any]
             conversations,
             retention_days=settings.conversation_retention_days,
         ),
-        consent=InboundConsent(suppressions=suppressions, repository=conversations, logger=logger, metrics=metrics),
+        consent=InboundConsent(
+            suppressions=suppressions,
+            repository=conversations,
+            logger=logger,
+            metrics=metrics,
+            channel_counts=channel_counts,
+        ),
         messages=messages,
         companies=CompanyDirectory(dynamodb, settings.company_table_name),
         queues=ReplyJobQueues(
@@ -66,6 +75,7 @@ def lambda_handler(environ: Mapping[str, str]) -> Callable[[dict[str, Any], Any]
         settings=settings,
         logger=logger,
         metrics=metrics,
+        channel_counts=channel_counts,
     )
     applier = EventApplier(
         messages=messages,
@@ -75,6 +85,7 @@ def lambda_handler(environ: Mapping[str, str]) -> Callable[[dict[str, Any], Any]
         logger=logger,
         metrics=metrics,
         inbound=inbound,
+        channel_counts=channel_counts,
     )
     batch = EventsBatch(applier=applier, sqs=sqs, settings=settings, logger=logger, metrics=metrics)
 

@@ -34,6 +34,7 @@ from shared.processing.errors import (
     AiUnavailable,
 )
 from shared.processing.output_contracts import OutputContract, OutputInvalid
+from shared.processing.telemetry import ProcessorTelemetry
 
 # One more generation after a schema-invalid answer; a second bad answer is a prompt problem.
 OUTPUT_ATTEMPTS = 2
@@ -138,9 +139,13 @@ def context_data_block(
 
 
 class AiWriter:
-    """One OpenAI client per API key, reused across the records of a warm container."""
+    """One OpenAI client per API key, reused across the records of a warm container. Every call is
+    measured (latency, tokens) and every accepted answer counted, first messages and replies alike."""
 
-    def __init__(self, *, base_url: str | None, timeout_seconds: float, max_retries: int):
+    def __init__(
+        self, *, base_url: str | None, timeout_seconds: float, max_retries: int, telemetry: ProcessorTelemetry
+    ):
+        self._telemetry = telemetry
         self._base_url = base_url
         self._timeout = timeout_seconds
         self._max_retries = max_retries
@@ -183,15 +188,19 @@ class AiWriter:
         problem = ""
         spent = TokenUsage()  # every attempt is paid for, so the record counts them all
         for _ in range(OUTPUT_ATTEMPTS):
-            response = _create(
-                client, model=model, instructions=instructions, text=input, name=schema_name, schema=schema
-            )
-            spent = _add(spent, _usage(response))
+            with self._telemetry.ai_call():  # timed whether OpenAI answered or not
+                response = _create(
+                    client, model=model, instructions=instructions, text=input, name=schema_name, schema=schema
+                )
+            usage = _usage(response)
+            self._telemetry.ai_tokens(usage)
+            spent = _add(spent, usage)
             try:
                 answer = check(_answer(response))
             except OutputInvalid as invalid:
                 problem = str(invalid)
                 continue
+            self._telemetry.message_written()
             return Generated(answer=answer, response_id=response.id, model=response.model or model, usage=spent)
         raise AiOutputInvalid(f"The AI's output broke the {schema_name} contract {OUTPUT_ATTEMPTS} times: {problem}")
 

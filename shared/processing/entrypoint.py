@@ -21,6 +21,7 @@ from shared.processing.pipeline import Pipeline
 from shared.processing.recipient_consent import RecipientConsent
 from shared.processing.replies.turns import ReplyTurns
 from shared.processing.settings import ProcessorSettings
+from shared.processing.telemetry import ProcessorTelemetry
 from shared.processing.wakeups import Wakeups
 from shared.secret_names import credentials_secret_prefix, openai_secret_prefix
 
@@ -38,6 +39,7 @@ def lambda_handler(adapter: ChannelAdapter, environ: Mapping[str, str]) -> Calla
     service = f"{adapter.channel.value}-processor"
     logger = Logger(service=service)
     metrics = Metrics(namespace=environ.get("POWERTOOLS_METRICS_NAMESPACE") or metric_names.NAMESPACE, service=service)
+    telemetry = ProcessorTelemetry(metrics)
     session = boto3.session.Session()
     channel = adapter.channel.value
     dynamodb = session.client("dynamodb", config=_AWS)
@@ -58,6 +60,7 @@ def lambda_handler(adapter: ChannelAdapter, environ: Mapping[str, str]) -> Calla
             base_url=settings.openai_base_url,
             timeout_seconds=settings.ai_timeout_seconds,
             max_retries=settings.ai_max_retries,
+            telemetry=telemetry,
         ),
         consent=RecipientConsent(
             dynamodb, settings.suppressions_table_name, secretsmanager, settings.consent_key_secret_id
@@ -65,6 +68,7 @@ def lambda_handler(adapter: ChannelAdapter, environ: Mapping[str, str]) -> Calla
         wakeups=Wakeups(sqs=sqs, scheduler=session.client("scheduler", config=_AWS), settings=settings, logger=logger),
         logger=logger,
         metrics=metrics,
+        telemetry=telemetry,
     )
     batch = BatchProcessor(
         pipeline=pipeline,

@@ -51,6 +51,7 @@ from shared.processing.senders import Outgoing, Sender, SendReceipt
 from shared.processing.sent_messages import SentMessages
 from shared.processing.settings import ProcessorSettings
 from shared.processing.settlement import RecordOutcome, record_unexpected, settle
+from shared.processing.telemetry import ProcessorTelemetry
 from shared.processing.times import iso, parse_time
 from shared.processing.wakeups import Wakeups, is_due, open_delivery, scheduled_for
 from shared.retention import expires_at
@@ -99,7 +100,9 @@ class Pipeline:
         logger: Any,
         metrics: Any,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        telemetry: ProcessorTelemetry | None = None,
     ):
+        """``telemetry``: the latencies' clock and sink (by default ``metrics`` and ``time.monotonic``)."""
         self.adapter = adapter
         self.consent = consent
         self.wakeups = wakeups
@@ -110,6 +113,7 @@ class Pipeline:
         self.ai = ai
         self.logger = logger
         self.metrics = metrics
+        self.telemetry = telemetry or ProcessorTelemetry(metrics)
         self.clock = clock
         self._steps: dict[ConversationStatus, Callable[[ContextMessage, Claim], ConversationRecord]] = {
             _S.SCHEDULED: self._wake,
@@ -241,7 +245,7 @@ class Pipeline:
         sender = self.sender(provider.value)
         try:
             receipt = self.with_fresh_credentials(
-                provider, ProviderCredentialsRejected, lambda credentials: self.sender(credentials).send(outgoing)
+                provider, ProviderCredentialsRejected, lambda credentials: self.send(credentials, outgoing)
             )
         except ProviderUnavailable as failure:
             # The provider answered "not taken": back to ai_generated so the retry sends the stored content.
@@ -458,6 +462,11 @@ class Pipeline:
 
     def sender(self, credentials: Any) -> Sender:
         return self.adapter.sender(credentials, self.settings)
+
+    def send(self, credentials: Any, outgoing: Outgoing) -> SendReceipt:
+        """One provider call (first message or reply), timed as ``ProviderLatency``."""
+        with self.telemetry.provider_send():
+            return self.sender(credentials).send(outgoing)
 
     def with_fresh_credentials(
         self, fetched: Fetched[Any], rejected: type[ProcessingFailure], action: Callable[[Any], T]

@@ -30,6 +30,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from shared.api_errors import CompanyNotFound, ConfigurationError, DatabaseError
 from shared.channels import Channel
 from shared.consent.keywords import ConsentKeyword
+from shared.events.channel_metrics import ChannelCounts
 from shared.events.envelope import ProviderEvent
 from shared.events.outcome import DONE, EventOutcome, iso
 from shared.events.provider_messages import ProviderMessages
@@ -63,7 +64,9 @@ class InboundApplier:
         logger: Any,
         metrics: Any,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        channel_counts: ChannelCounts | None = None,
     ):
+        self.channel_counts = channel_counts or ChannelCounts()
         self.matcher = matcher
         self.records = records
         self.consent = consent
@@ -112,6 +115,7 @@ class InboundApplier:
         record = recorded.record
         if recorded.outcome is Recording.RECORDED:
             self._count(metric_names.INBOUND_RECORDED)
+            self.channel_counts.count(metric_names.REPLIES_RECEIVED, message.channel)
             if keyword is ConsentKeyword.HELP:
                 self._count(metric_names.HELP_REQUESTS)
             self.logger.info("inbound message recorded", extra={"inbound_seq": recorded.seq})

@@ -19,6 +19,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from shared.consent.keywords import ConsentKeyword
 from shared.consent.suppressions import SuppressionReason
+from shared.events.channel_metrics import ChannelCounts
 from shared.events.envelope import ProviderEvent
 from shared.events.outcome import DONE, EventOutcome
 from shared.events.suppression_writes import EventSuppressions
@@ -35,8 +36,15 @@ MAX_ATTEMPTS = 5
 
 class InboundConsent:
     def __init__(
-        self, *, suppressions: EventSuppressions, repository: ConversationRepository, logger: Any, metrics: Any
+        self,
+        *,
+        suppressions: EventSuppressions,
+        repository: ConversationRepository,
+        logger: Any,
+        metrics: Any,
+        channel_counts: ChannelCounts | None = None,
     ):
+        self.channel_counts = channel_counts or ChannelCounts()
         self.suppressions = suppressions
         self.repository = repository
         self.logger = logger
@@ -56,6 +64,7 @@ class InboundConsent:
             )
             if made:
                 self._count(metric_names.OPT_OUTS_RECORDED)
+                self.channel_counts.opt_out(reason, message.channel)
             self.logger.info(
                 "opt-out recorded" if made else "opt-out: already suppressed",
                 extra={"suppression_reason": reason.value, "sender": mask_address(message.sender)},

@@ -10,7 +10,8 @@
 5. reserve the request id: a replay of a queued request gets the first answer, nothing more;
 6. count the request against the project's limits;
 7. queue it and mark the reservation queued; if anything fails first, give back what was taken.
-Every failure is an ``ApiError`` answered with its status and code.
+Every failure is an ``ApiError`` answered with its status and code. The answer comes with how the
+request ended (accepted, replayed, rejected, failed: ``shared.routing.request_outcome``).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from shared.routing.proxy_request import client_request_id, read_proxy_request
 from shared.routing.queue_sender import ChannelQueues
 from shared.routing.rate_limiter import ProjectRateLimiter
 from shared.routing.request_ledger import AlreadyQueued, RequestLedger
+from shared.routing.request_outcome import ACCEPTED, REPLAYED, Routed, refused
 from shared.routing.responses import error_response, success_response
 
 logger = Logger(child=True)
@@ -58,7 +60,7 @@ class Router:
     callback_base_url: str  # the public base URL providers' callbacks reach this API at
     clock: Callable[[], datetime] = utc_now
 
-    def route(self, event: dict[str, Any]) -> dict[str, Any]:
+    def route(self, event: dict[str, Any]) -> Routed:
         request_id: str | None = None
         try:
             proxy = read_proxy_request(event)
@@ -69,11 +71,11 @@ class Router:
             return self._accept(request, now=now, api_key_id=proxy.api_key_id, correlation_id=proxy.gateway_request_id)
         except ApiError as error:
             _log_refusal(error)
-            return error_response(error, request_id=request_id)
+            return Routed(error_response(error, request_id=request_id), refused(error))
 
     def _accept(
         self, request: InitiateRequest, *, now: datetime, api_key_id: str | None, correlation_id: str | None
-    ) -> dict:
+    ) -> Routed:
         company = request.company_data
         item = self.directory.load(company.company_id, company.project_id)
         require_bound_api_key(item, api_key_id)
@@ -103,12 +105,13 @@ class Router:
         )
         if isinstance(claim, AlreadyQueued):
             logger.info("Replay of a queued request answered", extra={"conversation_id": claim.conversation_id})
-            return success_response(
+            replay = success_response(
                 request_id=request.request_data.request_id,
                 conversation_id=claim.conversation_id,
                 queue_timestamp=claim.queue_timestamp,
                 scheduled_for=claim.scheduled_for,
             )
+            return Routed(replay, REPLAYED)
         try:
             counted = self.limiter.reserve(company.company_id, company.project_id, record.rate_limits)
             try:
@@ -129,12 +132,13 @@ class Router:
                 "schedule_reason": schedule.reason if schedule is not None else None,
             },
         )
-        return success_response(
+        accepted = success_response(
             request_id=request.request_data.request_id,
             conversation_id=message.conversation_id,
             queue_timestamp=queue_timestamp,
             scheduled_for=scheduled_for,
         )
+        return Routed(accepted, ACCEPTED)
 
 
 def _scheduled_for(schedule: Schedule | None) -> str | None:

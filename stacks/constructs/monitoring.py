@@ -3,7 +3,9 @@ alarms on what needs a person: messages in a DLQ, processor errors, sends that c
 confirmed (possibly sent, never resent), failures nobody named (bugs) and generated messages
 refused by the content check (someone may be steering the model); the events queue's DLQ and its
 processor's errors the same way; and the tenants' side (issue 13): events the conversations stream
-could not turn into webhooks, a stream consumer falling behind, and webhooks that were given up."""
+could not turn into webhooks, a stream consumer falling behind, and webhooks that were given up.
+Issue 14: the age of the oldest message of every work queue, and throttles of every function.
+Every alarm's description ends with a pointer to its section of docs/runbook.md."""
 
 from __future__ import annotations
 
@@ -22,11 +24,13 @@ from constructs import Construct
 
 from shared.channels import Channel
 from shared.processing import metric_names
+from stacks.constructs.python_function import PythonFunction
 from stacks.constructs.work_queue import WorkQueue
 from stacks.names import physical_name, processor_name
 from stacks.settings import EnvironmentSettings
 
 PERIOD = Duration.minutes(5)
+RUNBOOK = "docs/runbook.md"
 # The stream keeps a record 24 h; a consumer this far behind is stuck, not busy.
 ITERATOR_AGE_ALARM_MINUTES = 10
 
@@ -52,6 +56,7 @@ class Monitoring(Construct):
     ):
         super().__init__(scope, construct_id)
         self._env = settings.name
+        self._settings = settings
         self.topic = self._topic(settings)
         self.alarms = []
         for channel, function in processors.items():
@@ -81,6 +86,8 @@ class Monitoring(Construct):
         self._watch_consumer("events", events_queue, events_processor)
         self._watch_tenant_events(tenant_events, stream_failures)
         self._watch_consumer("webhooks", webhooks_queue, webhook_sender)
+        # Built after every function of the stack (ProcessorStack creates this construct last).
+        self.alarms += throttle_alarms(self, settings=settings, topic=self.topic)
         # ProviderEventsUnmatched is not alarmed: an event for a message the engine does not know
         # (sent before issue 10, or by the tenant's own systems on the same account) is kept as
         # an ``unmatched#`` item and counted; nobody needs to be woken for it.
@@ -98,6 +105,14 @@ class Monitoring(Construct):
             f"{name}-processor-errors",
             function.metric_errors(period=PERIOD, statistic="Sum"),
             f"The {name} processor failed whole invocations (the batch is retried).",
+        )
+        minutes = getattr(self._settings.monitoring.oldest_message_alarm_minutes, name)
+        self._alarm(
+            f"{name}-oldest-message",
+            queue.queue.metric_approximate_age_of_oldest_message(period=PERIOD, statistic="Maximum"),
+            f"A message has waited in the {name} queue for {minutes} minutes or more, longer than its "
+            "retries ever keep one: its consumer is not keeping up, is throttled or keeps failing it.",
+            threshold=self._settings.monitoring.oldest_message_alarm_minutes.seconds(name),
         )
 
     def _watch_tenant_events(self, function: lambda_.IFunction, stream_failures: sqs.IQueue) -> None:
@@ -176,6 +191,34 @@ class Monitoring(Construct):
         )
 
 
+def throttle_alarms(scope: Construct, *, settings: EnvironmentSettings, topic: sns.ITopic) -> list[cloudwatch.Alarm]:
+    """``<function>-throttles`` for every function of ``scope``'s stack (call it once, after the
+    last function is built): Lambda refused an invocation for lack of concurrency. The queues'
+    event sources cap their concurrency below the account's, so any throttle means the account
+    (or a reserved concurrency) ran out."""
+    functions = [c for c in Stack.of(scope).node.find_all() if isinstance(c, PythonFunction)]
+    return [
+        critical_alarm(
+            scope,
+            name=f"{function.name}-throttles",
+            env=settings.name,
+            metric=function.function.metric_throttles(period=PERIOD, statistic="Sum"),
+            description=f"Lambda refused invocations of {physical_name(function.name, settings.name)} for "
+            "lack of concurrency (the account's limit or the function's reserved concurrency): its callers "
+            "were refused, or its queue or stream waits.",
+            topic=topic,
+            threshold=settings.monitoring.throttles_alarm_threshold,
+        )
+        for function in functions
+    ]
+
+
+def runbook_anchor(name: str) -> str:
+    """The runbook's section of alarm ``name``: the heading ``### ai-multi-comms-<name>-<env>``,
+    as GitHub anchors it (``<`` and ``>`` dropped)."""
+    return f"{RUNBOOK}#{physical_name(name, 'env')}"
+
+
 def alarm_arn_pattern(stack: Stack) -> str:
     """``arn:<partition>:cloudwatch:<region>:<account>:alarm:*``: every alarm of the stack's account and region."""
     return stack.format_arn(
@@ -193,12 +236,13 @@ def critical_alarm(
     topic: sns.ITopic,
     threshold: int = 1,
 ) -> cloudwatch.Alarm:
-    """An alarm on ``metric`` >= ``threshold`` in one period (missing data is fine) that e-mails the topic."""
+    """An alarm on ``metric`` >= ``threshold`` in one period (missing data is fine) that e-mails the
+    topic; its description ends with where the runbook says what to do."""
     alarm = cloudwatch.Alarm(
         scope,
         _pascal(name),
         alarm_name=physical_name(name, env),
-        alarm_description=description,
+        alarm_description=f"{description.rstrip()} Runbook: {runbook_anchor(name)}",
         metric=metric,
         threshold=threshold,
         comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

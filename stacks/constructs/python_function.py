@@ -25,6 +25,7 @@ class PythonFunction(Construct):
 
     function: lambda_.Function
     role: iam.Role
+    name: str  # ``<name>`` of ``ai-multi-comms-<name>-<env>``: its Powertools service, its alarms' prefix
 
     def __init__(
         self,
@@ -41,6 +42,7 @@ class PythonFunction(Construct):
         reserved_concurrency: int | None = None,
     ):
         super().__init__(scope, construct_id)
+        self.name = name
         function_name = physical_name(name, settings.name)
         removal = RemovalPolicy.RETAIN if settings.protection.removal_policy == "retain" else RemovalPolicy.DESTROY
         self.log_group = logs.LogGroup(
@@ -71,6 +73,9 @@ class PythonFunction(Construct):
             role=self.role,
             log_group=self.log_group,
             reserved_concurrent_executions=reserved_concurrency,
+            # monitoring.tracing of cdk.json: X-Ray segments of every invocation (init, duration,
+            # errors), joined to the API stage's trace; no SDK inside the code (decisions, issue 14).
+            tracing=lambda_.Tracing.ACTIVE if settings.monitoring.tracing else lambda_.Tracing.DISABLED,
             # ``environment`` is the function's settings model rendered (shared.function_environment).
             environment={
                 "POWERTOOLS_SERVICE_NAME": name,
@@ -79,6 +84,14 @@ class PythonFunction(Construct):
                 **environment,
             },
         )
+        if settings.monitoring.tracing:
+            acknowledge(
+                self.role,
+                "AwsSolutions-IAM5[Resource::*]",
+                "Active tracing: CDK grants xray:PutTraceSegments and xray:PutTelemetryRecords, which "
+                "X-Ray authorises on no narrower resource than '*' (they name no trace, group or "
+                "sampling rule); the role may write trace data and nothing else on it.",
+            )
         acknowledge(
             self.function,
             "AwsSolutions-L1",

@@ -25,7 +25,7 @@ from shared.processing import metric_names
 from shared.webhooks.routes import SENDGRID_EVENTS, TWILIO_STATUS
 from tests.e2e.conftest import ROOT, start_local_stack, stop_local_stack
 from tests.e2e.test_local_stack import ADDRESS_OF, _aws, conversation, example_request, wait_for
-from tests.fixtures.processors import emitted_metrics
+from tests.fixtures.emf import emitted_metrics
 
 pytestmark = pytest.mark.e2e
 

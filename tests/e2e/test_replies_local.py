@@ -32,7 +32,7 @@ from tests.e2e.test_delivery_status_local import (
 from tests.e2e.test_local_stack import ADDRESS_OF, PROVIDER_OF, _aws, conversation, example_request, wait_for
 from tests.fixtures.comms import run_comms
 from tests.fixtures.conversation_output import shown_fields, thread_heads
-from tests.fixtures.processors import emitted_metrics
+from tests.fixtures.emf import emitted_metrics
 
 pytestmark = pytest.mark.e2e
 

@@ -12,6 +12,7 @@ from aws_cdk.assertions import Template
 
 import app as cdk_app
 from stacks.settings import CDK_JSON, EnvironmentSettings, load_settings
+from tests.infra.template_queries import ENGINE_STACKS, alarms_by_name
 
 ENVIRONMENTS = ("dev", "prod")
 
@@ -24,6 +25,10 @@ class Synthesised:
     def template(self, stack: str) -> Template:
         """``stack`` is the attribute of ``app.Engine``: data, queues, api, processors."""
         return Template.from_stack(getattr(self.engine, stack))
+
+    def alarms(self) -> dict[str, dict[str, Any]]:
+        """Every alarm of the engine, whichever stack holds it: its name -> its properties."""
+        return {name: alarm for stack in ENGINE_STACKS for name, alarm in alarms_by_name(self.template(stack)).items()}
 
 
 def app_context(env: str) -> dict[str, Any]:

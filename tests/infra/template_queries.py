@@ -8,6 +8,9 @@ from typing import Any
 
 from aws_cdk.assertions import Template
 
+# The attributes of ``app.Engine``, one per stack.
+ENGINE_STACKS = ("data", "queues", "api", "processors")
+
 
 def resources(template: Template, kind: str) -> dict[str, dict[str, Any]]:
     return template.find_resources(kind)
@@ -50,17 +53,26 @@ def listed(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+# What active tracing (``monitoring.tracing``) adds to every function's role, on "*";
+# tests/infra/test_monitoring.py checks it. The questions below are about everything else a role may do.
+TRACING_ACTIONS = frozenset({"xray:PutTraceSegments", "xray:PutTelemetryRecords"})
+
+
 def role_statements(template: Template, function_properties: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every statement of the policies attached to a function's role (which has no other policy)."""
+    """Every statement of the policies attached to a function's role (which has no other policy),
+    without the tracing grants."""
     role_id = function_properties["Properties"]["Role"]["Fn::GetAtt"][0]
     role = resources(template, "AWS::IAM::Role")[role_id]["Properties"]
     assert "ManagedPolicyArns" not in role and "Policies" not in role
-    return [
-        statement
-        for policy in resources(template, "AWS::IAM::Policy").values()
-        if {"Ref": role_id} in policy["Properties"]["Roles"]
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-    ]
+    statements = []
+    for policy in resources(template, "AWS::IAM::Policy").values():
+        if {"Ref": role_id} not in policy["Properties"]["Roles"]:
+            continue
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = [action for action in listed(statement["Action"]) if action not in TRACING_ACTIONS]
+            if actions:
+                statements.append({**statement, "Action": actions if len(actions) > 1 else actions[0]})
+    return statements
 
 
 def resource_name(resource: Any) -> str:
@@ -116,6 +128,13 @@ def consent_grants(template: Template, function_properties: dict[str, Any]) -> d
         name: actions
         for name, actions in grants_by_resource(template, function_properties).items()
         if name in ("SuppressionsTable", "ConsentKey")
+    }
+
+
+def alarms_by_name(template: Template) -> dict[str, dict[str, Any]]:
+    """Every CloudWatch alarm of the template: its name -> its properties."""
+    return {
+        a["Properties"]["AlarmName"]: a["Properties"] for a in resources(template, "AWS::CloudWatch::Alarm").values()
     }
 
 

@@ -11,7 +11,14 @@ from aws_cdk.assertions import Match
 
 from shared.channels import Channel
 from shared.processing import metric_names
-from tests.infra.template_queries import CONSENT_KEY_READ, consent_grants, granted, resource_name, without_hash
+from tests.infra.template_queries import (
+    CONSENT_KEY_READ,
+    consent_grants,
+    granted,
+    resource_name,
+    role_statements,
+    without_hash,
+)
 
 CHANNELS = list(Channel)
 
@@ -32,13 +39,7 @@ def _function(template, channel: Channel, env: str) -> tuple[str, dict[str, Any]
 
 def _statements(template, channel: Channel, env: str) -> list[dict[str, Any]]:
     _, function = _function(template, channel, env)
-    role = function["Properties"]["Role"]["Fn::GetAtt"][0]
-    return [
-        statement
-        for policy in _resources(template, "AWS::IAM::Policy").values()
-        if {"Ref": role} in policy["Properties"]["Roles"]
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-    ]
+    return role_statements(template, function)
 
 
 def _actions(statement: dict[str, Any]) -> list[str]:

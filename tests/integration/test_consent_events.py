@@ -18,6 +18,7 @@ from shared.models.conversation import ConversationRecord, ConversationStatus
 from shared.processing.conversation_repository import ConversationRepository
 from shared.replies.inbound import parse_inbound
 from shared.replies.inbound_consent import InboundConsent
+from tests.fixtures.emf import metric_total
 from tests.fixtures.inbound import (
     COMPANY,
     PERSON_EMAIL,
@@ -27,7 +28,7 @@ from tests.fixtures.inbound import (
     sendgrid_inbound,
     twilio_inbound,
 )
-from tests.fixtures.processors import metric_total, sendgrid_event, twilio_status
+from tests.fixtures.processors import sendgrid_event, twilio_status
 from tests.integration.suppression_setup import stored_items, suppression_list
 
 PERSON = {Channel.WHATSAPP: PERSON_TEL, Channel.SMS: PERSON_TEL, Channel.EMAIL: PERSON_EMAIL}

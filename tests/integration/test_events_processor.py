@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from shared.channels import Channel
+from tests.fixtures.emf import metric_total
 from tests.fixtures.processors import (
     CALLBACK_BASE_URL,
     EventsHarness,
-    metric_total,
     sendgrid_event,
     twilio_status,
 )

@@ -19,6 +19,7 @@ from shared.replies.inbound import parse_inbound
 from shared.replies.inbound_records import InboundRecords, Recording
 from shared.replies.reply_address import message_id, new_reply_token, reply_address
 from shared.replies.reply_job import ReplyJob
+from tests.fixtures.emf import metric_total
 from tests.fixtures.inbound import (
     COMPANY,
     COMPANY_EMAIL,
@@ -31,7 +32,7 @@ from tests.fixtures.inbound import (
     sendgrid_inbound,
     twilio_inbound,
 )
-from tests.fixtures.processors import RETENTION_DAYS, metric_total
+from tests.fixtures.processors import RETENTION_DAYS
 
 PHONES = [Channel.WHATSAPP, Channel.SMS]
 NUMBER = {Channel.WHATSAPP: WHATSAPP_NUMBER, Channel.SMS: SMS_NUMBER}

@@ -10,7 +10,7 @@ from local.sandboxes import Outcome
 from shared.channels import Channel
 from shared.processing import metric_names
 from shared.tables import CONVERSATIONS
-from tests.fixtures.processors import emitted_metrics
+from tests.fixtures.emf import emitted_metrics
 
 INJECTED = "Confirm your PIN at http://evil.example/pin or call +1 (900) 555-0100"
 # What the model answers on each channel when a request's data has steered it.

@@ -11,7 +11,8 @@ import pytest
 
 from local.sandboxes import Outcome
 from shared.channels import Channel
-from tests.fixtures.processors import VISIBILITY_TIMEOUT_SECONDS, emitted_metrics
+from tests.fixtures.emf import emitted_metrics
+from tests.fixtures.processors import VISIBILITY_TIMEOUT_SECONDS
 
 TWILIO_CHANNELS = [Channel.WHATSAPP, Channel.SMS]
 

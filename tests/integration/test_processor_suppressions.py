@@ -14,7 +14,8 @@ from shared.consent.address_hash import load_hasher
 from shared.consent.keywords import ConsentKeyword
 from shared.consent.suppressions import SuppressionList, SuppressionReason
 from shared.tables import SUPPRESSIONS
-from tests.fixtures.processors import VISIBILITY_TIMEOUT_SECONDS, emitted_metrics
+from tests.fixtures.emf import emitted_metrics
+from tests.fixtures.processors import VISIBILITY_TIMEOUT_SECONDS
 from tests.integration.reply_setup import (
     answer,
     company_record_example,  # noqa: F401 - the fixture override

@@ -16,7 +16,8 @@ from shared.channels import Channel
 from shared.consent.wakeup_names import schedule_name
 from shared.models.context import ContextMessage
 from shared.processing.times import iso, parse_time
-from tests.fixtures.processors import ProcessorHarness, load_handler, metric_total
+from tests.fixtures.emf import metric_total
+from tests.fixtures.processors import ProcessorHarness, load_handler
 
 
 def scheduled_in(seconds: float, *, reason: str = "send_at") -> dict[str, Any]:

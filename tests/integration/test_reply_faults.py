@@ -10,7 +10,8 @@ import pytest
 
 from local.sandboxes import Outcome
 from shared.channels import Channel
-from tests.fixtures.processors import ENVIRONMENT, emitted_metrics
+from tests.fixtures.emf import emitted_metrics
+from tests.fixtures.processors import ENVIRONMENT
 from tests.integration.reply_setup import (
     answer,
     company_record_example,  # noqa: F401 - the fixture override

@@ -17,7 +17,8 @@ from shared.processing.ai_writer import DATA_START
 from shared.processing.replies.turns import ReplyTurns
 from shared.replies.reply_address import token_in_addresses
 from shared.replies.reply_job import ReplyJob
-from tests.fixtures.processors import CALLBACK_BASE_URL, emitted_metrics
+from tests.fixtures.emf import emitted_metrics
+from tests.fixtures.processors import CALLBACK_BASE_URL
 from tests.integration.reply_setup import (
     COMPANY_ADDRESS,
     PERSON_ADDRESS,

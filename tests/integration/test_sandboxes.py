@@ -577,7 +577,7 @@ def test_openai_control_endpoints_answer_under_its_v1_url_too(sandbox: Sandboxes
     structured(openai_client(sandbox), SMS_SCHEMA)
 
     (answered,) = requests.get(f"{sandbox.openai.control_url}/outbox", timeout=5).json()
-    assert set(answered) == {"id", "model", "instructions", "output_text", "created_at"}
+    assert set(answered) == {"id", "model", "instructions", "output_text", "usage", "created_at"}
     assert [r["path"] for r in requests.get(f"{sandbox.openai.url}/_sandbox/requests", timeout=5).json()] == [
         "/v1/responses",
         "/v1/responses",

@@ -16,9 +16,9 @@ from shared.consent.unsubscribe_token import make_token
 from shared.processing import metric_names
 from shared.tables import SUPPRESSIONS
 from tests.fixtures import webhook_ingress
+from tests.fixtures.emf import emitted_metrics
 from tests.fixtures.inbound_parse import CONTENT_TYPE as MULTIPART
 from tests.fixtures.inbound_parse import multipart_body
-from tests.fixtures.processors import emitted_metrics
 from tests.fixtures.webhook_ingress import RECIPIENT_EMAIL
 
 start_ingress = webhook_ingress.start_ingress

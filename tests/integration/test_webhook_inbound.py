@@ -21,8 +21,8 @@ from shared.webhooks.settings import DEFAULT_SENDGRID_INBOUND_MAX_BODY_BYTES
 from shared.webhooks.twilio_webhook import EMPTY_TWIML
 from stacks.settings import load_settings
 from tests.fixtures import webhook_ingress
+from tests.fixtures.emf import emitted_metrics
 from tests.fixtures.inbound_parse import CONTENT_TYPE, Upload, inbound_fields, multipart_body
-from tests.fixtures.processors import emitted_metrics
 from tests.fixtures.webhook_ingress import BASE_URL, RECIPIENT, RECIPIENT_EMAIL, assert_refused
 from tests.fixtures.webhook_signing import twilio_signature
 from tests.integration.conftest import FakeLambdaContext

@@ -15,7 +15,7 @@ from shared.processing import metric_names
 from shared.webhooks.routes import SENDGRID_EVENTS, TWILIO_STATUS
 from shared.webhooks.twilio_webhook import EMPTY_TWIML
 from tests.fixtures import webhook_ingress
-from tests.fixtures.processors import emitted_metrics
+from tests.fixtures.emf import emitted_metrics
 from tests.fixtures.webhook_ingress import (
     BASE_URL,
     RECIPIENT,

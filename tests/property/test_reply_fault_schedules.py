@@ -56,6 +56,7 @@ from shared.models.conversation import ConversationRecord, ConversationStatus, m
 from shared.processing.ai_writer import AiWriter
 from shared.processing.conversation_repository import ConversationKey, ConversationRepository
 from shared.processing.replies.turns import ReplyTurns
+from shared.processing.telemetry import ProcessorTelemetry
 from shared.replies.inbound_applier import InboundApplier
 from shared.replies.inbound_consent import InboundConsent
 from shared.replies.inbound_records import InboundRecords
@@ -210,7 +211,7 @@ class AiAtTheFake(AiWriter):
     """The real writer (prompt, schema, checks, retry on invalid output) talking to the fake OpenAI."""
 
     def __init__(self, client: FakeOpenAi):
-        super().__init__(base_url=None, timeout_seconds=5, max_retries=0)
+        super().__init__(base_url=None, timeout_seconds=5, max_retries=0, telemetry=ProcessorTelemetry.unmeasured())
         self._fake = client
 
     def _client(self, api_key: str) -> Any:

@@ -26,6 +26,7 @@ from shared.processing.credentials import OpenAiCredentials, SecretReader
 from shared.processing.errors import ContentCheckFailed, ProcessingFailure
 from shared.processing.output_contracts import OutputContract, contract_for
 from shared.processing.settings import DEFAULT_AI_MAX_RETRIES, DEFAULT_AI_TIMEOUT_SECONDS
+from shared.processing.telemetry import ProcessorTelemetry
 from shared.request_errors import parse_initiate_request
 from shared.routing.context_builder import build_context
 from shared.secret_names import openai_secret_prefix
@@ -95,7 +96,10 @@ def write_draft(rendered: Rendered, *, secretsmanager: Any, env: str, openai_bas
         raise RehearsalFailed(problem)
     reader = SecretReader(secretsmanager, allowed_prefixes=(openai_secret_prefix(channel.value),))
     writer = AiWriter(
-        base_url=openai_base_url, timeout_seconds=DEFAULT_AI_TIMEOUT_SECONDS, max_retries=DEFAULT_AI_MAX_RETRIES
+        base_url=openai_base_url,
+        timeout_seconds=DEFAULT_AI_TIMEOUT_SECONDS,
+        max_retries=DEFAULT_AI_MAX_RETRIES,
+        telemetry=ProcessorTelemetry.unmeasured(),
     )
     try:
         key = reader.read(ai_config.api_key_reference, OpenAiCredentials).value.ai_api_key

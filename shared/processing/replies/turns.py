@@ -330,7 +330,7 @@ class ReplyTurns:
             receipt = self.pipeline.with_fresh_credentials(
                 provider,
                 ProviderCredentialsRejected,
-                lambda credentials: self.pipeline.sender(credentials).send(outgoing),
+                lambda credentials: self.pipeline.send(credentials, outgoing),
             )
         except ProviderUnavailable as failure:
             # "Not taken": back to reply_generated so the retry sends the stored reply.
