@@ -8,7 +8,6 @@ import json
 import pytest
 
 from shared.channels import Channel
-from shared.log_masking import mask_phone
 
 TENANT_EVENTS_DLQ = "ai-multi-comms-tenant-events-dlq-dev"
 TEL, EMAIL = "+447700900123", "alex.morgan@example.com"
@@ -116,9 +115,9 @@ def test_show_prints_each_letter_masked_and_leaves_it_in_the_dlq(aws, comms, con
         assert summary["channel"] == "whatsapp"
         assert summary["company_id"] == message.company_data.company_id
         assert summary["project_id"] == message.company_data.project_id
-        # The conversation id ends with an address (here the company's number): shown masked.
-        number = message.conversation_id.rsplit("#", 1)[1]
-        assert summary["conversation_id"] == message.conversation_id.replace(number, mask_phone(number))
+        # The conversation id ends with the company's sender, not the person: shown whole, so the
+        # operator can pass it to `comms conversations show`.
+        assert summary["conversation_id"] == message.conversation_id
     letter = letters[0]
     assert letter["failure_reason"] == "malformed: to +44********23"
     assert letter["sent_at"].endswith("Z") and letter["receive_count"] >= 1
@@ -131,9 +130,9 @@ def test_show_prints_each_letter_masked_and_leaves_it_in_the_dlq(aws, comms, con
     assert len(_drain(aws, dlq)) == 3
 
 
-def test_show_of_the_webhooks_fifo_dlq_masks_the_groups_and_summarises_tenant_events(aws, comms):
+def test_show_of_the_webhooks_fifo_dlq_shows_the_conversation_group_and_summarises_tenant_events(aws, comms):
     sqs = aws.client("sqs")
-    conversation_id = f"ci-demo-001#pi-demo-001#3f8b2c1e-4d5a-4b6c-9e7f-0a1b2c3d4e5f#whatsapp:{TEL}"
+    conversation_id = "ci-demo-001#pi-demo-001#3f8b2c1e-4d5a-4b6c-9e7f-0a1b2c3d4e5f#447700900001"
     event = {"id": "evt_1", "type": "conversation.sent", "data": {"conversation_id": conversation_id}}
     sqs.send_message(
         QueueUrl=aws.webhooks_queue.dlq_url,
@@ -149,9 +148,9 @@ def test_show_of_the_webhooks_fifo_dlq_masks_the_groups_and_summarises_tenant_ev
     assert shown["summary"] == {
         "id": "evt_1",
         "type": "conversation.sent",
-        "conversation_id": conversation_id.replace(TEL, "+44********23"),
+        "conversation_id": conversation_id,
     }
-    assert shown["group"] == conversation_id.replace(TEL, "+44********23")
+    assert shown["group"] == conversation_id
     assert unreadable["summary"] == {"body": "not JSON (15 characters)"}
     assert _depth(aws, aws.webhooks_queue.dlq_url) == (1, 0)
 

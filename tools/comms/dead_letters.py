@@ -99,7 +99,9 @@ def _release(sqs: Any, url: str, messages: list[dict[str, Any]]) -> None:
 
 
 # What a body may show of itself: ids and kinds, never an address field or a text. Values pass
-# through ``mask_text`` too: a conversation id ends with the person's address.
+# through ``mask_text`` too, except the conversation id: it ends with the company's own sender
+# (``shared.identifiers.conversation_id``), never the person, and the runbook's next step is
+# ``comms conversations show '<that id>'``, so it is shown whole (as ``conversations show`` shows it).
 SUMMARY_FIELDS = (
     "kind",
     "type",
@@ -111,6 +113,7 @@ SUMMARY_FIELDS = (
     "request_id",
     "conversation_id",
 )
+SHOWN_WHOLE = frozenset({"conversation_id"})
 # Where those ids sit in the engine's bodies: a context message's company_data/request_data, a
 # wake-up's context, a tenant event's data. Provider payloads are not opened (they are the
 # provider's form: addresses and texts).
@@ -128,7 +131,7 @@ def letter(message: Mapping[str, Any]) -> dict[str, Any]:
         "sent_at": utc_time(attributes.get("SentTimestamp")),
         "receive_count": int(attributes.get("ApproximateReceiveCount", 0)),
         "failure_reason": mask_text(reason) if reason else None,
-        "group": mask_text(group) if group else None,
+        "group": group,  # the conversation id (or its digest): see SUMMARY_FIELDS
         "summary": summarise(message.get("Body", "")),
     }
 
@@ -149,7 +152,7 @@ def _collect(node: Mapping[str, Any], found: dict[str, str]) -> None:
     for name in SUMMARY_FIELDS:
         value = node.get(name)
         if name not in found and isinstance(value, str | int) and not isinstance(value, bool):
-            found[name] = mask_text(str(value))
+            found[name] = str(value) if name in SHOWN_WHOLE else mask_text(str(value))
     for name in NESTED_FIELDS:
         if isinstance(node.get(name), dict):
             _collect(node[name], found)
