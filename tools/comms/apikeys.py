@@ -18,7 +18,7 @@ from tools.comms.arguments import identifier
 from tools.comms.company_table import CompanyTable
 from tools.comms.errors import CommandError
 from tools.comms.key_lifecycle import Project, Revocation, create_key, revocation_of, revoke
-from tools.comms.options import add_command
+from tools.comms.options import Subcommands, add_command, add_group
 from tools.comms.output import emit, emit_one
 from tools.comms.target import Target
 from tools.comms.usage_plans import ApiKeys
@@ -26,13 +26,13 @@ from tools.comms.usage_plans import ApiKeys
 LIST_COLUMNS = ("id", "name", "enabled", "created", "projects")
 
 
-def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    group = groups.add_parser(
+def register(groups: Subcommands) -> None:
+    commands = add_group(
+        groups,
         "apikey",
         help="tenants' API keys: create (in the usage plan, bound to a project), list, revoke",
         description="API Gateway keys of the environment's usage plan and the projects they are bound to.",
     )
-    commands = group.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     create = add_command(
         commands,

@@ -19,7 +19,7 @@ from tools.comms.arguments import identifier
 from tools.comms.company_records import RecordRefused, prepared_record, read_record_file, record_key
 from tools.comms.company_table import CompanyTable
 from tools.comms.errors import CommandError
-from tools.comms.options import add_command
+from tools.comms.options import Subcommands, add_command, add_group
 from tools.comms.output import emit, emit_one
 from tools.comms.target import Target
 
@@ -27,13 +27,13 @@ STATUSES = ("active", "inactive")
 LIST_COLUMNS = ("company_id", "project_id", "project_status", "channels", "keys", "updated_at")
 
 
-def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    group = groups.add_parser(
+def register(groups: Subcommands) -> None:
+    commands = add_group(
+        groups,
         "company",
         help="tenants' company/project records: put, show, list, set-status",
         description="The company-data table: one record per project, as the router reads it.",
     )
-    commands = group.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     put = add_command(
         commands,

@@ -24,7 +24,7 @@ from shared.tables import CONVERSATIONS
 from tools.comms import conversation_view
 from tools.comms.arguments import project_options
 from tools.comms.errors import CommandError, NotFound, Unavailable
-from tools.comms.options import add_command
+from tools.comms.options import Subcommands, add_command, add_group
 from tools.comms.output import emit, emit_one
 from tools.comms.target import Target
 
@@ -32,13 +32,13 @@ DEFAULT_LIMIT = 25
 MAX_ROWS = 1000
 
 
-def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    group = groups.add_parser(
+def register(groups: Subcommands) -> None:
+    commands = add_group(
+        groups,
         "conversations",
         help="one conversation and its thread, or a project's conversations",
         description="Read conversations as an operator: statuses, why one failed, the thread. Addresses are masked.",
     )
-    commands = group.add_subparsers(dest="command", required=True, metavar="COMMAND")
     show = add_command(
         commands, "show", _show, help="where one conversation stands, then its thread in the order recorded"
     )

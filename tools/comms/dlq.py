@@ -17,7 +17,7 @@ from tools.comms.dead_letters import (
     letter,
     peek,
 )
-from tools.comms.options import add_command
+from tools.comms.options import Subcommands, add_command, add_group
 from tools.comms.output import emit, emit_one
 from tools.comms.target import Target
 
@@ -25,14 +25,14 @@ SHOW_DEFAULT = 10
 MISSING_QUEUE = "AWS.SimpleQueueService.NonExistentQueue"
 
 
-def register(groups: Any) -> None:
-    group = groups.add_parser(
+def register(groups: Subcommands) -> None:
+    commands = add_group(
+        groups,
         "dlq",
         help="dead-letter queues: list, look, redrive, purge",
         description="The environment's dead-letter queues: "
         "whatsapp, sms, email, events, webhooks (FIFO) and tenant-events (stream failures).",
     )
-    commands = group.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_command(commands, "list", _list, help="every DLQ: messages waiting and in flight, the queue it redrives to")
     show = add_command(
         commands,

@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from shared.tables import CONVERSATIONS
-from tools.comms.options import add_command
+from tools.comms.options import Subcommands, add_command, add_group
 from tools.comms.output import emit_one
 from tools.comms.project_key_backfill import Backfill, Summary
 from tools.comms.target import Target
 
 
-def register(groups: Any) -> None:
-    group = groups.add_parser(
+def register(groups: Subcommands) -> None:
+    commands = add_group(
+        groups,
         "maintenance",
         help="one-off data fixes after an upgrade",
         description="One-off data fixes an upgrade asks for; each is a dry run without --yes and safe to repeat.",
     )
-    commands = group.add_subparsers(dest="command", required=True, metavar="COMMAND")
     backfill = add_command(
         commands,
         "backfill-project-key",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from typing import Any, TypeAlias
 
 from tools.comms.target import LOCAL, Target, resolve_target
 
@@ -23,8 +24,19 @@ def common_options() -> argparse.ArgumentParser:
     return parent
 
 
+# What ``comms`` hands each group's ``register`` and what a group hands its commands.
+# A string: argparse's class is generic only to the type checker (not subscriptable at run time on 3.11).
+Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def add_group(groups: Subcommands, name: str, *, help: str, description: str, **options: Any) -> Subcommands:
+    """A group (``comms <name> …``) whose commands are added with :func:`add_command`."""
+    group = groups.add_parser(name, help=help, description=description, **options)
+    return group.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+
 def add_command(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    commands: Subcommands,
     name: str,
     run: Callable[[argparse.Namespace, Target], int | None],
     *,

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import asdict
-from typing import Any
 
 from tools.comms.erasure import Erasure, Person, Summary, run
-from tools.comms.options import add_command
+from tools.comms.options import Subcommands, add_command, add_group
 from tools.comms.output import emit_one
 from tools.comms.target import Target
 
 
-def register(groups: Any) -> None:
-    group = groups.add_parser(
+def register(groups: Subcommands) -> None:
+    commands = add_group(
+        groups,
         "people",
         help="a person's data: erase it when they ask",
         description="The people the engine wrote to (issue 12).",
     )
-    commands = group.add_subparsers(dest="command", required=True, metavar="COMMAND")
     erase = add_command(
         commands,
         "erase",

@@ -12,7 +12,7 @@ from typing import Any
 from shared.channels import Channel
 from tools.comms.arguments import CHANNELS, project_options
 from tools.comms.errors import CommandError
-from tools.comms.options import add_command
+from tools.comms.options import Subcommands, add_command, add_group
 from tools.comms.output import emit_one
 from tools.comms.project_record import load_project
 from tools.comms.prompt_rehearsal import Rendered, content_check, read_request, render, utc_now, write_draft
@@ -21,14 +21,14 @@ from tools.comms.target import Target
 SANDBOX_URL = "OPENAI_SANDBOX_URL"
 
 
-def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    group = groups.add_parser(
+def register(groups: Subcommands) -> None:
+    commands = add_group(
+        groups,
         "prompt",
         help="rehearse a project's prompt (sends nothing)",
         description="Rehearse a project's first message as the processor writes it; nothing is queued, "
         "recorded or sent.",
     )
-    commands = group.add_subparsers(dest="command", required=True, metavar="COMMAND")
     test = add_command(
         commands,
         "test",

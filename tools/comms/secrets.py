@@ -18,7 +18,7 @@ from shared.secret_names import openai_secret_name, webhook_secret_name
 from shared.tenant_webhooks.signing_secrets import new_signing_secret
 from tools.comms.arguments import CHANNELS, project_options
 from tools.comms.errors import CommandError
-from tools.comms.options import add_command
+from tools.comms.options import Subcommands, add_command, add_group
 from tools.comms.output import emit, emit_one
 from tools.comms.project_record import load_project
 from tools.comms.project_secrets import check_secret, needed_secrets
@@ -30,14 +30,14 @@ from tools.comms.target import Target
 CHECK_COLUMNS = ("kind", "channel", "secret", "exists", "valid", "last_changed", "problems", "notes")
 
 
-def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    group = groups.add_parser(
+def register(groups: Subcommands) -> None:
+    commands = add_group(
+        groups,
         "secrets",
         help="put a secret (from a file or stdin) or check a project's",
         description="Put the engine's secrets (values from --file or stdin, never the command line; checked "
         "before anything is written) and check that a project has every secret it needs.",
     )
-    commands = group.add_subparsers(dest="command", required=True, metavar="COMMAND")
     put = commands.add_parser("put", help="create or update a secret", description="Create or update one secret.")
     kinds = put.add_subparsers(dest="kind", required=True, metavar="KIND")
 

@@ -25,7 +25,7 @@ from shared.secret_names import consent_key_secret_name
 from shared.tables import SUPPRESSIONS
 from tools.comms.arguments import identifier, parse_address
 from tools.comms.errors import CommandError, NotFound, Unavailable
-from tools.comms.options import add_command
+from tools.comms.options import Subcommands, add_command, add_group
 from tools.comms.output import emit, emit_one
 from tools.comms.target import Target
 
@@ -35,14 +35,14 @@ _MAX_REASON = 300
 LIST_COLUMNS = ("channel", "address_hint", "state", "reason", "source", "time")
 
 
-def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    group = groups.add_parser(
+def register(groups: Subcommands) -> None:
+    commands = add_group(
+        groups,
         "suppressions",
         help="who a company may not contact: add, remove, check an address, list",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    commands = group.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, run: Any, help_text: str, *, address: bool = True) -> argparse.ArgumentParser:
         sub = add_command(commands, name, run, help=help_text)

@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from shared.log_masking import mask_text
 from shared.tables import WEBHOOK_EVENTS
 from stacks.names import WEBHOOKS_QUEUE, fifo_queue_name
 from tools.comms.errors import CommandError, NotFound
 from tools.comms.event_replay import logged_events, parse_since, parse_type, replay
-from tools.comms.options import add_command
+from tools.comms.options import Subcommands, add_command, add_group
 from tools.comms.output import emit, emit_one
 from tools.comms.target import Target
 
 
-def register(groups: Any) -> None:
-    group = groups.add_parser(
+def register(groups: Subcommands) -> None:
+    commands = add_group(
+        groups,
         "webhooks",
         help="tenants' webhook events: replay a conversation's",
         description="The tenant webhook events the engine logged (issue 13).",
     )
-    commands = group.add_subparsers(dest="command", required=True, metavar="COMMAND")
     replay_command = add_command(
         commands,
         "replay",
